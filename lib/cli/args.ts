@@ -1,0 +1,61 @@
+import { UsageError } from '../util/errors.js'
+
+/** How one option is spelled and whether it takes a value. */
+export interface OptionSpec {
+  readonly long: string
+  readonly short?: string
+  readonly value: boolean
+}
+
+export interface ParsedArgs {
+  readonly positionals: string[]
+  /** Flags map to `true`; valued options to their last value. */
+  readonly options: Map<string, string | true>
+}
+
+/**
+ * A small strict parser: unknown options are usage errors (exit 2), `--` ends options, and a lone
+ * `-` is a positional (it means stdin). `--name=value` and `--name value` are both accepted.
+ */
+export function parseArgs (argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
+  const positionals: string[] = []
+  const options = new Map<string, string | true>()
+  const byLong = new Map(specs.map(s => [s.long, s]))
+  const byShort = new Map(specs.filter(s => s.short !== undefined).map(s => [s.short as string, s]))
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break }
+    if (arg === '-' || !arg.startsWith('-')) { positionals.push(arg); continue }
+    const eq = arg.indexOf('=')
+    const name = arg.startsWith('--') ? arg.slice(2, eq === -1 ? undefined : eq) : arg.slice(1)
+    const spec = arg.startsWith('--') ? byLong.get(name) : byShort.get(name)
+    if (spec === undefined) throw new UsageError(`unknown option ${arg}`)
+    if (!spec.value) {
+      if (eq !== -1) throw new UsageError(`option --${spec.long} takes no value`)
+      options.set(spec.long, true)
+      continue
+    }
+    let value: string | undefined
+    if (eq !== -1) value = arg.slice(eq + 1)
+    else value = argv[++i]
+    if (value === undefined) throw new UsageError(`option --${spec.long} needs a value`)
+    options.set(spec.long, value)
+  }
+  return { positionals, options }
+}
+
+/** A valued option as a string, or undefined when absent. */
+export function optionString (args: ParsedArgs, long: string): string | undefined {
+  const v = args.options.get(long)
+  return typeof v === 'string' ? v : undefined
+}
+
+/** A non-negative integer option within bounds; a usage error names the option otherwise. */
+export function optionInt (args: ParsedArgs, long: string, min: number, max: number): number | undefined {
+  const v = optionString(args, long)
+  if (v === undefined) return undefined
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${long} must be a whole number, got "${v}"`)
+  const n = Number(v)
+  if (n < min || n > max) throw new UsageError(`--${long} must be between ${min} and ${max}, got ${n}`)
+  return n
+}

@@ -1,0 +1,55 @@
+import { BtStreamError, UsageError } from '../util/errors.js'
+import type { CliIO, Command } from './io.js'
+
+/**
+ * Subcommands, each in lib/cli/commands/<name>.ts. Loaded lazily so `bt-stream info` does not
+ * pay for the swarm's modules.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+}
+
+function usage (): string {
+  return 'usage: bt-stream <command> [options]\n\ncommands:\n' + Object.keys(COMMANDS).sort().map(c => `  ${c}`).join('\n') + '\n' +
+    '\nRun `bt-stream <command> --help` for a command\'s options.\n'
+}
+
+/** Exit codes: 0 ok, 1 the job failed (bad torrent, no peers, disk), 2 usage. */
+export async function main (argv: readonly string[], io: CliIO): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === undefined || first === '--help' || first === '-h') {
+    io.stdout.write(usage())
+    return first === undefined ? 2 : 0
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`bt-stream ${await version()}\n`)
+    return 0
+  }
+  const load = COMMANDS[first]
+  try {
+    if (load === undefined) throw new UsageError(`unknown command "${first}"`)
+    const command = await load()
+    return await command(rest, io)
+  } catch (err) {
+    return reportError(err, io)
+  }
+}
+
+/** One line on stderr for our own errors; a stack only for bugs (anything else). */
+export function reportError (err: unknown, io: CliIO): number {
+  if (err instanceof UsageError) {
+    io.stderr.write(`bt-stream: ${err.message}\n(see bt-stream --help)\n`)
+    return 2
+  }
+  if (err instanceof BtStreamError) {
+    io.stderr.write(`bt-stream: ${err.message}\n`)
+    return 1
+  }
+  io.stderr.write(`bt-stream: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  return 1
+}
+
+async function version (): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

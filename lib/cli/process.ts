@@ -1,0 +1,27 @@
+import { main } from './main.js'
+
+/**
+ * Binds main() to the real process: signals abort the running command (exit 130/143 as shells
+ * expect), and a closed stdout (EPIPE, `| head`) ends quietly instead of crashing.
+ */
+export function run (): void {
+  const controller = new AbortController()
+  let signalExit: number | undefined
+  const onSignal = (code: number) => () => {
+    if (signalExit !== undefined) process.exit(code) // a second ^C: stop waiting
+    signalExit = code
+    controller.abort(new Error(code === 130 ? 'interrupted' : 'terminated'))
+  }
+  process.on('SIGINT', onSignal(130))
+  process.on('SIGTERM', onSignal(143))
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') controller.abort(err)
+    else process.stderr.write(`bt-stream: stdout: ${err.message}\n`)
+  })
+  main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal })
+    .then(code => { process.exitCode = signalExit ?? code })
+    .catch((err: unknown) => {
+      process.stderr.write(`bt-stream: internal error: ${String(err)}\n`)
+      process.exitCode = 1
+    })
+}
