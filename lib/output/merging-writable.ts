@@ -1,0 +1,143 @@
+/**
+ * The merging Writable: verified pieces go in, in any order; `output` reads the chosen byte range
+ * of the torrent, in order. Pieces ahead of the cursor wait here, and the engine only starts pieces
+ * inside a window past the cursor, so what waits is bounded by that window: memory does not grow
+ * with the torrent. A slow reader of `output` holds the cursor, the window stops sliding, and no
+ * new requests go out: backpressure reaches the peers without dropping a byte.
+ */
+import { Readable, Writable, type WritableEvents } from 'streamx'
+import { BtStreamError } from '../util/errors.js'
+
+/** A piece whose SHA-1 matched. `data` is the whole piece. */
+export interface VerifiedPiece {
+  readonly index: number
+  readonly data: Uint8Array
+}
+
+export interface MergingOptions {
+  readonly pieceLength: number
+  /** The byte range of the torrent's stream to produce: [start, end). */
+  readonly start: number
+  readonly end: number
+  /** Most bytes allowed to wait for the cursor; one more is an engine bug, not a slow peer. */
+  readonly maxHeldBytes: number
+  /** How much `output` buffers for its reader before the merger holds pieces back. */
+  readonly outputHighWaterMark?: number
+}
+
+interface MergingEvents extends WritableEvents {
+  /** The cursor moved: every piece before `next` has gone to `output`. */
+  advance: [next: number]
+}
+
+const DEFAULT_OUTPUT_HWM = 1024 * 1024
+
+export class MergingWritable extends Writable<MergingEvents> {
+  /** The file's bytes in order. */
+  readonly output: Readable
+  private readonly opts: MergingOptions
+  private readonly held = new Map<number, Uint8Array>()
+  private cursorIndex: number
+  private readonly lastIndex: number
+  private heldNow = 0
+  private heldPeak = 0
+  private finalCallback: ((err: Error | null) => void) | null = null
+  /** `output` said stop (push returned false): wait for its next read. */
+  private outputFull = false
+
+  constructor (opts: MergingOptions) {
+    // Each write is a whole verified piece already in memory: count pieces, not bytes.
+    super({ highWaterMark: 1, byteLength: () => 1 })
+    if (opts.end < opts.start || opts.start < 0) throw new RangeError(`bad byte range ${opts.start}..${opts.end}`)
+    this.opts = opts
+    this.cursorIndex = Math.floor(opts.start / opts.pieceLength)
+    this.lastIndex = opts.end === opts.start ? this.cursorIndex - 1 : Math.floor((opts.end - 1) / opts.pieceLength)
+    this.output = new Readable({
+      highWaterMark: opts.outputHighWaterMark ?? DEFAULT_OUTPUT_HWM,
+      byteLength: (chunk: unknown) => (chunk as Uint8Array).byteLength,
+      read: (cb: (err: Error | null) => void) => { this.outputFull = false; this.flush(); cb(null) },
+      // The reader went away before the last byte: nothing more can be delivered.
+      destroy: (cb: (err: Error | null) => void) => {
+        if (!this.destroying && !this.delivered) this.destroy(new BtStreamError('output closed before the download finished'))
+        cb(null)
+      }
+    })
+    if (this.lastIndex < this.cursorIndex) this.output.push(null)
+  }
+
+  /** The next piece `output` needs. */
+  get cursor (): number { return this.cursorIndex }
+  /** Every byte of the range has been pushed to `output`. */
+  get delivered (): boolean { return this.cursorIndex > this.lastIndex }
+  /** Bytes waiting for the cursor right now, and the most there ever were. */
+  get heldBytes (): number { return this.heldNow }
+  get peakHeldBytes (): number { return this.heldPeak }
+
+  override _write (piece: unknown, cb: (err: Error | null) => void): void {
+    const { index, data } = piece as VerifiedPiece
+    if (index < this.cursorIndex || index > this.lastIndex || this.held.has(index)) {
+      cb(new BtStreamError(`merging writable: piece ${index} is outside ${this.cursorIndex}..${this.lastIndex} or already held`))
+      return
+    }
+    if (this.heldNow + data.byteLength > this.opts.maxHeldBytes) {
+      cb(new BtStreamError(`merging writable: holding piece ${index} would exceed the ${this.opts.maxHeldBytes}-byte window`))
+      return
+    }
+    this.held.set(index, data)
+    this.heldNow += data.byteLength
+    if (this.heldNow > this.heldPeak) this.heldPeak = this.heldNow
+    this.flush()
+    cb(null)
+  }
+
+  override _final (cb: (err: Error | null) => void): void {
+    if (this.cursorIndex > this.lastIndex) { cb(null); return }
+    // Pieces still wait for a slow reader, or the engine ended early: finish when flushed.
+    this.finalCallback = cb
+    this.flush()
+  }
+
+  override _destroy (cb: (err: Error | null) => void): void {
+    this.held.clear()
+    this.heldNow = 0
+    // Once everything is pushed, the output ends on its own when its reader drains it.
+    if (!this.delivered && !this.output.destroying) this.output.destroy(new BtStreamError('download stopped'))
+    cb(null)
+  }
+
+  /** Push every piece the cursor has reached while `output` wants more. */
+  private flush (): void {
+    let moved = false
+    while (!this.outputFull && this.cursorIndex <= this.lastIndex) {
+      const data = this.held.get(this.cursorIndex)
+      if (data === undefined) break
+      this.held.delete(this.cursorIndex)
+      this.heldNow -= data.byteLength
+      const more = this.output.push(this.trim(this.cursorIndex, data))
+      this.cursorIndex++
+      moved = true
+      if (this.cursorIndex > this.lastIndex) this.output.push(null)
+      if (!more) this.outputFull = true
+    }
+    if (moved) this.emit('advance', this.cursorIndex)
+    if (this.finalCallback !== null) {
+      if (this.cursorIndex > this.lastIndex) {
+        const cb = this.finalCallback
+        this.finalCallback = null
+        cb(null)
+      } else if (this.held.size === 0) {
+        const cb = this.finalCallback
+        this.finalCallback = null
+        cb(new BtStreamError(`merging writable ended at piece ${this.cursorIndex} of ${this.lastIndex}`))
+      }
+    }
+  }
+
+  /** The part of a piece inside the byte range: a view, never a copy. */
+  private trim (index: number, data: Uint8Array): Uint8Array {
+    const pieceStart = index * this.opts.pieceLength
+    const from = Math.max(0, this.opts.start - pieceStart)
+    const to = Math.min(data.byteLength, this.opts.end - pieceStart)
+    return from === 0 && to === data.byteLength ? data : data.subarray(from, to)
+  }
+}

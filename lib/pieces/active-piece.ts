@@ -1,0 +1,93 @@
+/**
+ * A piece being downloaded: its buffer and the state of each 16 KiB block in it. Blocks are
+ * copied into the buffer as they arrive (one copy: the socket's chunk is freed, the piece is
+ * hashed and handed on whole). See STATE.md for the block states.
+ */
+
+/** BEP 3: every client asks for 16 KiB blocks and refuses larger requests. */
+export const BLOCK_LENGTH = 16 * 1024
+
+/** In endgame and for a stalled block, at most this many peers hold one block request. */
+export const MAX_HOLDERS = 2
+
+export const BlockState = { missing: 0, requested: 1, received: 2 } as const
+
+export interface BlockRequest {
+  readonly index: number
+  readonly begin: number
+  readonly length: number
+}
+
+export class ActivePiece<P> {
+  readonly index: number
+  readonly length: number
+  readonly blockCount: number
+  readonly buffer: Buffer
+  readonly state: Uint8Array
+  /** When the newest request of each block was sent (ms), for stall and timeout decisions. */
+  readonly requestedAt: Float64Array
+  /** Up to MAX_HOLDERS peers whose request for the block is outstanding. */
+  readonly holders: (P[] | undefined)[]
+  /** Who delivered each block: strikes go to them when the hash fails. */
+  readonly senders: (P | undefined)[]
+  received = 0
+  /** Blocks not yet requested from anyone: a fast "is there anything left here" check. */
+  unrequested: number
+
+  constructor (index: number, length: number) {
+    this.index = index
+    this.length = length
+    this.blockCount = Math.ceil(length / BLOCK_LENGTH)
+    this.buffer = Buffer.allocUnsafe(length)
+    this.state = new Uint8Array(this.blockCount)
+    this.requestedAt = new Float64Array(this.blockCount)
+    this.holders = new Array<P[] | undefined>(this.blockCount)
+    this.senders = new Array<P | undefined>(this.blockCount)
+    this.unrequested = this.blockCount
+  }
+
+  get complete (): boolean { return this.received === this.blockCount }
+
+  blockLength (block: number): number {
+    return block === this.blockCount - 1 ? this.length - block * BLOCK_LENGTH : BLOCK_LENGTH
+  }
+
+  request (block: number): BlockRequest {
+    return { index: this.index, begin: block * BLOCK_LENGTH, length: this.blockLength(block) }
+  }
+
+  addHolder (block: number, peer: P, now: number): void {
+    if (this.state[block] === BlockState.missing) {
+      this.state[block] = BlockState.requested
+      this.unrequested--
+    }
+    const list = this.holders[block]
+    if (list === undefined) this.holders[block] = [peer]
+    else list.push(peer)
+    this.requestedAt[block] = now
+  }
+
+  /** Forget `peer`'s request; a block nobody holds any more is missing again. */
+  removeHolder (block: number, peer: P): void {
+    const list = this.holders[block]
+    if (list === undefined) return
+    const at = list.indexOf(peer)
+    if (at === -1) return
+    list.splice(at, 1)
+    if (list.length === 0 && this.state[block] === BlockState.requested) {
+      this.state[block] = BlockState.missing
+      this.unrequested++
+    }
+  }
+
+  holdsBlock (block: number, peer: P): boolean {
+    return this.holders[block]?.includes(peer) ?? false
+  }
+
+  /** Peers that delivered at least one block. */
+  contributors (): Set<P> {
+    const set = new Set<P>()
+    for (const p of this.senders) if (p !== undefined) set.add(p)
+    return set
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The piece picker: which piece to start next. It knows how many peers have each piece
+ * (availability), which pieces we want and which are done, and the output cursor's window.
+ * Block-level bookkeeping (who asked for what) lives in request-tracker.ts; the states and who
+ * may change them are written down in STATE.md beside this file.
+ */
+
+/** The pieces a peer claims to have, as the picker reads them. */
+export interface PieceSource {
+  has (index: number): boolean
+}
+
+/** Per-piece state. Only the picker's methods move a piece between them (see STATE.md). */
+export const PieceState = {
+  /** Outside the selection (`--file`): never requested. */
+  skip: 0,
+  /** Wanted and not yet started. */
+  missing: 1,
+  /** Started: blocks are being requested or received (an ActivePiece exists). */
+  active: 2,
+  /** Verified and handed to the sink. */
+  done: 3
+} as const
+export type PieceStateValue = typeof PieceState[keyof typeof PieceState]
+
+export interface PickerOptions {
+  pieceCount: number
+  /** First and last piece (inclusive) the download wants; default the whole torrent. */
+  first?: number
+  last?: number
+  /**
+   * How many pieces past the cursor may be started. Undefined: no window (disk mode), plain
+   * rarest-first over everything wanted.
+   */
+  windowPieces?: number
+  /**
+   * Pieces at the head of the window taken in order before rarest-first applies, so the bytes the
+   * output needs next are always asked for first.
+   */
+  urgentPieces?: number
+}
+
+/**
+ * Rarest-first without a window scans at most this many missing pieces from the lowest one, so a
+ * pick stays cheap on torrents with 100k pieces; rarity beyond that horizon is not considered.
+ */
+const MAX_SCAN = 4096
+
+export class PiecePicker {
+  readonly pieceCount: number
+  readonly first: number
+  readonly last: number
+  readonly state: Uint8Array
+  /** Peers that announced each piece individually (bitfield/have). */
+  private readonly availability: Uint32Array
+  /** Peers that have everything (have-all or a full bitfield): counted once, not per piece. */
+  private seeds = 0
+  private readonly windowPieces: number | undefined
+  private readonly urgentPieces: number
+  /** Lowest wanted piece that is not done: where scans start. */
+  private base: number
+  /**
+   * The output's cursor: the window ends `windowPieces` past it. It lags `base` while verified
+   * pieces wait in the sink for a slow consumer, and that lag is what stops new requests.
+   */
+  private anchor: number
+  private remaining = 0
+
+  constructor (opts: PickerOptions) {
+    this.pieceCount = opts.pieceCount
+    this.first = opts.first ?? 0
+    this.last = opts.last ?? opts.pieceCount - 1
+    if (this.first < 0 || this.last >= this.pieceCount || this.first > this.last) {
+      throw new RangeError(`piece selection ${this.first}..${this.last} is outside 0..${this.pieceCount - 1}`)
+    }
+    this.state = new Uint8Array(opts.pieceCount)
+    for (let i = this.first; i <= this.last; i++) this.state[i] = PieceState.missing
+    this.remaining = this.last - this.first + 1
+    this.availability = new Uint32Array(opts.pieceCount)
+    this.windowPieces = opts.windowPieces === undefined ? undefined : Math.max(1, opts.windowPieces)
+    this.urgentPieces = opts.urgentPieces ?? 2
+    this.base = this.first
+    this.anchor = this.first
+  }
+
+  /** Pieces wanted and not yet done (active ones count as not done). */
+  get piecesLeft (): number { return this.remaining }
+  get complete (): boolean { return this.remaining === 0 }
+  /** The lowest wanted piece not yet done; `last + 1` once complete. */
+  get cursor (): number { return this.base }
+
+  /** The sink consumed everything before `index`: slide the window. */
+  setAnchor (index: number): void {
+    if (index > this.anchor) this.anchor = index
+  }
+
+  private windowEnd (): number {
+    return this.windowPieces === undefined ? this.last : Math.min(this.last, this.anchor + this.windowPieces - 1)
+  }
+
+  availabilityOf (index: number): number {
+    return (this.availability[index] ?? 0) + this.seeds
+  }
+
+  // --- availability: called as peers announce and leave ---
+
+  addSeed (): void { this.seeds++ }
+  removeSeed (): void { this.seeds-- }
+
+  addHave (index: number): void {
+    if (index >= 0 && index < this.pieceCount) this.availability[index]!++
+  }
+
+  addBitfield (bits: PieceSource): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bits.has(i)) this.availability[i]!++
+  }
+
+  removeBitfield (bits: PieceSource): void {
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (bits.has(i) && this.availability[i]! > 0) this.availability[i]!--
+    }
+  }
+
+  // --- state moves ---
+
+  /**
+   * The next piece to start for a peer that has `source`, or -1. Inside the window: the urgent
+   * head in order, then the rarest (ties to the lowest index). Does not change state: call
+   * start() with the answer.
+   */
+  pick (source: PieceSource): number {
+    const end = this.windowEnd()
+    const urgentEnd = this.windowPieces === undefined ? this.base - 1 : Math.min(end, this.base + this.urgentPieces - 1)
+    for (let i = this.base; i <= urgentEnd; i++) {
+      if (this.state[i] === PieceState.missing && source.has(i)) return i
+    }
+    let best = -1
+    let bestAvail = Infinity
+    let scanned = 0
+    for (let i = Math.max(this.base, urgentEnd + 1); i <= end && scanned < MAX_SCAN; i++) {
+      if (this.state[i] !== PieceState.missing) continue
+      scanned++
+      if (!source.has(i)) continue
+      const a = this.availability[i]!
+      if (a < bestAvail) {
+        best = i
+        bestAvail = a
+        if (a + this.seeds <= 1) break // nothing is rarer than a piece only this peer has
+      }
+    }
+    return best
+  }
+
+  /** Is `index` inside the current window (always true without one)? */
+  inWindow (index: number): boolean {
+    return index >= this.base && index <= this.windowEnd()
+  }
+
+  start (index: number): void {
+    this.expect(index, PieceState.missing)
+    this.state[index] = PieceState.active
+  }
+
+  /** A piece failed verification or lost its buffer: it goes back to the missing pool. */
+  reset (index: number): void {
+    this.expect(index, PieceState.active)
+    this.state[index] = PieceState.missing
+  }
+
+  /** A verified piece. Moves the cursor past every done piece. */
+  finish (index: number): void {
+    if (this.state[index] !== PieceState.active && this.state[index] !== PieceState.missing) {
+      throw new Error(`piece ${index} cannot finish from state ${this.state[index]}`)
+    }
+    this.state[index] = PieceState.done
+    this.remaining--
+    while (this.base <= this.last && this.state[this.base] === PieceState.done) this.base++
+  }
+
+  isDone (index: number): boolean { return this.state[index] === PieceState.done }
+
+  /** Does any piece the peer has interest us (wanted and not done)? */
+  interestedIn (source: PieceSource): boolean {
+    for (let i = this.base; i <= this.last; i++) {
+      const s = this.state[i]
+      if ((s === PieceState.missing || s === PieceState.active) && source.has(i)) return true
+    }
+    return false
+  }
+
+  private expect (index: number, state: PieceStateValue): void {
+    if (this.state[index] !== state) {
+      throw new Error(`piece ${index} is in state ${this.state[index]}, expected ${state}`)
+    }
+  }
+}

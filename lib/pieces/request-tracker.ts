@@ -1,0 +1,244 @@
+/**
+ * The block tracker: which 16 KiB block is requested from which peer, and what comes back.
+ * It decides what a peer is asked for next (fill), takes blocks in (receive), and gives requests
+ * back to the pool when a peer chokes, rejects, times out or leaves (release). Invariants and who
+ * may move each state: STATE.md beside this file.
+ */
+import { ActivePiece, BLOCK_LENGTH, BlockState, MAX_HOLDERS, type BlockRequest } from './active-piece.js'
+import { PiecePicker, type PieceSource } from './piece-picker.js'
+
+export interface TrackerGeometry {
+  readonly pieceLength: number
+  readonly lastPieceLength: number
+  readonly pieceCount: number
+}
+
+/** Why a block was not taken. */
+export type BlockRefusal = 'not-active' | 'bad-offset' | 'bad-length' | 'already-have'
+
+export type ReceiveResult<P> =
+  | { readonly accepted: true, readonly piece: ActivePiece<P> | undefined, readonly cancels: readonly P[] }
+  | { readonly accepted: false, readonly reason: BlockRefusal }
+
+export interface FillOptions {
+  /** A block one other peer has held this long (ms) may be asked of a second peer too. */
+  readonly staleMs: number
+  readonly now: number
+}
+
+export class RequestTracker<P extends PieceSource> {
+  readonly picker: PiecePicker
+  private readonly geometry: TrackerGeometry
+  /** Active pieces by index; `order` keeps them sorted so the output's next bytes go first. */
+  private readonly active = new Map<number, ActivePiece<P>>()
+  private order: number[] = []
+  /** Each peer's outstanding requests, keyed by piece then block. */
+  private readonly outstanding = new Map<P, Map<ActivePiece<P>, Set<number>>>()
+  private readonly counts = new Map<P, number>()
+
+  constructor (picker: PiecePicker, geometry: TrackerGeometry) {
+    this.picker = picker
+    this.geometry = geometry
+  }
+
+  get activeCount (): number { return this.active.size }
+
+  /** Bytes held by pieces being downloaded (allocated buffers). */
+  get activeBytes (): number {
+    let n = 0
+    for (const p of this.active.values()) n += p.length
+    return n
+  }
+
+  outstandingCount (peer: P): number { return this.counts.get(peer) ?? 0 }
+
+  /**
+   * Up to `max` new requests for `peer`, already recorded as outstanding. In order of preference:
+   * a stalled block at the head of the output (held too long by one other peer); unrequested blocks
+   * of started pieces, lowest index first; blocks of a newly picked piece; and when every wanted
+   * block in the window is already requested (endgame, or a window waiting on its first piece),
+   * a second request for a block one other peer holds.
+   */
+  fill (peer: P, max: number, opts: FillOptions): BlockRequest[] {
+    const out: BlockRequest[] = []
+    if (max <= 0) return out
+    this.takeStalled(peer, max, opts, out)
+    for (const index of this.order) {
+      if (out.length >= max) return out
+      const piece = this.active.get(index)!
+      if (piece.unrequested === 0 || !peer.has(index)) continue
+      this.takeMissing(piece, peer, max, opts.now, out)
+    }
+    while (out.length < max) {
+      const index = this.picker.pick(peer)
+      if (index === -1) break
+      this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
+    }
+    if (out.length === 0) this.takeDuplicates(peer, max, opts.now, out)
+    return out
+  }
+
+  /**
+   * A block arrived. Accepted when its piece is active and the block is not yet received, whoever
+   * it was asked of (BEP 3: unexpected pieces happen after a choke/unchoke); `cancels` are the other
+   * peers still holding a request for it. `piece` is set when this block completed its piece:
+   * the caller verifies it and calls pieceVerified or pieceFailed.
+   */
+  receive (peer: P, index: number, begin: number, block: Uint8Array): ReceiveResult<P> {
+    const piece = this.active.get(index)
+    if (piece === undefined) return { accepted: false, reason: 'not-active' }
+    if (begin % BLOCK_LENGTH !== 0 || begin >= piece.length) return { accepted: false, reason: 'bad-offset' }
+    const b = begin / BLOCK_LENGTH
+    if (block.length !== piece.blockLength(b)) return { accepted: false, reason: 'bad-length' }
+    if (piece.state[b] === BlockState.received) {
+      this.forget(peer, piece, b)
+      return { accepted: false, reason: 'already-have' }
+    }
+    piece.buffer.set(block, begin)
+    if (piece.state[b] === BlockState.missing) piece.unrequested--
+    piece.state[b] = BlockState.received
+    piece.senders[b] = peer
+    piece.received++
+    const cancels: P[] = []
+    for (const holder of [...(piece.holders[b] ?? [])]) {
+      this.forget(holder, piece, b)
+      if (holder !== peer) cancels.push(holder)
+    }
+    piece.holders[b] = undefined
+    return { accepted: true, piece: piece.complete ? piece : undefined, cancels }
+  }
+
+  /** The piece's hash matched: it leaves the tracker and the picker marks it done. */
+  pieceVerified (piece: ActivePiece<P>): void {
+    this.removePiece(piece)
+    this.picker.finish(piece.index)
+  }
+
+  /**
+   * The piece's hash failed: its bytes are dropped and it goes back to the pool. Returns every
+   * peer that sent a block of it (for strikes), with how many blocks each sent.
+   */
+  pieceFailed (piece: ActivePiece<P>): Map<P, number> {
+    const blame = new Map<P, number>()
+    for (const p of piece.senders) if (p !== undefined) blame.set(p, (blame.get(p) ?? 0) + 1)
+    this.removePiece(piece)
+    this.picker.reset(piece.index)
+    return blame
+  }
+
+  /** The peer choked us or left: every request it held goes back to the pool. */
+  release (peer: P): BlockRequest[] {
+    const mine = this.outstanding.get(peer)
+    const released: BlockRequest[] = []
+    if (mine === undefined) return released
+    for (const [piece, blocks] of mine) {
+      for (const b of blocks) {
+        piece.removeHolder(b, peer)
+        released.push(piece.request(b))
+      }
+    }
+    this.outstanding.delete(peer)
+    this.counts.delete(peer)
+    return released
+  }
+
+  /** One request came back unanswered (BEP 6 reject, or a timeout): the block is free again. */
+  releaseOne (peer: P, index: number, begin: number): boolean {
+    const piece = this.active.get(index)
+    if (piece === undefined || begin % BLOCK_LENGTH !== 0) return false
+    const b = begin / BLOCK_LENGTH
+    if (!piece.holdsBlock(b, peer)) return false
+    piece.removeHolder(b, peer)
+    this.forget(peer, piece, b)
+    return true
+  }
+
+  /** Requests `peer` has held longer than `timeoutMs`. */
+  expired (peer: P, now: number, timeoutMs: number): BlockRequest[] {
+    const out: BlockRequest[] = []
+    const mine = this.outstanding.get(peer)
+    if (mine === undefined) return out
+    for (const [piece, blocks] of mine) {
+      for (const b of blocks) if (now - piece.requestedAt[b]! > timeoutMs) out.push(piece.request(b))
+    }
+    return out
+  }
+
+  /** Every active piece, lowest index first (for abort and for tests). */
+  pieces (): ActivePiece<P>[] {
+    return this.order.map(i => this.active.get(i)!)
+  }
+
+  private takeMissing (piece: ActivePiece<P>, peer: P, max: number, now: number, out: BlockRequest[]): void {
+    for (let b = 0; b < piece.blockCount && out.length < max && piece.unrequested > 0; b++) {
+      if (piece.state[b] !== BlockState.missing) continue
+      this.hold(peer, piece, b, now)
+      out.push(piece.request(b))
+    }
+  }
+
+  /** Head-of-line blocking: the first active piece's blocks held too long by one slow peer. */
+  private takeStalled (peer: P, max: number, opts: FillOptions, out: BlockRequest[]): void {
+    const head = this.order[0]
+    if (head === undefined || head !== this.picker.cursor || !peer.has(head)) return
+    this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out)
+  }
+
+  /** Endgame: any block one other peer holds, whatever its age. */
+  private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[]): void {
+    for (const index of this.order) {
+      if (out.length >= max) return
+      if (!peer.has(index)) continue
+      this.takeDuplicatesOf(this.active.get(index)!, peer, max, now, 0, out)
+    }
+  }
+
+  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[]): void {
+    for (let b = 0; b < piece.blockCount && out.length < max; b++) {
+      if (piece.state[b] !== BlockState.requested) continue
+      const holders = piece.holders[b]!
+      if (holders.length >= MAX_HOLDERS || holders.includes(peer)) continue
+      if (now - piece.requestedAt[b]! < minAgeMs) continue
+      this.hold(peer, piece, b, now)
+      out.push(piece.request(b))
+    }
+  }
+
+  private startPiece (index: number): ActivePiece<P> {
+    this.picker.start(index)
+    const length = index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength
+    const piece = new ActivePiece<P>(index, length)
+    this.active.set(index, piece)
+    let at = this.order.length
+    while (at > 0 && this.order[at - 1]! > index) at--
+    this.order.splice(at, 0, index)
+    return piece
+  }
+
+  private removePiece (piece: ActivePiece<P>): void {
+    for (let b = 0; b < piece.blockCount; b++) {
+      for (const holder of piece.holders[b] ?? []) this.forget(holder, piece, b)
+    }
+    this.active.delete(piece.index)
+    this.order.splice(this.order.indexOf(piece.index), 1)
+  }
+
+  private hold (peer: P, piece: ActivePiece<P>, b: number, now: number): void {
+    piece.addHolder(b, peer, now)
+    let mine = this.outstanding.get(peer)
+    if (mine === undefined) this.outstanding.set(peer, mine = new Map())
+    let blocks = mine.get(piece)
+    if (blocks === undefined) mine.set(piece, blocks = new Set())
+    blocks.add(b)
+    this.counts.set(peer, (this.counts.get(peer) ?? 0) + 1)
+  }
+
+  /** Drop the peer's bookkeeping for one block (the block's own holder list is the caller's). */
+  private forget (peer: P, piece: ActivePiece<P>, b: number): void {
+    const mine = this.outstanding.get(peer)
+    const blocks = mine?.get(piece)
+    if (blocks === undefined || !blocks.delete(b)) return
+    if (blocks.size === 0) mine!.delete(piece)
+    this.counts.set(peer, (this.counts.get(peer) ?? 1) - 1)
+  }
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MergingWritable } from '../lib/output/merging-writable.js'
+
+function piece (index: number, length: number): { index: number, data: Uint8Array } {
+  return { index, data: new Uint8Array(length).fill(index + 1) }
+}
+
+async function collect (r: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const c of r) parts.push(Buffer.from(c as Uint8Array))
+  return Buffer.concat(parts)
+}
+
+test('pieces written in any order come out in order', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 14, maxHeldBytes: 64 })
+  const out = collect(m.output)
+  for (const i of [2, 0, 3, 1]) m.write(piece(i, i === 3 ? 2 : 4))
+  m.end(null)
+  assert.deepEqual([...await out], [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4])
+})
+
+test('a byte range (one file of many) trims its first and last pieces', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 3, end: 9, maxHeldBytes: 64 })
+  const out = collect(m.output)
+  m.write(piece(2, 4)); m.write(piece(1, 4)); m.write(piece(0, 4))
+  m.end(null)
+  assert.deepEqual([...await out], [1, 2, 2, 2, 2, 3])
+})
+
+test('a slow reader holds pieces in the merger and the cursor does not pass them', async () => {
+  const m = new MergingWritable({ pieceLength: 1024, start: 0, end: 8 * 1024, maxHeldBytes: 8 * 1024, outputHighWaterMark: 1024 })
+  const advances: number[] = []
+  m.on('advance', n => advances.push(n))
+  for (let i = 0; i < 8; i++) m.write(piece(i, 1024))
+  await new Promise(resolve => setImmediate(resolve))
+  assert.ok(m.cursor < 8, 'nobody reads: the cursor waits')
+  assert.ok(m.heldBytes > 0)
+  assert.ok(m.peakHeldBytes <= 8 * 1024)
+  m.end(null)
+  const out = await collect(m.output)
+  assert.equal(out.length, 8 * 1024)
+  assert.equal(m.cursor, 8)
+})
+
+test('holding more than the window is refused as an engine bug', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 40, maxHeldBytes: 8 })
+  const outErr = new Promise<Error>(resolve => m.output.on('error', resolve))
+  const err = new Promise<Error>(resolve => m.on('error', resolve))
+  m.write(piece(5, 4)); m.write(piece(6, 4)); m.write(piece(7, 4))
+  assert.match((await err).message, /exceed the 8-byte window/)
+  assert.match((await outErr).message, /download stopped/, 'the reader learns the download stopped')
+})
+
+test('the reader going away stops the merger with a clear error', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 40, maxHeldBytes: 64 })
+  const err = new Promise<Error>(resolve => m.on('error', resolve))
+  m.output.destroy()
+  assert.match((await err).message, /output closed before the download finished/)
+})
+
+test('an empty range ends at once', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 8, end: 8, maxHeldBytes: 8 })
+  assert.equal((await collect(m.output)).length, 0)
+})

@@ -1,0 +1,104 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PiecePicker } from '../lib/pieces/piece-picker.js'
+import { RequestTracker } from '../lib/pieces/request-tracker.js'
+import { BLOCK_LENGTH } from '../lib/pieces/active-piece.js'
+
+class FakePeer {
+  constructor (readonly name: string, private readonly pieces?: number[]) {}
+  has (i: number): boolean { return this.pieces === undefined || this.pieces.includes(i) }
+}
+
+function setup (pieceCount = 4, pieceLength = 4 * BLOCK_LENGTH, lastPieceLength = pieceLength, windowPieces?: number) {
+  const picker = new PiecePicker({ pieceCount, windowPieces, urgentPieces: 1 })
+  const tracker = new RequestTracker<FakePeer>(picker, { pieceCount, pieceLength, lastPieceLength })
+  return { picker, tracker }
+}
+const at = { staleMs: 1000, now: 0 }
+
+test('requests are 16 KiB blocks; the last block of the last piece is shorter (BEP 3 request)', () => {
+  const { tracker } = setup(2, 2 * BLOCK_LENGTH, BLOCK_LENGTH + 100)
+  const reqs = tracker.fill(new FakePeer('a'), 10, at)
+  assert.deepEqual(reqs.map(r => [r.index, r.begin, r.length]), [
+    [0, 0, BLOCK_LENGTH], [0, BLOCK_LENGTH, BLOCK_LENGTH], [1, 0, BLOCK_LENGTH], [1, BLOCK_LENGTH, 100]
+  ])
+})
+
+test('two peers are given different blocks until everything is requested', () => {
+  const { tracker } = setup()
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  const ra = tracker.fill(a, 6, at)
+  const rb = tracker.fill(b, 6, at)
+  const key = (r: { index: number, begin: number }) => `${r.index}:${r.begin}`
+  const seen = new Set(ra.map(key))
+  for (const r of rb) assert.equal(seen.has(key(r)), false)
+  assert.equal(tracker.outstandingCount(a), 6)
+})
+
+test('endgame: once every block is requested, a second peer duplicates, at most two holders, cancels on arrival', () => {
+  const { tracker } = setup(1, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b'); const c = new FakePeer('c')
+  assert.equal(tracker.fill(a, 10, at).length, 2)
+  const dup = tracker.fill(b, 10, at)
+  assert.equal(dup.length, 2, 'b duplicates both blocks')
+  assert.equal(tracker.fill(c, 10, at).length, 0, 'no third holder')
+  const r = tracker.receive(b, 0, 0, new Uint8Array(BLOCK_LENGTH))
+  assert.ok(r.accepted)
+  assert.deepEqual(r.cancels, [a])
+  assert.equal(tracker.outstandingCount(a), 1)
+})
+
+test('a choke releases the peer\'s requests to the pool', () => {
+  const { tracker } = setup(1, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  tracker.fill(a, 10, at)
+  assert.equal(tracker.release(a).length, 2)
+  assert.equal(tracker.outstandingCount(a), 0)
+  const again = tracker.fill(b, 10, at)
+  assert.equal(again.length, 2)
+})
+
+test('a block held too long at the head of the output is asked of a faster peer', () => {
+  const { tracker } = setup(8, 2 * BLOCK_LENGTH, 2 * BLOCK_LENGTH, 8)
+  const slow = new FakePeer('slow'); const fast = new FakePeer('fast')
+  tracker.fill(slow, 2, { staleMs: 1000, now: 0 }) // the whole of piece 0
+  const early = tracker.fill(fast, 2, { staleMs: 1000, now: 500 })
+  assert.deepEqual(early.map(r => r.index), [1, 1], 'not stale yet: fast takes the next piece')
+  const late = tracker.fill(fast, 2, { staleMs: 1000, now: 2000 })
+  assert.deepEqual(late.map(r => [r.index, r.begin]), [[0, 0], [0, BLOCK_LENGTH]])
+})
+
+test('blocks of the wrong length or offset, or for pieces not started, are refused', () => {
+  const { tracker } = setup()
+  const a = new FakePeer('a')
+  tracker.fill(a, 1, at)
+  assert.deepEqual(tracker.receive(a, 3, 0, new Uint8Array(BLOCK_LENGTH)), { accepted: false, reason: 'not-active' })
+  assert.deepEqual(tracker.receive(a, 0, 5, new Uint8Array(BLOCK_LENGTH)), { accepted: false, reason: 'bad-offset' })
+  assert.deepEqual(tracker.receive(a, 0, 0, new Uint8Array(10)), { accepted: false, reason: 'bad-length' })
+})
+
+test('a completed piece is returned whole; a failed hash blames each sender and frees the piece', () => {
+  const { tracker, picker } = setup(1, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  tracker.fill(a, 1, at); tracker.fill(b, 1, at)
+  assert.equal(tracker.receive(a, 0, 0, new Uint8Array(BLOCK_LENGTH).fill(1)).accepted, true)
+  const r = tracker.receive(b, 0, BLOCK_LENGTH, new Uint8Array(BLOCK_LENGTH).fill(2))
+  assert.ok(r.accepted && r.piece !== undefined)
+  assert.equal(r.piece.buffer[0], 1)
+  assert.equal(r.piece.buffer[BLOCK_LENGTH], 2)
+  const blame = tracker.pieceFailed(r.piece)
+  assert.deepEqual([...blame.entries()].map(([p, n]) => [p.name, n]), [['a', 1], ['b', 1]])
+  assert.equal(picker.pick(a), 0)
+})
+
+test('timeouts name the requests a peer held too long; releaseOne frees one (BEP 6 reject)', () => {
+  const { tracker } = setup()
+  const a = new FakePeer('a')
+  tracker.fill(a, 2, { staleMs: 1000, now: 0 })
+  assert.equal(tracker.expired(a, 100, 1000).length, 0)
+  const late = tracker.expired(a, 5000, 1000)
+  assert.equal(late.length, 2)
+  assert.equal(tracker.releaseOne(a, late[0]!.index, late[0]!.begin), true)
+  assert.equal(tracker.releaseOne(a, late[0]!.index, late[0]!.begin), false)
+  assert.equal(tracker.outstandingCount(a), 1)
+})
