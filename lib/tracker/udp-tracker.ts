@@ -96,19 +96,23 @@ export class UdpTracker implements Tracker {
   private async request (action: number, build: (cid: Uint8Array, tid: number) => Uint8Array, signal: AbortSignal): Promise<Buffer> {
     let n = 0
     let waited = 0
+    let justConnected = false
     const started = this.strays + this.runts
     for (;;) {
       const timeoutMs = this.baseTimeoutMs * 2 ** n
       let answer: Buffer | typeof TIMEOUT
-      if (this.connectionId === undefined || Date.now() - this.connectedAt > this.ttlMs) {
+      const cid = this.connectionId
+      // A connection id just received is used at once, however short the configured lifetime.
+      if (cid === undefined || (!justConnected && Date.now() - this.connectedAt > this.ttlMs)) {
         answer = await this.exchange(ACTION_CONNECT, encodeConnect, timeoutMs, signal)
         if (answer !== TIMEOUT) {
           this.connectionId = decodeConnect(answer)
           this.connectedAt = Date.now()
+          justConnected = true
           continue
         }
       } else {
-        const cid = this.connectionId
+        justConnected = false
         answer = await this.exchange(action, tid => build(cid, tid), timeoutMs, signal)
         if (answer !== TIMEOUT) return answer
       }
