@@ -188,16 +188,24 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private async shutdown (): Promise<void> {
+    const limitMs = this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS
+    const signal = AbortSignal.timeout(limitMs)
+    // The deadline holds even against a Tracker that ignores its abort signal.
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, limitMs) })
+    const bounded = async (work: (Promise<unknown> | undefined)[]): Promise<void> => {
+      await Promise.race([Promise.allSettled(work), deadline])
+    }
     for (const lane of this.lanes) {
       clearTimeout(lane.timer)
       lane.abort?.abort()
     }
-    await Promise.allSettled(this.lanes.map(l => l.running))
-    const signal = AbortSignal.timeout(this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS)
+    await bounded(this.lanes.map(l => l.running))
     const started = [...this.trackers.values()].filter(t => t.started && t.tracker !== undefined)
-    await Promise.allSettled(started.map(async t => {
+    await bounded(started.map(async t => {
       await t.tracker?.announce(this.request('stopped', t), signal)
     }))
+    clearTimeout(timer)
     for (const t of this.trackers.values()) t.tracker?.close()
     this.peers.finish()
     this.wakeSettled()
