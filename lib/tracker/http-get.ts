@@ -55,7 +55,7 @@ function getOnce (url: string, maxBytes: number, signal: AbortSignal, deadline: 
       return new TrackerError(e.code !== undefined ? `${e.code} ${e.message}` : e.message, { cause: err })
     }
     if (signal.aborted) { reject(reasonOf(undefined)); return }
-    const get = url.startsWith('https:') ? https.get : http.get
+    const get = new URL(url).protocol === 'https:' ? https.get : http.get
     // agent: false: a fresh connection per announce, so no pooled socket outlives the announcer.
     const req = get(url, { agent: false, signal, headers: { 'accept-encoding': 'identity', 'user-agent': 'bt-stream' } }, res => {
       const status = res.statusCode ?? 0

@@ -76,7 +76,7 @@ export class UdpTracker implements Tracker {
   close (): void {
     this.closed = true
     this.fail(new TrackerError('tracker closed'))
-    this.socket?.then(s => s.socket.close(), () => {})
+    this.socket?.then(s => { try { s.socket.close() } catch {} }, () => {})
     this.socket = undefined
   }
 

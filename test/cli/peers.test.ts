@@ -95,3 +95,19 @@ test('bt-stream peers: usage errors and --help', async () => {
 test('bt-stream peers: a torrent without trackers is an error, not a hang', async () => {
   await assert.rejects(listPeers(meta([]), { timeoutMs: 1000, port: 6881, json: false }, capture().io), /lists no trackers/)
 })
+
+test('bt-stream peers: ^C (the io signal) ends the wait at once', async () => {
+  const silentUdp = await hostileUdp(() => undefined)
+  try {
+    const ac = new AbortController()
+    const c = capture()
+    const io = { ...c.io, signal: ac.signal }
+    const run = listPeers(meta([[silentUdp.url]]), { timeoutMs: 60_000, port: 6881, json: false }, io)
+    setTimeout(() => ac.abort(), 50)
+    // Resolving at all (well before the 60 s timeout, which node:test would report) is the point.
+    assert.equal(await run, 0)
+    assert.equal(c.out(), '')
+  } finally {
+    await silentUdp.close()
+  }
+})
