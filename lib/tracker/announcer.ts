@@ -74,6 +74,11 @@ const DEFAULT_NUMWANT = 50
 const DEFAULT_MIN_REANNOUNCE_MS = 60_000
 const DEFAULT_RETRY_DELAY_MS = 60_000
 const MAX_RETRY_DELAY_MS = 30 * 60_000
+/**
+ * Ceiling on a tracker's interval: setTimeout turns anything past 2^31 ms into 1 ms, which would
+ * let a tracker saying `interval 4294967295` make us announce in a loop.
+ */
+const MAX_REANNOUNCE_MS = 24 * 3600_000
 /** "stopped" is a courtesy: two seconds, then we leave anyway. */
 const DEFAULT_STOP_TIMEOUT_MS = 2_000
 
@@ -261,7 +266,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         lane.failures = []
         this.endRound(lane)
         const floor = this.opts.minReannounceMs ?? DEFAULT_MIN_REANNOUNCE_MS
-        return Math.max(res.interval * 1000, (res.minInterval ?? 0) * 1000, floor)
+        return Math.min(Math.max(res.interval * 1000, (res.minInterval ?? 0) * 1000, floor), MAX_REANNOUNCE_MS)
       }
     }
     lane.failedRounds++

@@ -157,6 +157,18 @@ test('min interval: no re-announce before `min interval`, whatever `interval` sa
   }
 })
 
+test('a huge interval (UDP uint32 max) waits, it does not overflow the timer into a loop', async () => {
+  const { announcer, fakes } = setup([['t']], { t: answer([], 2 ** 32 - 1) })
+  try {
+    announcer.start()
+    await announcer.settled()
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.deepEqual(fakes.get('t')?.events, ['started'])
+  } finally {
+    await announcer.stop()
+  }
+})
+
 test('the tracker id from an answer is sent back on later announces', async () => {
   const { announcer, fakes } = setup([['t']], { t: answer([], 0.01, { trackerId: Uint8Array.from([1, 2]) }) })
   try {
