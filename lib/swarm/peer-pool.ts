@@ -5,11 +5,9 @@
  * **and port**: on a loopback swarm or behind NAT many peers share one IP.
  */
 import { EventEmitter } from 'node:events'
+import { formatPeer, type PeerAddress } from '../tracker/compact.js'
 
-export interface PeerAddress {
-  readonly host: string
-  readonly port: number
-}
+export type { PeerAddress }
 
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'magnet' | 'incoming' | 'manual'
 
@@ -28,9 +26,8 @@ export interface PoolOptions<C> {
 /** Addresses remembered at most; more are dropped (a tracker or PEX flood costs nothing). */
 const MAX_KNOWN = 5000
 
-export function addressKey (addr: PeerAddress): string {
-  return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`
-}
+/** One key per peer: address and port, IPv6 bracketed. */
+export const addressKey = formatPeer
 
 interface Known {
   readonly addr: PeerAddress
