@@ -65,7 +65,7 @@ function torrentText (m: Metainfo): string {
     `version:      ${m.version}`,
     `total size:   ${sized(m.length)}`,
     `piece length: ${sized(m.pieceLength)}`,
-    `pieces:       ${m.pieceCount}${m.pieceCount > 0 ? ` (last ${sized(m.lastPieceLength)})` : ''}`,
+    `pieces:       ${m.pieceCount}${m.pieceCount > 0 ? ` (last piece ${sized(m.lastPieceLength)})` : ''}`,
     `private:      ${m.private ? 'yes (BEP 27: trackers only)' : 'no'}`
   ]
   if (m.createdBy !== undefined) lines.push(`created by:   ${printable(m.createdBy)}`)
