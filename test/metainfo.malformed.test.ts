@@ -13,6 +13,7 @@ const CASES: Record<string, [typeof BencodeError | typeof MetainfoError, string]
   empty: [BencodeError, 'empty input: expected a bencoded value'],
   'float-int': [BencodeError, 'invalid bencoding at byte 100: expected a digit or \'e\' in an integer, found \'.\''],
   'huge-string-length': [BencodeError, 'invalid bencoding at byte 7: string of length 99999999999 runs past the end of the data (1 bytes left)'],
+  'hybrid-mismatch': [MetainfoError, 'hybrid torrent: the v1 file list and the v2 file tree disagree (v1 has "cd1/track02.bin" of 17 bytes, v2 has "cd1/track02.bin" of 18 bytes)'],
   'info-not-dict': [MetainfoError, 'info must be a dictionary, found an integer'],
   'leading-zero-int': [BencodeError, 'invalid bencoding at byte 94: integer has a leading zero or is -0 (BEP 3)'],
   'length-and-files': [MetainfoError, 'info has both "length" (single file) and "files" (multi file)'],

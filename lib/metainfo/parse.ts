@@ -3,6 +3,7 @@ import { decodeBencodeDetailed, isDict, type BencodeDict } from '../bencode/deco
 import { MetainfoError } from '../util/errors.js'
 import { optBytes, optDict, optInt, optTextPreferUtf8, required } from './fields.js'
 import { parseFiles } from './files.js'
+import { checkHybridConsistent } from './hybrid.js'
 import { parseAnnounce, parseUrlList } from './trackers.js'
 import type { Metainfo, MetaVersion } from './types.js'
 
@@ -80,6 +81,7 @@ function buildMetainfo (info: BencodeDict, infoBytes: Uint8Array, extras: Metain
   if (pieceCount !== needed) {
     throw new MetainfoError(`info.pieces holds ${pieceCount} hashes but ${length} bytes in ${pieceLength}-byte pieces need ${needed}`)
   }
+  if (version === 'hybrid') checkHybridConsistent(info, files, multiFile)
   const isPrivate = optInt(info, 'private', 'info.private') === 1
   return {
     infoHash,
@@ -111,7 +113,6 @@ function metaVersion (info: BencodeDict): MetaVersion {
   const v = optInt(info, 'meta version', 'info.meta version')
   if (v === undefined) return 'v1'
   if (v !== 2) throw new MetainfoError(`info.meta version ${v} is not supported (only BEP 52 version 2)`)
-  optDict(info, 'file tree', 'info.file tree')
   if (optBytes(info, 'pieces', 'info.pieces') === undefined) {
     throw new MetainfoError('v2-only torrents (BEP 52) are not supported yet')
   }
