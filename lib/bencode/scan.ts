@@ -47,7 +47,6 @@ export interface ScanResult {
 
 interface Frame {
   readonly dict: boolean
-  readonly start: number
   /** Key names as the bencode library will name them, for the duplicate check. */
   readonly keys?: Set<string>
   /** In a dict: the key of the value being scanned, undefined while a key is expected. */
@@ -132,7 +131,7 @@ export function scanBencode (bytes: Uint8Array, allowTrailing = false): ScanResu
     if (b === D || b === L) {
       if (stack.length >= MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`, pos)
       if (stack.length === 0 && b === D) topIsDict = true
-      stack.push(b === D ? { dict: true, start: pos, keys: new Set() } : { dict: false, start: pos })
+      stack.push(b === D ? { dict: true, keys: new Set() } : { dict: false })
       pos++
       continue
     }
