@@ -20,7 +20,7 @@ import { BencodeError } from '../util/errors.js'
 /** Deep enough for any real torrent (a v2 file tree nests one dict per directory). */
 export const MAX_DEPTH = 256
 /** 15 digits already exceed any buffer we could hold; longer lengths are certainly hostile. */
-const MAX_LENGTH_DIGITS = 15
+const MAX_LENGTH_DIGITS = 15 // also keeps the running value exact (< 2^53)
 
 const D = 0x64 // 'd'
 const L = 0x6c // 'l'
@@ -80,13 +80,13 @@ export function scanBencode (bytes: Uint8Array, allowTrailing = false): ScanResu
   /** Reads `<len>:` at pos; returns the string's [start, end). */
   const stringSpan = (): [number, number] => {
     const lenStart = pos
-    while (pos < n && (bytes[pos] as number) >= ZERO && (bytes[pos] as number) <= NINE) pos++
+    let length = 0
+    while (pos < n && (bytes[pos] as number) >= ZERO && (bytes[pos] as number) <= NINE) length = length * 10 + (bytes[pos++] as number) - ZERO
     if (pos === n) fail('data ends inside a string length (truncated?)', lenStart)
     if (bytes[pos] !== COLON) fail(`expected a digit or ':' in a string length, found ${describe(bytes[pos])}`, pos)
     const digits = pos - lenStart
     if (digits === 0) fail(`expected a value, found ${describe(bytes[pos])}`, pos)
     if (digits > MAX_LENGTH_DIGITS) fail(`string length has ${digits} digits`, lenStart)
-    const length = Number(Buffer.from(bytes.buffer, bytes.byteOffset + lenStart, digits).toString('latin1'))
     const start = pos + 1
     if (length > n - start) fail(`string of length ${length} runs past the end of the data (${n - start} bytes left)`, lenStart)
     pos = start + length
