@@ -65,6 +65,9 @@ test('dictionary keys: unsorted accepted, duplicates and __proto__ rejected', ()
   rejects('d9:__proto__i1ee', 'invalid bencoding at byte 1: dictionary key "__proto__" is not supported')
   // The library names a non-UTF-8 key by its hex, which could collide with a real key.
   rejects('d1:\xffi1e2:ffi2ee', 'invalid bencoding at byte 7: duplicate dictionary key "ff"')
+  // Its UTF-8 decoder also drops a leading BOM, so "\uFEFFa" and "a" are the same key to it.
+  assert.deepEqual(bencode.decode(b('d4:\xef\xbb\xbfai1e1:ai2ee')), { a: 2 })
+  rejects('d4:\xef\xbb\xbfai1e1:ai2ee', 'invalid bencoding at byte 10: duplicate dictionary key "a"')
 })
 
 test('trailing bytes: rejected by default, allowed for a prefix (BEP 9 data after the dict)', () => {
