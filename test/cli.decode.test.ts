@@ -34,6 +34,9 @@ test('decode: invalid bencoding exits 1 with the position; extra arguments exit 
   assert.equal(io.err(), 'bt-stream: invalid bencoding at byte 1: expected a value, found \'-\'\n')
   const usage = fakeIO()
   assert.equal(await main(['decode', 'a', 'b'], usage), 2)
+  const help = fakeIO()
+  assert.equal(await main(['decode', '--help'], help), 0)
+  assert.match(help.out(), /^usage: bt-stream decode/)
 })
 
 test('decode composes with a pipe: the real binary reading stdin', () => {
