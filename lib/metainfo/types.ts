@@ -1,8 +1,14 @@
 /** One file of a torrent, placed in the torrent's concatenated byte stream (BEP 3). */
 export interface TorrentFile {
-  /** Path components as the torrent gives them (name.utf-8 / path.utf-8 preferred). Untrusted. */
+  /**
+   * Path components as the torrent gives them (name.utf-8 / path.utf-8 preferred), the torrent
+   * name first: `[name]` for a single file, `[name, ...path]` in a multi-file torrent. Untrusted.
+   */
   readonly rawPath: readonly string[]
-  /** A relative path that is safe to join under an output directory (see lib/metainfo/safe-path). */
+  /**
+   * A relative, '/'-separated path that is safe to join under an output directory (see
+   * lib/metainfo/safe-path): no `..`, no absolute path, unique among the torrent's files.
+   */
   readonly path: string
   readonly length: number
   /** Byte offset of the file's first byte in the torrent's byte stream. */

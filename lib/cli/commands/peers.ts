@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { parseTorrent } from '../../metainfo/parse.js'
+import { readInput } from '../read-input.js'
 import type { Metainfo } from '../../metainfo/types.js'
 import { Announcer } from '../../tracker/announcer.js'
 import { formatPeer, type PeerAddress } from '../../tracker/compact.js'
@@ -40,16 +43,13 @@ export const command: Command = async (argv, io) => {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] as string}"`)
   const timeoutS = optionInt(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S
   const port = optionInt(args, 'port', 1, 65535) ?? DEFAULT_PORT
-  const meta = await loadTorrent(path)
+  const meta = await loadTorrent(path, io.stdin)
   return await listPeers(meta, { timeoutMs: timeoutS * 1000, port, json: args.options.has('json') }, io)
 }
 
-/**
- * INTEGRATOR: replace the body with `parseTorrent(await readFile(path))` from lib/metainfo/parse
- * (and `-` for stdin if the other commands accept it). lib/metainfo is on another branch.
- */
-export async function loadTorrent (path: string): Promise<Metainfo> {
-  throw new BtStreamError(`cannot read ${path}: this build needs lib/metainfo (parseTorrent)`)
+/** A .torrent from a path, or from stdin for `-`. */
+export async function loadTorrent (path: string, stdin: Readable): Promise<Metainfo> {
+  return parseTorrent(await readInput(path, stdin))
 }
 
 export interface ListPeersOptions {

@@ -1,0 +1,115 @@
+import { parseMagnet, type Magnet } from '../../magnet/parse.js'
+import { parseTorrent } from '../../metainfo/parse.js'
+import type { Metainfo } from '../../metainfo/types.js'
+import { UsageError } from '../../util/errors.js'
+import { humanSize, printable } from '../../util/format.js'
+import { parseArgs } from '../args.js'
+import type { Command } from '../io.js'
+import { readInput } from '../read-input.js'
+
+const HELP = `usage: bt-stream info [--json] <file.torrent | magnet:?... | ->
+
+Shows what a .torrent (or a magnet URI) describes: info hash, name, sizes, pieces, files,
+trackers. \`-\` reads the .torrent from stdin.
+
+options:
+  --json    print the same as one JSON object
+  --help    this text
+`
+
+export const command: Command = async (argv, io) => {
+  const args = parseArgs(argv, [{ long: 'json', value: false }, { long: 'help', short: 'h', value: false }])
+  if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
+  if (args.positionals.length !== 1) throw new UsageError('info takes exactly one .torrent file, magnet URI or -')
+  const source = args.positionals[0] as string
+  const json = args.options.has('json')
+  if (/^magnet:/i.test(source)) {
+    const magnet = parseMagnet(source)
+    io.stdout.write(json ? JSON.stringify(magnetJson(magnet), null, 2) + '\n' : magnetText(magnet))
+    return 0
+  }
+  const meta = parseTorrent(await readInput(source, io.stdin))
+  io.stdout.write(json ? JSON.stringify(torrentJson(meta), null, 2) + '\n' : torrentText(meta))
+  return 0
+}
+
+export function torrentJson (m: Metainfo): object {
+  return {
+    kind: 'torrent',
+    infoHash: m.infoHashHex,
+    name: m.name,
+    version: m.version,
+    length: m.length,
+    pieceLength: m.pieceLength,
+    pieceCount: m.pieceCount,
+    lastPieceLength: m.lastPieceLength,
+    private: m.private,
+    multiFile: m.multiFile,
+    files: m.files.map(f => ({ path: f.path, rawPath: f.rawPath, length: f.length, offset: f.offset, padding: f.padding })),
+    announce: m.announce,
+    urlList: m.urlList,
+    ...(m.comment === undefined ? {} : { comment: m.comment }),
+    ...(m.createdBy === undefined ? {} : { createdBy: m.createdBy }),
+    ...(m.creationDate === undefined ? {} : { creationDate: m.creationDate })
+  }
+}
+
+function sized (n: number): string {
+  return n < 1024 ? `${n} B` : `${humanSize(n)} (${n} bytes)`
+}
+
+function torrentText (m: Metainfo): string {
+  const lines = [
+    `info hash:    ${m.infoHashHex}`,
+    `name:         ${printable(m.name)}`,
+    `version:      ${m.version}`,
+    `total size:   ${sized(m.length)}`,
+    `piece length: ${sized(m.pieceLength)}`,
+    `pieces:       ${m.pieceCount}${m.pieceCount > 0 ? ` (last piece ${sized(m.lastPieceLength)})` : ''}`,
+    `private:      ${m.private ? 'yes (BEP 27: trackers only)' : 'no'}`
+  ]
+  if (m.createdBy !== undefined) lines.push(`created by:   ${printable(m.createdBy)}`)
+  if (m.creationDate !== undefined) lines.push(`created:      ${dateText(m.creationDate)}`)
+  if (m.comment !== undefined) lines.push(`comment:      ${printable(m.comment)}`)
+  lines.push(m.announce.length === 0 ? 'trackers:     none' : 'trackers:')
+  m.announce.forEach((tier, i) => tier.forEach(url => lines.push(`  tier ${i + 1}: ${printable(url)}`)))
+  if (m.urlList.length > 0) lines.push('web seeds:', ...m.urlList.map(u => `  ${printable(u)}`))
+  const real = m.files.filter(f => !f.padding)
+  const pads = m.files.length - real.length
+  lines.push(`files (${real.length}${pads > 0 ? `, plus ${pads} BEP 47 padding` : ''}):`)
+  const width = Math.max(...real.map(f => humanSize(f.length).length), 0)
+  for (const f of real) lines.push(`  ${humanSize(f.length).padStart(width)}  ${printable(f.path)}`)
+  return lines.join('\n') + '\n'
+}
+
+function dateText (seconds: number): string {
+  const d = new Date(seconds * 1000)
+  return Number.isNaN(d.getTime()) ? String(seconds) : `${d.toISOString()} (${seconds})`
+}
+
+export function magnetJson (m: Magnet): object {
+  return {
+    kind: 'magnet',
+    infoHash: m.infoHashHex,
+    ...(m.infoHashV2Hex === undefined ? {} : { infoHashV2: m.infoHashV2Hex }),
+    ...(m.name === undefined ? {} : { name: m.name }),
+    trackers: m.trackers,
+    peers: m.peers,
+    webSeeds: m.webSeeds,
+    ...(m.selectOnly === undefined ? {} : { selectOnly: m.selectOnly })
+  }
+}
+
+function magnetText (m: Magnet): string {
+  const lines = [
+    `info hash:    ${m.infoHashHex}`,
+    `name:         ${m.name === undefined ? '(none given)' : printable(m.name)}`,
+    'metadata:     not fetched (a magnet holds only what is shown here)'
+  ]
+  if (m.infoHashV2Hex !== undefined) lines.push(`v2 hash:      ${m.infoHashV2Hex}`)
+  lines.push(m.trackers.length === 0 ? 'trackers:     none' : 'trackers:', ...m.trackers.map(t => `  ${printable(t)}`))
+  if (m.peers.length > 0) lines.push('peers:', ...m.peers.map(p => `  ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`))
+  if (m.webSeeds.length > 0) lines.push('web seeds:', ...m.webSeeds.map(u => `  ${printable(u)}`))
+  if (m.selectOnly !== undefined) lines.push(`select only:  files ${m.selectOnly.join(', ')}`)
+  return lines.join('\n') + '\n'
+}

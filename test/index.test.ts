@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import * as api from '../lib/index.js'
+import { expected, fixture } from './helpers.js'
+
+test('the package entry exports the parsing API (import { parseTorrent } from \'bt-stream\')', async () => {
+  assert.equal(api.parseTorrent(fixture('single.torrent')).infoHashHex, expected.single?.infoHashV1)
+  // Resolved by package name through package.json "exports", as a user would import it. A
+  // variable, so tsc does not need dist/ to exist before it has built it.
+  const pkg = 'bt-stream'
+  const byName = await import(pkg) as typeof api
+  assert.equal(byName.parseTorrent, api.parseTorrent)
+  for (const name of ['parseTorrent', 'parseInfoDict', 'parseMagnet', 'pieceLengthAt', 'pieceHash', 'piecesForFile', 'filesInRange', 'decodeBencode', 'MetainfoError'] as const) {
+    assert.equal(typeof api[name], 'function', name)
+  }
+})
