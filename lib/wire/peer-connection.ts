@@ -253,13 +253,17 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     if (this._tick !== undefined) clearInterval(this._tick)
     for (const [event, fn] of this._listeners) if (event !== 'error') this.socket.off(event, fn)
     this.socket.destroy()
+    cb(null)
+  }
+
+  /** streamx runs _destroy only once a pending _open or write finished: finish them now. */
+  override _predestroy (): void {
     const drain = this._drainCb
     this._drainCb = undefined
     drain?.(new ProtocolError('the connection is closed'))
     const open = this._openCb
     this._openCb = undefined
     open?.(new ProtocolError('closed during the handshake'))
-    cb(null)
   }
 
   private _sendHandshake (infoHash: Uint8Array): void {
