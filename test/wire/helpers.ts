@@ -1,6 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { encodeMessage } from '../../lib/wire/encoder.js'
 import type { Message } from '../../lib/wire/messages.js'
+import type { PeerConnection } from '../../lib/wire/peer-connection.js'
 
 /** A connected TCP socket pair on 127.0.0.1; `close()` ends both and the listening server. */
 export async function socketPair (): Promise<{ a: Socket, b: Socket, server: Server, close: () => Promise<void> }> {
@@ -56,4 +57,31 @@ export function plain (m: unknown): unknown {
   if (Array.isArray(m)) return m.map(plain)
   if (typeof m === 'object' && m !== null) return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, plain(v)]))
   return m
+}
+
+/**
+ * Reads the next message not of a `skip` type, without an async iterator (leaving a `for await`
+ * early destroys the stream, as with any Readable).
+ */
+export async function next (conn: PeerConnection, skip: readonly string[] = ['extended']): Promise<Message> {
+  for (;;) {
+    const m = await within(5000, 'next message', new Promise<Message | null>((resolve, reject) => {
+      const got = conn.read() as Message | null
+      if (got !== null) { resolve(got); return }
+      const onReadable = (): void => { cleanup(); resolve(conn.read() as Message | null) }
+      const onClose = (): void => { cleanup(); reject(new Error('closed')) }
+      const cleanup = (): void => { conn.off('readable', onReadable); conn.off('close', onClose) }
+      conn.on('readable', onReadable)
+      conn.on('close', onClose)
+    }))
+    if (m !== null && !skip.includes(m.type)) return m
+  }
+}
+
+/** The next message of one type, skipping others. */
+export async function nextOf<T extends Message['type']> (conn: PeerConnection, type: T): Promise<Extract<Message, { type: T }>> {
+  for (;;) {
+    const m = await next(conn, [])
+    if (m.type === type) return m as Extract<Message, { type: T }>
+  }
 }

@@ -3,9 +3,8 @@ import { test } from 'node:test'
 import { ProtocolError } from '../../lib/util/errors.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { encodeHandshake, encodeReserved } from '../../lib/wire/handshake.js'
-import type { Message } from '../../lib/wire/messages.js'
 import { PeerConnection, waitForHandshake, type PeerConnectionOptions } from '../../lib/wire/peer-connection.js'
-import { frames, plain, socketPair, within } from './helpers.js'
+import { frames, next, plain, socketPair, within } from './helpers.js'
 
 const INFO_HASH = new Uint8Array(20).fill(0x11)
 const PIECES = 20
@@ -18,23 +17,6 @@ async function pair (a: Partial<PeerConnectionOptions> = {}, b: Partial<PeerConn
   server.on('error', () => {})
   const close = async (): Promise<void> => { client.destroy(); server.destroy(); await sockets.close() }
   return { client, server, sockets, close }
-}
-
-/** Reads the next message that is not one of `skip` types. */
-async function next (conn: PeerConnection, skip: readonly string[] = ['extended']): Promise<Message> {
-  for (;;) {
-    const m = await within(5000, 'next message', new Promise<Message>((resolve, reject) => {
-      const got = conn.read() as Message | null
-      if (got !== null) { resolve(got); return }
-      const onReadable = (): void => { cleanup(); resolve(conn.read() as Message) }
-      const onClose = (): void => { cleanup(); reject(new Error('closed')) }
-      const cleanup = (): void => { conn.off('readable', onReadable); conn.off('close', onClose) }
-      conn.on('readable', onReadable)
-      conn.on('close', onClose)
-    }))
-    if (m === null) continue
-    if (!skip.includes(m.type)) return m
-  }
 }
 
 function closedWith (conn: PeerConnection): Promise<Error | undefined> {
