@@ -86,7 +86,7 @@ export function clientFromPeerId (peerId: Uint8Array): ClientInfo | undefined {
   const shadowName = SHADOW[text[0] ?? '']
   if (shadowName !== undefined) {
     const digits: number[] = []
-    for (let i = 1; i < 6; i++) {
+    for (let i = 1; i < 5; i++) {
       const c = text[i] ?? '-'
       if (c === '-') break
       const v = shadowDigit(c)
