@@ -1,0 +1,4 @@
+import { printWireParser } from './wire-parser.js'
+
+/** `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine). */
+printWireParser(process.stdout)
