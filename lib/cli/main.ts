@@ -6,6 +6,7 @@ import type { CliIO, Command } from './io.js'
  * pay for the swarm's modules.
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  handshake: async () => (await import('./commands/handshake.js')).command
 }
 
 function usage (): string {
