@@ -390,6 +390,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     // A quarter of the shortest period: late by at most 25%, and a timer wake-up every ~30 s.
     this._tick = setInterval(() => {
       const now = Date.now()
+      // While we hold the socket paused the silence is ours, not the peer's.
+      if (this._pausedSocket) this._lastIn = now
       if (now - this._lastIn >= idle) { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)); return }
       if (now - this._lastOut >= keepAlive) { this._lastOut = now; this.keepAlive() }
     }, Math.max(1, Math.min(keepAlive, idle) / 4))

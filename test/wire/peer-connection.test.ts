@@ -212,3 +212,31 @@ test('magnet: with the piece count unknown, a bitfield is held and checked when 
     assert.match((await closed)?.message ?? '', /bitfield of 3 bytes, expected 4/)
   } finally { await again.close() }
 })
+
+test('a peer that sends a piece and closes: the piece is still read, then the stream ends', async () => {
+  const sockets = await socketPair()
+  const conn = new PeerConnection(sockets.a, { infoHash: INFO_HASH, pieceCount: PIECES })
+  conn.on('error', () => {})
+  sockets.b.end(Buffer.concat([
+    encodeHandshake({ reserved: new Uint8Array(8), infoHash: INFO_HASH, peerId: new Uint8Array(20).fill(0x33) }),
+    frames([{ type: 'piece', index: 1, begin: 0, block: Uint8Array.from([7, 7]) }])
+  ]))
+  try {
+    const ended = new Promise<void>(resolve => conn.once('end', () => resolve()))
+    await within(5000, 'socket closed', new Promise<void>(resolve => sockets.a.once('close', () => resolve())))
+    const m = await next(conn)
+    assert.deepEqual(plain(m), { type: 'piece', index: 1, begin: 0, block: [7, 7] })
+    conn.resume()
+    await within(5000, 'end', ended)
+  } finally { conn.destroy(); await sockets.close() }
+})
+
+test('BEP 6: sending have all to a peer without the fast extension is refused (our bug, loudly)', async () => {
+  const { client, close } = await pair({}, { fast: false })
+  try {
+    await within(5000, 'handshake', waitForHandshake(client))
+    const closed = closedWith(client)
+    client.haveAll()
+    assert.match((await closed)?.message ?? '', /cannot send haveAll: the peer did not negotiate BEP 6/)
+  } finally { await close() }
+})
