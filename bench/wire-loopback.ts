@@ -1,6 +1,7 @@
 import { createServer, connect as netConnect, type Socket } from 'node:net'
 import type { Message } from '../lib/wire/messages.js'
-import { PeerConnection, waitForHandshake } from '../lib/wire/peer-connection.js'
+import { waitForHandshake } from '../lib/wire/connect.js'
+import { PeerConnection } from '../lib/wire/peer-connection.js'
 
 /**
  * End to end: one PeerConnection sends 16 KiB piece messages to another over loopback TCP,

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net'
-import { BtStreamError } from '../util/errors.js'
-import { PeerConnection, waitForHandshake, type PeerConnectionOptions } from './peer-connection.js'
+import { BtStreamError, ProtocolError } from '../util/errors.js'
+import { PeerConnection, type PeerConnectionOptions, type PeerHandshake } from './peer-connection.js'
 
 /** A peer we could not reach (refused, unreachable, timed out): costs us that peer. */
 export class PeerConnectError extends BtStreamError {}
@@ -65,5 +65,24 @@ function dial (host: string, port: number, timeout: number, signal: AbortSignal 
     socket.once('connect', onConnect)
     socket.once('error', fail)
     signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Resolves with the peer's handshake once the connection opens; rejects with why it closed. */
+export function waitForHandshake (conn: PeerConnection): Promise<PeerHandshake> {
+  return new Promise((resolve, reject) => {
+    if (conn.peerHandshake !== undefined) { resolve(conn.peerHandshake); return }
+    let error: Error | undefined
+    const onError = (err: Error): void => { error = err }
+    const onClose = (): void => { cleanup(); reject(error ?? new ProtocolError('connection closed before the handshake')) }
+    const onHandshake = (h: PeerHandshake): void => { cleanup(); resolve(h) }
+    const cleanup = (): void => {
+      conn.off('error', onError)
+      conn.off('close', onClose)
+      conn.off('handshake', onHandshake)
+    }
+    conn.on('error', onError)
+    conn.on('close', onClose)
+    conn.on('handshake', onHandshake)
   })
 }

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net'
 import bencode from 'bencode'
 import { ProtocolError } from '../util/errors.js'
 
@@ -84,4 +85,21 @@ function own (d: Record<string, unknown>, key: string): unknown {
 
 function intIn (v: unknown, min: number, max: number): number | undefined {
   return Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? v as number : undefined
+}
+
+/** BEP 10 `yourip`: the compact form of an address (4 or 16 bytes). */
+export function compactAddress (address: string | undefined): Uint8Array | undefined {
+  if (address === undefined) return undefined
+  const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
+  if (isIPv4(v4)) return Uint8Array.from(v4.split('.').map(Number))
+  if (!isIPv6(address)) return undefined
+  const [head = '', tail = ''] = address.split('::')
+  const parts = (s: string): number[] => s === '' ? [] : s.split(':').map(h => parseInt(h, 16))
+  const a = parts(head)
+  const b = parts(tail)
+  const words = address.includes('::') ? [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b] : a
+  if (words.length !== 8 || words.some(w => !(w >= 0 && w <= 0xffff))) return undefined
+  const out = new Uint8Array(16)
+  words.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 0xff })
+  return out
 }

@@ -1,16 +1,16 @@
-import { isIPv4, isIPv6 } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { Duplex, type DuplexEvents } from 'streamx'
 import { BtStreamError, ProtocolError } from '../util/errors.js'
 import type { BitField } from './bitfield.js'
 import { frameSize } from './decoder.js'
 import { encodedLength, encodeMessage } from './encoder.js'
-import { encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './extended-handshake.js'
-import { decodeReserved, encodeHandshake, encodeReserved, equalBytes, toHex, type Handshake, type ReservedBits } from './handshake.js'
-import type { WireLimits } from './limits.js'
+import { compactAddress, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './extended-handshake.js'
+import { decodeReserved, encodeHandshake, encodeReserved, equalBytes, toHex, type Handshake } from './handshake.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_REQQ, type PeerConnectionOptions, type PeerHandshake } from './peer-connection-options.js'
+import { Liveness } from './liveness.js'
 import type { Message } from './messages.js'
 import { WireParser } from './parser.js'
-import { clientFromPeerId, CLIENT_NAME, generatePeerId, type ClientInfo } from './peer-id.js'
+import { clientFromPeerId, CLIENT_NAME, generatePeerId } from './peer-id.js'
 import { PeerState } from './peer-state.js'
 
 /**
@@ -41,55 +41,7 @@ import { PeerState } from './peer-state.js'
  * and our extension handshake. A wrong info hash, a timeout, or any protocol violation destroys
  * the connection with a ProtocolError naming the reason (see lib/wire/README.md).
  */
-export interface PeerConnectionOptions extends WireLimits {
-  /** Our peer id (default: a fresh `-BS0100-` id). */
-  readonly peerId?: Uint8Array
-  /** Outbound: the torrent we want. Omit for inbound and give `accept`. */
-  readonly infoHash?: Uint8Array
-  /** Inbound: decide whether we serve the info hash the peer asked for. */
-  readonly accept?: (infoHash: Uint8Array, handshake: Handshake) => boolean | Promise<boolean>
-  /** Reserved bits we advertise: BEP 10 and BEP 6 default on, DHT (BEP 5) off. */
-  readonly extended?: boolean
-  readonly fast?: boolean
-  readonly dht?: boolean
-  /** Our BEP 10 handshake fields. */
-  readonly extensions?: OurExtensions
-  /** Our pieces: sent as bitfield (or have all / have none with BEP 6) right after the handshake. */
-  readonly have?: BitField
-  /** Send a keep-alive after this long without sending anything (BEP 3: ~2 minutes). */
-  readonly keepAliveInterval?: number
-  /** Drop the peer after this long without receiving a byte. */
-  readonly idleTimeout?: number
-  readonly handshakeTimeout?: number
-  /** Bytes of received messages buffered before the socket is paused. */
-  readonly highWaterMark?: number
-}
-
-export interface OurExtensions {
-  /** Extension name → the id we want it sent to us on. */
-  readonly m?: Readonly<Record<string, number>>
-  readonly metadataSize?: number
-  /** Our TCP listen port (`p`). */
-  readonly port?: number
-  /** Outstanding requests we accept (`reqq`). */
-  readonly reqq?: number
-  /** Client name (`v`), default "bt-stream 0.1.0". */
-  readonly version?: string
-}
-
-/** The peer's handshake, as the 'handshake' event gives it. */
-export interface PeerHandshake extends Handshake {
-  readonly extensions: ReservedBits
-  /** The client the peer id names, when it follows a known style. */
-  readonly client?: ClientInfo
-}
-
-export const DEFAULT_KEEP_ALIVE_INTERVAL = 120_000
-/** 3.5 minutes: above the 2-minute keep-alive of every client, with room for a late one. */
-export const DEFAULT_IDLE_TIMEOUT = 210_000
-export const DEFAULT_HANDSHAKE_TIMEOUT = 20_000
-/** Outstanding requests we tell peers we queue (libtorrent's default, per BEP 10). */
-export const DEFAULT_REQQ = 250
+export type { OurExtensions, PeerConnectionOptions, PeerHandshake } from './peer-connection-options.js'
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024
 
 export interface PeerConnectionEvents extends DuplexEvents {
@@ -116,10 +68,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   private _opened = false
   private _pausedSocket = false
   private _drainCb: ((err: Error | null) => void) | undefined
-  private _lastIn = Date.now()
-  private _lastOut = Date.now()
   private readonly _handshakeTimer: ReturnType<typeof setTimeout>
-  private _tick: ReturnType<typeof setInterval> | undefined
+  private readonly _liveness: Liveness
   private readonly _listeners: Array<[string, (...args: any[]) => void]>
 
   constructor (socket: NodeDuplex, opts: PeerConnectionOptions = {}) {
@@ -144,8 +94,16 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     const timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
     this._handshakeTimer = setTimeout(() => { this.destroy(new ProtocolError(`no handshake within ${timeout} ms`)) }, timeout)
     this._handshakeTimer.unref?.()
+    const idle = opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
+    this._liveness = new Liveness({
+      keepAliveInterval: opts.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL,
+      idleTimeout: idle,
+      readingPaused: () => this._pausedSocket,
+      sendKeepAlive: () => { this.keepAlive() },
+      idle: () => { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)) }
+    })
     this._listeners = [
-      ['data', (chunk: Uint8Array) => { this._lastIn = Date.now(); this._parser.write(chunk) }],
+      ['data', (chunk: Uint8Array) => { this._liveness.received(); this._parser.write(chunk) }],
       ['end', () => { this._onSocketEnd() }],
       ['error', (err: Error) => { this.destroy(err) }],
       ['close', () => { this._onSocketClose() }],
@@ -238,7 +196,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
       if (m.type === 'piece') this.uploaded += m.block.length
     }
     socket.uncork()
-    this._lastOut = Date.now()
+    this._liveness.sent()
     if (ok) cb(null)
     else this._drainCb = cb
   }
@@ -250,7 +208,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
 
   override _destroy (cb: (err: Error | null) => void): void {
     clearTimeout(this._handshakeTimer)
-    if (this._tick !== undefined) clearInterval(this._tick)
+    this._liveness.stop()
     for (const [event, fn] of this._listeners) if (event !== 'error') this.socket.off(event, fn)
     this.socket.destroy()
     cb(null)
@@ -268,7 +226,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
 
   private _sendHandshake (infoHash: Uint8Array): void {
     this.socket.write(encodeHandshake({ reserved: this.reserved, infoHash, peerId: this.peerId }))
-    this._lastOut = Date.now()
+    this._liveness.sent()
   }
 
   private _onHandshake (h: Handshake): void {
@@ -310,7 +268,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     const client = clientFromPeerId(h.peerId)
     this.peerHandshake = client === undefined ? { ...h, extensions: theirs } : { ...h, extensions: theirs, client }
     this._opened = true
-    this._startTimers()
+    this._liveness.start()
     const open = this._openCb
     this._openCb = undefined
     open?.(null)
@@ -383,54 +341,4 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     this.push(null)
     this.end(undefined)
   }
-
-  private _startTimers (): void {
-    const keepAlive = this._opts.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL
-    const idle = this._opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
-    // A quarter of the shortest period: late by at most 25%, and a timer wake-up every ~30 s.
-    this._tick = setInterval(() => {
-      const now = Date.now()
-      // While we hold the socket paused the silence is ours, not the peer's.
-      if (this._pausedSocket) this._lastIn = now
-      if (now - this._lastIn >= idle) { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)); return }
-      if (now - this._lastOut >= keepAlive) { this._lastOut = now; this.keepAlive() }
-    }, Math.max(1, Math.min(keepAlive, idle) / 4))
-    this._tick.unref?.()
-  }
-}
-
-/** BEP 10 `yourip`: the compact form of an address (4 or 16 bytes). */
-function compactAddress (address: string | undefined): Uint8Array | undefined {
-  if (address === undefined) return undefined
-  const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
-  if (isIPv4(v4)) return Uint8Array.from(v4.split('.').map(Number))
-  if (!isIPv6(address)) return undefined
-  const [head = '', tail = ''] = address.split('::')
-  const parts = (s: string): number[] => s === '' ? [] : s.split(':').map(h => parseInt(h, 16))
-  const a = parts(head)
-  const b = parts(tail)
-  const words = address.includes('::') ? [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b] : a
-  if (words.length !== 8 || words.some(w => !(w >= 0 && w <= 0xffff))) return undefined
-  const out = new Uint8Array(16)
-  words.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 0xff })
-  return out
-}
-
-/** Resolves with the peer's handshake once the connection opens; rejects with why it closed. */
-export function waitForHandshake (conn: PeerConnection): Promise<PeerHandshake> {
-  return new Promise((resolve, reject) => {
-    if (conn.peerHandshake !== undefined) { resolve(conn.peerHandshake); return }
-    let error: Error | undefined
-    const onError = (err: Error): void => { error = err }
-    const onClose = (): void => { cleanup(); reject(error ?? new ProtocolError('connection closed before the handshake')) }
-    const onHandshake = (h: PeerHandshake): void => { cleanup(); resolve(h) }
-    const cleanup = (): void => {
-      conn.off('error', onError)
-      conn.off('close', onClose)
-      conn.off('handshake', onHandshake)
-    }
-    conn.on('error', onError)
-    conn.on('close', onClose)
-    conn.on('handshake', onHandshake)
-  })
 }

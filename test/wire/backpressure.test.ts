@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Writable } from 'streamx'
-import { PeerConnection, waitForHandshake } from '../../lib/wire/peer-connection.js'
+import { waitForHandshake } from '../../lib/wire/connect.js'
+import { PeerConnection } from '../../lib/wire/peer-connection.js'
 import { next, socketPair, within } from './helpers.js'
 
 const INFO_HASH = new Uint8Array(20).fill(0x44)

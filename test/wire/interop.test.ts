@@ -42,7 +42,7 @@ test('interop BEP 3/6/10: we dial bittorrent-protocol: handshake, extended hands
       w.bitfield(bf.bytes)
     })
     w.on('interested', () => w.unchoke())
-    w.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, b: Uint8Array) => void) => {
+    w.on('request', (_index: number, offset: number, length: number, respond: (err: Error | null, b: Uint8Array) => void) => {
       respond(null, BLOCK.subarray(offset, offset + length))
     })
     resolveWire(w)

@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import { ProtocolError } from '../../lib/util/errors.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { encodeHandshake, encodeReserved } from '../../lib/wire/handshake.js'
-import { PeerConnection, waitForHandshake, type PeerConnectionOptions } from '../../lib/wire/peer-connection.js'
+import { waitForHandshake } from '../../lib/wire/connect.js'
+import { PeerConnection, type PeerConnectionOptions } from '../../lib/wire/peer-connection.js'
 import { frames, next, plain, socketPair, within } from './helpers.js'
 
 const INFO_HASH = new Uint8Array(20).fill(0x11)
