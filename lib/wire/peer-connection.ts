@@ -230,6 +230,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   private _onHandshake (h: Handshake): void {
+    if (this.destroying) return
     if (this._infoHash !== undefined) {
       if (!equalBytes(h.infoHash, this._infoHash)) {
         this.destroy(new ProtocolError(`peer answered for info hash ${toHex(h.infoHash)}, we asked for ${toHex(this._infoHash)}`))
@@ -300,7 +301,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   private _onMessage (m: Message): void {
-    if (m.type === 'keepAlive') return
+    // The rest of a chunk may still be parsed after a violation destroyed us: drop it.
+    if (m.type === 'keepAlive' || this.destroying) return
     const err = this.state.receive(m)
     if (err !== undefined) { this.destroy(err); return }
     if (m.type === 'extended' && m.id === EXTENDED_HANDSHAKE_ID) this.emit('extended-handshake', this.state.peerExtendedHandshake as ExtendedHandshake)
