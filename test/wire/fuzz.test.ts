@@ -88,3 +88,34 @@ test('fuzz (seeded): random garbage after a valid handshake, and garbage as a ha
     }
   }
 })
+
+test('fuzz (seeded): a PeerConnection fed mutated frames either stays up or closes with a ProtocolError', async () => {
+  const { Duplex } = await import('node:stream')
+  const { PeerConnection } = await import('../../lib/wire/peer-connection.js')
+  const infoHash = HANDSHAKE.infoHash
+  let closedByProtocol = 0
+  for (let seed = 1; seed <= 100; seed++) {
+    const rnd = prng(5000 + seed)
+    const socket = new Duplex({ read () {}, write (_c, _e, cb) { cb() } })
+    const conn = new PeerConnection(socket, { infoHash, pieceCount: PIECES, handshakeTimeout: 5000 })
+    let error: Error | undefined
+    conn.on('error', (e) => { error = e })
+    conn.resume()
+    const bytes = frames(Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => randomMessage(rnd)))
+    for (let i = 0; i < 3; i++) bytes[Math.floor(rnd() * Math.min(bytes.length, 40))] = Math.floor(rnd() * 256)
+    const all = Buffer.concat([encodeHandshake({ ...HANDSHAKE, peerId: new Uint8Array(20).fill(seed) }), bytes])
+    for (let off = 0; off < all.length;) {
+      const n = 1 + Math.floor(rnd() * 5000)
+      socket.push(all.subarray(off, off + n))
+      off += n
+    }
+    await new Promise(resolve => setImmediate(resolve))
+    await new Promise(resolve => setImmediate(resolve))
+    if (error !== undefined) {
+      assert.equal(error.name, 'ProtocolError', `seed ${seed}: ${error.message}`)
+      closedByProtocol++
+    }
+    conn.destroy()
+  }
+  assert.ok(closedByProtocol > 0)
+})
