@@ -8,7 +8,8 @@ import type { CliIO, Command } from './io.js'
 const COMMANDS: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./commands/decode.js')).command,
   info: async () => (await import('./commands/info.js')).command,
-  peers: async () => (await import('./commands/peers.js')).command
+  peers: async () => (await import('./commands/peers.js')).command,
+  handshake: async () => (await import('./commands/handshake.js')).command
 }
 
 function usage (): string {

@@ -1,0 +1,123 @@
+import { Transform } from 'streamx'
+import { MessageId, type Message } from './messages.js'
+
+/**
+ * Message → wire bytes, with the fewest allocations: a message is a small header and, for
+ * bitfield / piece / extended / unknown, the caller's payload *as is* (never concatenated into a
+ * new buffer; the sink writes the two chunks, corked, so the kernel sees one writev).
+ *
+ *   keep-alive     <len=0>
+ *   choke          <len=1><id=0>          (unchoke 1, interested 2, not interested 3,
+ *                                          have all 0x0E, have none 0x0F: same shape)
+ *   have           <len=5><id=4><index>   (suggest 0x0D, allowed fast 0x11: same shape)
+ *   bitfield       <len=1+X><id=5><bitfield>
+ *   request        <len=13><id=6><index><begin><length>  (cancel 8, reject 0x10: same shape)
+ *   piece          <len=9+X><id=7><index><begin><block>
+ *   port           <len=3><id=9><listen-port: uint16>
+ *   extended       <len=2+X><id=20><extended id: uint8><payload>
+ */
+export interface EncodedMessage {
+  readonly head: Uint8Array
+  /** The caller's payload, untouched (a view, not a copy); absent for fixed-size messages. */
+  readonly body?: Uint8Array
+}
+
+/** Fixed messages never change: one shared buffer each (sinks do not mutate what they write). */
+const KEEP_ALIVE = new Uint8Array(4)
+const bare = (id: number): Uint8Array => new Uint8Array([0, 0, 0, 1, id])
+const BARE: Partial<Record<Message['type'], EncodedMessage>> = {
+  keepAlive: { head: KEEP_ALIVE },
+  choke: { head: bare(MessageId.choke) },
+  unchoke: { head: bare(MessageId.unchoke) },
+  interested: { head: bare(MessageId.interested) },
+  notInterested: { head: bare(MessageId.notInterested) },
+  haveAll: { head: bare(MessageId.haveAll) },
+  haveNone: { head: bare(MessageId.haveNone) }
+}
+
+export function encodeMessage (m: Message): EncodedMessage {
+  switch (m.type) {
+    case 'keepAlive': case 'choke': case 'unchoke': case 'interested': case 'notInterested':
+    case 'haveAll': case 'haveNone':
+      return BARE[m.type] as EncodedMessage
+    case 'have': return { head: indexMessage(MessageId.have, m.index) }
+    case 'suggest': return { head: indexMessage(MessageId.suggest, m.index) }
+    case 'allowedFast': return { head: indexMessage(MessageId.allowedFast, m.index) }
+    case 'request': return { head: blockRef(MessageId.request, m.index, m.begin, m.length) }
+    case 'cancel': return { head: blockRef(MessageId.cancel, m.index, m.begin, m.length) }
+    case 'reject': return { head: blockRef(MessageId.reject, m.index, m.begin, m.length) }
+    case 'bitfield': return { head: header(MessageId.bitfield, 1 + m.bitfield.length, 5), body: m.bitfield }
+    case 'unknown': return { head: header(m.id, 1 + m.payload.length, 5), body: m.payload }
+    case 'piece': {
+      const head = header(MessageId.piece, 9 + m.block.length, 13)
+      const view = new DataView(head.buffer)
+      view.setUint32(5, m.index)
+      view.setUint32(9, m.begin)
+      return { head, body: m.block }
+    }
+    case 'port': {
+      const head = header(MessageId.port, 3, 7)
+      new DataView(head.buffer).setUint16(5, m.port)
+      return { head }
+    }
+    case 'extended': {
+      const head = header(MessageId.extended, 2 + m.payload.length, 6)
+      head[5] = m.id
+      return { head, body: m.payload }
+    }
+  }
+}
+
+/** Total bytes a message takes on the wire (without encoding it: used for buffer accounting). */
+export function encodedLength (m: Message): number {
+  switch (m.type) {
+    case 'keepAlive': return 4
+    case 'have': case 'suggest': case 'allowedFast': return 9
+    case 'request': case 'cancel': case 'reject': return 17
+    case 'bitfield': return 5 + m.bitfield.length
+    case 'unknown': return 5 + m.payload.length
+    case 'piece': return 13 + m.block.length
+    case 'port': return 7
+    case 'extended': return 6 + m.payload.length
+    default: return 5
+  }
+}
+
+function header (id: number, length: number, size: number): Uint8Array {
+  const head = new Uint8Array(size)
+  new DataView(head.buffer).setUint32(0, length)
+  head[4] = id
+  return head
+}
+
+function indexMessage (id: number, index: number): Uint8Array {
+  const head = header(id, 5, 9)
+  new DataView(head.buffer).setUint32(5, index)
+  return head
+}
+
+function blockRef (id: number, index: number, begin: number, length: number): Uint8Array {
+  const head = header(id, 13, 17)
+  const view = new DataView(head.buffer)
+  view.setUint32(5, index)
+  view.setUint32(9, begin)
+  view.setUint32(13, length)
+  return head
+}
+
+/**
+ * The encoder as a streamx Transform (messages in, bytes out), for piping to any byte sink.
+ * Header and payload leave as two chunks; PeerConnection writes to its socket directly instead.
+ */
+export class MessageEncoder extends Transform {
+  constructor () {
+    super({ byteLengthWritable: (m: unknown) => encodedLength(m as Message) })
+  }
+
+  override _transform (m: unknown, cb: (err: Error | null, data?: unknown) => void): void {
+    const e = encodeMessage(m as Message)
+    this.push(e.head)
+    if (e.body !== undefined && e.body.length > 0) this.push(e.body)
+    cb(null)
+  }
+}

@@ -1,0 +1,13 @@
+/** The peer wire protocol: what other parts of bt-stream (the engine, the CLI) import. */
+export { BitField } from './bitfield.js'
+export { acceptPeer, connect, PeerConnectError, waitForHandshake, type ConnectOptions } from './connect.js'
+export { MessageDecoder, type DecodedFrame, type HandshakeFrame } from './decoder.js'
+export { encodeMessage, encodedLength, MessageEncoder, type EncodedMessage } from './encoder.js'
+export { decodeExtendedHandshake, encodeExtendedHandshake, type ExtendedHandshake } from './extended-handshake.js'
+export { decodeHandshake, decodeReserved, encodeHandshake, encodeReserved, type Handshake, type ReservedBits } from './handshake.js'
+export { DEFAULT_MAX_EXTENDED_LENGTH, UNKNOWN_PIECE_COUNT_CAP, type WireLimits } from './limits.js'
+export { MAX_BLOCK_LENGTH, MessageId, type Message, type MessageOf, type MessageType } from './messages.js'
+export { WireParser, type ParserHandlers, type ParserOptions } from './parser.js'
+export { PeerConnection, type PeerConnectionEvents } from './peer-connection.js'
+export type { OurExtensions, PeerConnectionOptions, PeerHandshake } from './peer-connection-options.js'
+export { clientFromPeerId, generatePeerId, CLIENT_NAME, PEER_ID_PREFIX, type ClientInfo } from './peer-id.js'

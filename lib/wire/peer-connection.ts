@@ -1,0 +1,346 @@
+import type { Duplex as NodeDuplex } from 'node:stream'
+import { Duplex, type DuplexEvents } from 'streamx'
+import { BtStreamError, ProtocolError } from '../util/errors.js'
+import type { BitField } from './bitfield.js'
+import { frameSize } from './decoder.js'
+import { encodedLength, encodeMessage } from './encoder.js'
+import { compactAddress, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './extended-handshake.js'
+import { decodeReserved, encodeHandshake, encodeReserved, equalBytes, toHex, type Handshake } from './handshake.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_REQQ, type PeerConnectionOptions, type PeerHandshake } from './peer-connection-options.js'
+import { Liveness } from './liveness.js'
+import type { Message } from './messages.js'
+import { WireParser } from './parser.js'
+import { clientFromPeerId, CLIENT_NAME, generatePeerId } from './peer-id.js'
+import { PeerState } from './peer-state.js'
+
+/**
+ * PeerConnection: the peer Duplex. One per peer, over any Node Duplex (a net.Socket in
+ * practice; a socket pair in tests).
+ *
+ * Design (one rule each way):
+ * - **Inbound, read the stream.** Every message the peer sends (keep-alives excepted) comes out
+ *   of the Readable side as a `Message`, after it was validated and applied to the state fields
+ *   (`peerChoking`, `peerPieces`, `peerExtendedHandshake` ...). So `for await (const m of conn)`
+ *   sees the same order as the wire, and a field read there is never behind the message just
+ *   read (it may be ahead by what is buffered). There are no per-message events; the only
+ *   events are connection-level: 'handshake' (PeerHandshake, once, when the connection opens)
+ *   and 'extended-handshake' (ExtendedHandshake, on each BEP 10 handshake the peer sends,
+ *   because BEP 9 needs metadata_size before anything is read), plus streamx's 'error'/'close'.
+ * - **Outbound, write messages.** `write(msg)` or one method per message (`request(i, b, l)`);
+ *   `amChoking` / `amInterested` change when the message is written. A write's callback (and
+ *   so 'drain' / `Writable.drained()`) completes only once the socket took the bytes
+ *   (`socket.write()` returned true, or its 'drain').
+ *
+ * Backpressure: when the Readable side holds more than `highWaterMark` bytes of messages, the
+ * socket is paused (the kernel window closes and the peer's sends stall) until the consumer
+ * reads again. Writes are corked so a piece's 13-byte header and its block leave in one writev.
+ *
+ * Lifetime: outbound (`infoHash` given) sends its handshake at once; inbound (`accept` given)
+ * waits for the peer's handshake, asks `accept(infoHash)` and answers only if it says yes. The
+ * stream opens (writes flow) after both handshakes; then we send our bitfield (`have` option)
+ * and our extension handshake. A wrong info hash, a timeout, or any protocol violation destroys
+ * the connection with a ProtocolError naming the reason (see lib/wire/README.md).
+ */
+export type { OurExtensions, PeerConnectionOptions, PeerHandshake } from './peer-connection-options.js'
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024
+
+export interface PeerConnectionEvents extends DuplexEvents {
+  handshake: [PeerHandshake]
+  'extended-handshake': [ExtendedHandshake]
+}
+
+export class PeerConnection extends Duplex<PeerConnectionEvents> {
+  readonly socket: NodeDuplex
+  readonly peerId: Uint8Array
+  readonly reserved: Uint8Array
+  readonly state: PeerState
+  /** Set once the peer's handshake passed our checks. */
+  peerHandshake: PeerHandshake | undefined
+  /** What we sent in our BEP 10 handshake, once sent. */
+  ourExtendedHandshake: ExtendedHandshake | undefined
+  /** Piece payload bytes we sent. */
+  uploaded = 0
+
+  private _infoHash: Uint8Array | undefined
+  private readonly _opts: PeerConnectionOptions
+  private readonly _parser: WireParser
+  private _openCb: ((err: Error | null) => void) | undefined
+  private _opened = false
+  private _pausedSocket = false
+  private _drainCb: ((err: Error | null) => void) | undefined
+  private readonly _handshakeTimer: ReturnType<typeof setTimeout>
+  private readonly _liveness: Liveness
+  private readonly _listeners: Array<[string, (...args: any[]) => void]>
+
+  constructor (socket: NodeDuplex, opts: PeerConnectionOptions = {}) {
+    super({
+      eagerOpen: true,
+      highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      byteLengthReadable: frameSize,
+      byteLengthWritable: (m: unknown) => encodedLength(m as Message)
+    })
+    if (opts.infoHash === undefined && opts.accept === undefined) throw new TypeError('PeerConnection needs infoHash (outbound) or accept (inbound)')
+    this.socket = socket
+    this._opts = opts
+    this._infoHash = opts.infoHash
+    this.peerId = opts.peerId ?? generatePeerId()
+    this.reserved = encodeReserved({ extended: opts.extended ?? true, fast: opts.fast ?? true, dht: opts.dht ?? false })
+    this.state = new PeerState(opts.pieceCount)
+    this._parser = new WireParser({
+      handshake: (h) => { this._onHandshake(h) },
+      message: (m) => { this._onMessage(m) },
+      error: (err) => { this.destroy(err) }
+    }, opts)
+    const timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
+    this._handshakeTimer = setTimeout(() => { this.destroy(new ProtocolError(`no handshake within ${timeout} ms`)) }, timeout)
+    this._handshakeTimer.unref?.()
+    const idle = opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
+    this._liveness = new Liveness({
+      keepAliveInterval: opts.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL,
+      idleTimeout: idle,
+      readingPaused: () => this._pausedSocket,
+      sendKeepAlive: () => { this.keepAlive() },
+      idle: () => { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)) }
+    })
+    this._listeners = [
+      ['data', (chunk: Uint8Array) => { this._liveness.received(); this._parser.write(chunk) }],
+      ['end', () => { this._onSocketEnd() }],
+      ['error', (err: Error) => { this.destroy(err) }],
+      ['close', () => { this._onSocketClose() }],
+      ['drain', () => { this._onDrain() }]
+    ]
+    for (const [event, fn] of this._listeners) socket.on(event, fn)
+    if (this._infoHash !== undefined) this._sendHandshake(this._infoHash)
+  }
+
+  /** The torrent of this connection (inbound: known once the peer's handshake was accepted). */
+  get infoHash (): Uint8Array | undefined { return this._infoHash }
+  get amChoking (): boolean { return this.state.amChoking }
+  get amInterested (): boolean { return this.state.amInterested }
+  get peerChoking (): boolean { return this.state.peerChoking }
+  get peerInterested (): boolean { return this.state.peerInterested }
+  get peerPieces (): BitField | undefined { return this.state.peerPieces }
+  get peerExtendedHandshake (): ExtendedHandshake | undefined { return this.state.peerExtendedHandshake }
+  /** BEP 6 is on: both sides advertised it. */
+  get fastEnabled (): boolean { return this.state.negotiated.fast }
+  /** BEP 10 is on: both sides advertised it. */
+  get extendedEnabled (): boolean { return this.state.negotiated.extended }
+  get downloaded (): number { return this.state.downloaded }
+  /** True while we stopped reading the socket because the consumer is behind. */
+  get socketPaused (): boolean { return this._pausedSocket }
+
+  /** Metadata arrived (magnet): bounds and the peer's pieces become exact. */
+  setPieceCount (pieceCount: number): void {
+    this._parser.setPieceCount(pieceCount)
+    const err = this.state.setPieceCount(pieceCount)
+    if (err !== undefined) this.destroy(err)
+  }
+
+  override write (m: Message): boolean {
+    switch (m.type) {
+      case 'choke': this.state.amChoking = true; break
+      case 'unchoke': this.state.amChoking = false; break
+      case 'interested': this.state.amInterested = true; break
+      case 'notInterested': this.state.amInterested = false; break
+      default: break
+    }
+    return super.write(m)
+  }
+
+  keepAlive (): boolean { return this.write({ type: 'keepAlive' }) }
+  choke (): boolean { return this.write({ type: 'choke' }) }
+  unchoke (): boolean { return this.write({ type: 'unchoke' }) }
+  interested (): boolean { return this.write({ type: 'interested' }) }
+  notInterested (): boolean { return this.write({ type: 'notInterested' }) }
+  have (index: number): boolean { return this.write({ type: 'have', index }) }
+  /** Accepts a BitField or its wire bytes (sent as is, not copied). */
+  bitfield (bf: BitField | Uint8Array): boolean { return this.write({ type: 'bitfield', bitfield: bf instanceof Uint8Array ? bf : bf.bytes }) }
+  request (index: number, begin: number, length: number): boolean { return this.write({ type: 'request', index, begin, length }) }
+  /** The block is written as is after a 13-byte header: never copied. */
+  piece (index: number, begin: number, block: Uint8Array): boolean { return this.write({ type: 'piece', index, begin, block }) }
+  cancel (index: number, begin: number, length: number): boolean { return this.write({ type: 'cancel', index, begin, length }) }
+  port (port: number): boolean { return this.write({ type: 'port', port }) }
+  suggest (index: number): boolean { return this.write({ type: 'suggest', index }) }
+  haveAll (): boolean { return this.write({ type: 'haveAll' }) }
+  haveNone (): boolean { return this.write({ type: 'haveNone' }) }
+  reject (index: number, begin: number, length: number): boolean { return this.write({ type: 'reject', index, begin, length }) }
+  allowedFast (index: number): boolean { return this.write({ type: 'allowedFast', index }) }
+  /** BEP 10 message `id` (the id the *peer* gave the extension in its `m`). */
+  extended (id: number, payload: Uint8Array): boolean { return this.write({ type: 'extended', id, payload }) }
+
+  override _open (cb: (err: Error | null) => void): void {
+    if (this._opened) cb(null)
+    else this._openCb = cb
+  }
+
+  override _read (cb: (err: Error | null) => void): void {
+    if (this._pausedSocket) {
+      this._pausedSocket = false
+      this.socket.resume()
+    }
+    cb(null)
+  }
+
+  override _writev (batch: unknown[], cb: (err: Error | null) => void): void {
+    const socket = this.socket
+    if (socket.destroyed || !socket.writable) { cb(new ProtocolError('the connection is closed')); return }
+    let ok = true
+    socket.cork()
+    for (const item of batch) {
+      const m = item as Message
+      const refused = this._refuseOutbound(m)
+      if (refused !== undefined) { socket.uncork(); cb(refused); return }
+      const e = encodeMessage(m)
+      ok = socket.write(e.head)
+      if (e.body !== undefined && e.body.length > 0) ok = socket.write(e.body)
+      if (m.type === 'piece') this.uploaded += m.block.length
+    }
+    socket.uncork()
+    this._liveness.sent()
+    if (ok) cb(null)
+    else this._drainCb = cb
+  }
+
+  override _final (cb: (err: Error | null) => void): void {
+    this.socket.end()
+    cb(null)
+  }
+
+  override _destroy (cb: (err: Error | null) => void): void {
+    clearTimeout(this._handshakeTimer)
+    this._liveness.stop()
+    for (const [event, fn] of this._listeners) if (event !== 'error') this.socket.off(event, fn)
+    this.socket.destroy()
+    cb(null)
+  }
+
+  /** streamx runs _destroy only once a pending _open or write finished: finish them now. */
+  override _predestroy (): void {
+    const drain = this._drainCb
+    this._drainCb = undefined
+    drain?.(new ProtocolError('the connection is closed'))
+    const open = this._openCb
+    this._openCb = undefined
+    open?.(new ProtocolError('closed during the handshake'))
+  }
+
+  private _sendHandshake (infoHash: Uint8Array): void {
+    this.socket.write(encodeHandshake({ reserved: this.reserved, infoHash, peerId: this.peerId }))
+    this._liveness.sent()
+  }
+
+  private _onHandshake (h: Handshake): void {
+    if (this.destroying) return
+    if (this._infoHash !== undefined) {
+      if (!equalBytes(h.infoHash, this._infoHash)) {
+        this.destroy(new ProtocolError(`peer answered for info hash ${toHex(h.infoHash)}, we asked for ${toHex(this._infoHash)}`))
+        return
+      }
+      this._completeHandshake(h)
+      return
+    }
+    // Inbound: hold later bytes while the owner decides whether it serves this torrent.
+    this._parser.pause()
+    const decide = this._opts.accept as NonNullable<PeerConnectionOptions['accept']>
+    let verdict: Promise<boolean>
+    try {
+      verdict = Promise.resolve(decide(h.infoHash, h))
+    } catch (err) {
+      verdict = Promise.reject(err)
+    }
+    verdict.then((ok) => {
+      if (this.destroying) return
+      if (!ok) { this.destroy(new ProtocolError(`not serving info hash ${toHex(h.infoHash)}`)); return }
+      this._infoHash = h.infoHash
+      this._sendHandshake(h.infoHash)
+      this._completeHandshake(h)
+      this._parser.resume()
+    }, (err: unknown) => {
+      this.destroy(err instanceof Error ? err : new BtStreamError(String(err)))
+    })
+  }
+
+  private _completeHandshake (h: Handshake): void {
+    if (equalBytes(h.peerId, this.peerId)) { this.destroy(new ProtocolError('connected to ourselves (same peer id)')); return }
+    clearTimeout(this._handshakeTimer)
+    const theirs = decodeReserved(h.reserved)
+    const ours = decodeReserved(this.reserved)
+    this.state.negotiate({ fast: theirs.fast && ours.fast, extended: theirs.extended && ours.extended })
+    const client = clientFromPeerId(h.peerId)
+    this.peerHandshake = client === undefined ? { ...h, extensions: theirs } : { ...h, extensions: theirs, client }
+    this._opened = true
+    this._liveness.start()
+    const open = this._openCb
+    this._openCb = undefined
+    open?.(null)
+    this._sendGreeting()
+    this.emit('handshake', this.peerHandshake)
+  }
+
+  /** BEP 3/6: our piece summary first; then BEP 10: our extension handshake. */
+  private _sendGreeting (): void {
+    const have = this._opts.have
+    if (have !== undefined) {
+      if (this.fastEnabled && have.hasAll()) this.haveAll()
+      else if (this.fastEnabled && have.hasNone()) this.haveNone()
+      else if (!have.hasNone()) this.bitfield(have)
+    }
+    if (!this.extendedEnabled) return
+    const x = this._opts.extensions ?? {}
+    const ours: { -readonly [K in keyof ExtendedHandshake]: ExtendedHandshake[K] } = {
+      m: x.m ?? {},
+      v: x.version ?? CLIENT_NAME,
+      reqq: x.reqq ?? DEFAULT_REQQ
+    }
+    if (x.port !== undefined) ours.p = x.port
+    if (x.metadataSize !== undefined) ours.metadataSize = x.metadataSize
+    const yourip = compactAddress((this.socket as { remoteAddress?: string }).remoteAddress)
+    if (yourip !== undefined) ours.yourip = yourip
+    this.ourExtendedHandshake = ours
+    this.extended(EXTENDED_HANDSHAKE_ID, encodeExtendedHandshake(ours))
+  }
+
+  private _onMessage (m: Message): void {
+    // The rest of a chunk may still be parsed after a violation destroyed us: drop it.
+    if (m.type === 'keepAlive' || this.destroying) return
+    const err = this.state.receive(m)
+    if (err !== undefined) { this.destroy(err); return }
+    if (m.type === 'extended' && m.id === EXTENDED_HANDSHAKE_ID) this.emit('extended-handshake', this.state.peerExtendedHandshake as ExtendedHandshake)
+    if (!this.push(m) && !this._pausedSocket && !this.destroying) {
+      this._pausedSocket = true
+      this.socket.pause()
+    }
+  }
+
+  private _refuseOutbound (m: Message): ProtocolError | undefined {
+    switch (m.type) {
+      case 'haveAll': case 'haveNone': case 'suggest': case 'reject': case 'allowedFast':
+        return this.fastEnabled ? undefined : new ProtocolError(`cannot send ${m.type}: the peer did not negotiate BEP 6`)
+      case 'extended':
+        return this.extendedEnabled ? undefined : new ProtocolError('cannot send an extended message: the peer did not negotiate BEP 10')
+      default: return undefined
+    }
+  }
+
+  private _onDrain (): void {
+    const cb = this._drainCb
+    this._drainCb = undefined
+    cb?.(null)
+  }
+
+  private _onSocketEnd (): void {
+    if (!this._opened) { this.destroy(new ProtocolError('peer closed the connection during the handshake')); return }
+    this.push(null)
+  }
+
+  private _onSocketClose (): void {
+    if (this.destroying) return
+    if (!this._opened) { this.destroy(new ProtocolError('connection closed during the handshake')); return }
+    const drain = this._drainCb
+    this._drainCb = undefined
+    if (drain !== undefined) { drain(new ProtocolError('the connection closed while a write was pending')); return }
+    // A clean end: let the consumer read what is buffered, then streamx closes us.
+    this.push(null)
+    this.end(undefined)
+  }
+}
