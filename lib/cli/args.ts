@@ -59,3 +59,17 @@ export function optionInt (args: ParsedArgs, long: string, min: number, max: num
   if (n < min || n > max) throw new UsageError(`--${long} must be between ${min} and ${max}, got ${n}`)
   return n
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 }
+
+/** A byte size like `32M`, `64MiB`, `1048576`; binary units. */
+export function optionSize (args: ParsedArgs, long: string, min: number, max: number): number | undefined {
+  const v = optionString(args, long)
+  if (v === undefined) return undefined
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v)
+  const unit = m === null ? undefined : SIZE_UNITS[(m[2] as string).toLowerCase()]
+  if (m === null || unit === undefined) throw new UsageError(`--${long} must be a size like 32M or 65536, got "${v}"`)
+  const n = Math.round(Number(m[1]) * unit)
+  if (n < min || n > max) throw new UsageError(`--${long} must be between ${min} and ${max} bytes, got ${n}`)
+  return n
+}

@@ -7,13 +7,14 @@ import type { CliIO, Command } from './io.js'
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./commands/decode.js')).command,
+  download: async () => (await import('./commands/download.js')).command,
   info: async () => (await import('./commands/info.js')).command,
   peers: async () => (await import('./commands/peers.js')).command,
   handshake: async () => (await import('./commands/handshake.js')).command
 }
 
 function usage (): string {
-  return 'usage: bt-stream <command> [options]\n\ncommands:\n' + Object.keys(COMMANDS).sort().map(c => `  ${c}`).join('\n') + '\n' +
+  return 'usage: bt-stream <file.torrent | magnet:?... | -> [options] > out\n       bt-stream <command> [options]\n\ncommands:\n' + Object.keys(COMMANDS).sort().map(c => `  ${c}`).join('\n') + '\n' +
     '\nRun `bt-stream <command> --help` for a command\'s options.\n'
 }
 
@@ -28,14 +29,20 @@ export async function main (argv: readonly string[], io: CliIO): Promise<number>
     io.stdout.write(`bt-stream ${await version()}\n`)
     return 0
   }
-  const load = COMMANDS[first]
+  // `bt-stream x.torrent` (or a magnet, or `-`) is the main job: a download to stdout.
+  const isCommand = Object.hasOwn(COMMANDS, first)
+  const load = isCommand ? COMMANDS[first] : looksLikeSource(first) ? COMMANDS.download : undefined
   try {
     if (load === undefined) throw new UsageError(`unknown command "${first}"`)
     const command = await load()
-    return await command(rest, io)
+    return await command(isCommand ? rest : argv, io)
   } catch (err) {
     return reportError(err, io)
   }
+}
+
+function looksLikeSource (arg: string): boolean {
+  return arg === '-' || /^magnet:/i.test(arg) || !arg.startsWith('-')
 }
 
 /** One line on stderr for our own errors; a stack only for bugs (anything else). */

@@ -19,7 +19,12 @@ export function run (): void {
     else process.stderr.write(`bt-stream: stdout: ${err.message}\n`)
   })
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal })
-    .then(code => { process.exitCode = signalExit ?? code })
+    .then(code => {
+      process.exitCode = signalExit ?? code
+      // Everything we opened is closed by now; should a stray handle keep the loop alive, leave
+      // anyway (the timer is unref'd: it never delays a clean exit).
+      setTimeout(() => process.exit(), 3000).unref()
+    })
     .catch((err: unknown) => {
       process.stderr.write(`bt-stream: internal error: ${String(err)}\n`)
       process.exitCode = 1

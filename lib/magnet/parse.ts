@@ -1,5 +1,6 @@
 import { MagnetError } from '../util/errors.js'
 import { decodeBase32 } from '../util/base32.js'
+import { parseHostPort, type PeerAddress } from '../tracker/compact.js'
 
 /**
  * A magnet URI (BEP 9):
@@ -106,11 +107,10 @@ function decodeInfoHash (text: string): Uint8Array {
 }
 
 /** BEP 9 peer address: `hostname:port`, `ipv4:port` or `[ipv6]:port`. */
-function parsePeer (s: string): { host: string, port: number } {
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(s)
-  const port = m === null ? 0 : Number(m[3])
-  if (m === null || port < 1 || port > 65535) throw new MagnetError(`x.pe "${s.slice(0, 80)}" is not host:port or [ipv6]:port`)
-  return { host: (m[1] ?? m[2]) as string, port }
+function parsePeer (s: string): PeerAddress {
+  const addr = parseHostPort(s)
+  if (addr === undefined) throw new MagnetError(`x.pe "${s.slice(0, 80)}" is not host:port or [ipv6]:port`)
+  return addr
 }
 
 /** BEP 53: `so=0,2,4-6` means files 0, 2, 4, 5 and 6. */

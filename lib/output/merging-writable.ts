@@ -5,7 +5,7 @@
  * with the torrent. A slow reader of `output` holds the cursor, the window stops sliding, and no
  * new requests go out: backpressure reaches the peers without dropping a byte.
  */
-import { Readable, Writable, type WritableEvents } from 'streamx'
+import { Readable, Writable, type ReadableOptions, type WritableEvents } from 'streamx'
 import { BtStreamError } from '../util/errors.js'
 
 /** A piece whose SHA-1 matched. `data` is the whole piece. */
@@ -23,6 +23,11 @@ export interface MergingOptions {
   readonly maxHeldBytes: number
   /** How much `output` buffers for its reader before the merger holds pieces back. */
   readonly outputHighWaterMark?: number
+  /**
+   * Builds `output` from the merger's hooks, so a caller can hand out its own Readable subclass
+   * (the download's stream, with its progress events) without another stream in between.
+   */
+  readonly createOutput?: (hooks: ReadableOptions) => Readable
 }
 
 interface MergingEvents extends WritableEvents {
@@ -52,7 +57,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     this.opts = opts
     this.cursorIndex = Math.floor(opts.start / opts.pieceLength)
     this.lastIndex = opts.end === opts.start ? this.cursorIndex - 1 : Math.floor((opts.end - 1) / opts.pieceLength)
-    this.output = new Readable({
+    const hooks: ReadableOptions = {
       highWaterMark: opts.outputHighWaterMark ?? DEFAULT_OUTPUT_HWM,
       byteLength: (chunk: unknown) => (chunk as Uint8Array).byteLength,
       read: (cb: (err: Error | null) => void) => { this.outputFull = false; this.flush(); cb(null) },
@@ -61,7 +66,8 @@ export class MergingWritable extends Writable<MergingEvents> {
         if (!this.destroying && !this.delivered) this.destroy(new BtStreamError('output closed before the download finished'))
         cb(null)
       }
-    })
+    }
+    this.output = opts.createOutput === undefined ? new Readable(hooks) : opts.createOutput(hooks)
     if (this.lastIndex < this.cursorIndex) this.output.push(null)
   }
 

@@ -128,3 +128,14 @@ function ipv6Bytes (text: string): Uint8Array {
   groups.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
   return out
 }
+
+/**
+ * A typed-in or magnet (`x.pe`) address: `hostname:port`, `ipv4:port` or `[ipv6]:port`.
+ * Undefined when it is none of those or the port is not 1..65535; callers word their own error.
+ */
+export function parseHostPort (s: string): PeerAddress | undefined {
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/i.exec(s)
+  const port = m === null ? 0 : Number(m[3])
+  if (m === null || port < 1 || port > 65535) return undefined
+  return { host: (m[1] ?? m[2]) as string, port }
+}

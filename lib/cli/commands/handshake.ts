@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { parseMagnet } from '../../magnet/parse.js'
 import { parseTorrent } from '../../metainfo/parse.js'
 import { readInput } from '../read-input.js'
+import { parseHostPort, type PeerAddress } from '../../tracker/compact.js'
 import { parseArgs, optionInt, type OptionSpec } from '../args.js'
 import type { Command } from '../io.js'
 import { UsageError } from '../../util/errors.js'
@@ -58,11 +59,10 @@ async function loadInfoHash (arg: string, stdin: Readable): Promise<Uint8Array> 
 }
 
 /** `1.2.3.4:6881`, `[::1]:6881` or `host:6881`. */
-export function parseAddress (s: string): { host: string, port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s)
-  const port = Number(m?.[3])
-  if (m === null || !(port >= 1 && port <= 65535)) throw new UsageError(`"${s}" is not an ip:port address`)
-  return { host: (m[1] ?? m[2]) as string, port }
+export function parseAddress (s: string): PeerAddress {
+  const addr = parseHostPort(s)
+  if (addr === undefined) throw new UsageError(`"${s}" is not an ip:port address`)
+  return addr
 }
 
 /** The peer's BEP 10 handshake, if it speaks BEP 10 and sends one within the timeout. */

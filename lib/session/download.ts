@@ -1,0 +1,144 @@
+/**
+ * `download(meta)`: a torrent (or one file of it) as a Readable of its bytes in order, fetched from
+ * the swarm while it is read. This wires the parts together: trackers find peers, the swarm fetches
+ * and verifies pieces, the merging Writable puts them in order, and the stream hands them out.
+ * Closing the stream early (`| head`) stops the swarm and tells the trackers `stopped`.
+ */
+import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
+import type { Metainfo } from '../metainfo/types.js'
+import { MergingWritable } from '../output/merging-writable.js'
+import { Announcer } from '../tracker/announcer.js'
+import type { TrackerFailure } from '../tracker/announcer.js'
+import type { PeerAddress } from '../tracker/compact.js'
+import { DownloadError } from '../util/errors.js'
+import { generatePeerId } from '../wire/peer-id.js'
+import { Swarm, type SwarmStats } from '../swarm/swarm.js'
+import { dialer } from '../swarm/wire-peer.js'
+import { selectRange, type Selection } from './selection.js'
+
+export interface DownloadOptions {
+  /** One file of a multi-file torrent: its index or path. */
+  readonly file?: number | string
+  /** Bytes past the output cursor that may be held in memory (default 32 MiB). */
+  readonly windowBytes?: number
+  readonly maxPeers?: number
+  /** The port announced to trackers (and, once we seed, listened on). */
+  readonly port?: number
+  readonly peerId?: Uint8Array
+  /** Peers to dial besides those the trackers return. */
+  readonly peers?: readonly PeerAddress[]
+  /** Ask the torrent's trackers for peers (default true). */
+  readonly trackers?: boolean
+  /** Fail when nothing arrives for this long with no peer connected (default 60 s). */
+  readonly stallTimeoutMs?: number
+  readonly signal?: AbortSignal
+  /** Tracker timeouts, for tests against dead trackers. */
+  readonly trackerTimeoutMs?: number
+}
+
+export interface DownloadProgress extends SwarmStats {
+  /** Bytes of the selection already handed to the reader's side. */
+  readonly total: number
+}
+
+export interface DownloadStreamEvents extends ReadableEvents {
+  progress: [DownloadProgress]
+  'tracker-error': [TrackerFailure]
+  'peer-banned': [PeerAddress, string]
+}
+
+/** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
+export const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
+const PROGRESS_MS = 500
+
+/** The download's bytes, in order, with its swarm and progress attached. */
+export class DownloadStream extends Readable<DownloadStreamEvents> {
+  readonly meta: Metainfo
+  readonly selection: Selection
+  /** Set once the constructor has wired everything. */
+  swarm!: Swarm
+  merger!: MergingWritable
+  announcer: Announcer | undefined
+  /** Resolves when everything is shut down after the stream closed (trackers told `stopped`). */
+  stopped: Promise<void> = Promise.resolve()
+
+  constructor (hooks: ReadableOptions, meta: Metainfo, selection: Selection) {
+    super(hooks)
+    this.meta = meta
+    this.selection = selection
+  }
+
+  get progress (): DownloadProgress {
+    return { ...this.swarm.stats, total: this.selection.end - this.selection.start }
+  }
+}
+
+export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
+  const selection = selectRange(meta, opts.file)
+  const peerId = opts.peerId ?? generatePeerId()
+  const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
+  let stream!: DownloadStream
+  const merger = new MergingWritable({
+    pieceLength: meta.pieceLength,
+    start: selection.start,
+    end: selection.end,
+    maxHeldBytes: windowPieces * meta.pieceLength,
+    createOutput: hooks => (stream = new DownloadStream(hooks, meta, selection))
+  })
+  stream.merger = merger
+  const swarm = new Swarm({
+    meta,
+    peerId,
+    sink: merger,
+    firstPiece: selection.firstPiece,
+    lastPiece: selection.lastPiece,
+    windowPieces,
+    maxPeers: opts.maxPeers,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    connect: dialer({ infoHash: meta.infoHash, peerId, pieceCount: meta.pieceCount })
+  })
+  stream.swarm = swarm
+  swarm.on('peer-banned', (addr, reason) => stream.emit('peer-banned', addr, reason))
+  swarm.on('error', err => { stream.destroy(err) })
+  for (const p of opts.peers ?? []) swarm.addPeer(p, 'manual')
+
+  if (opts.trackers !== false && meta.announce.length > 0) {
+    const announcer = new Announcer({
+      infoHash: meta.infoHash,
+      peerId,
+      port: opts.port ?? 6881,
+      tiers: meta.announce,
+      getStats: () => ({ uploaded: 0, downloaded: swarm.stats.verified, left: meta.length - swarm.stats.verified }),
+      ...(opts.trackerTimeoutMs === undefined ? {} : { http: { timeoutMs: opts.trackerTimeoutMs }, udp: { baseTimeoutMs: opts.trackerTimeoutMs, maxRetries: 1 } })
+    })
+    stream.announcer = announcer
+    announcer.peers.on('data', (p: unknown) => swarm.addPeer(p as PeerAddress, 'tracker'))
+    announcer.on('tracker-error', f => stream.emit('tracker-error', f))
+    announcer.on('all-failed', failures => {
+      // Trackers are our only source: with no peer known at all, nothing can come.
+      if (swarm.pool.stats.known === 0 && (opts.peers?.length ?? 0) === 0) {
+        stream.destroy(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
+      }
+    })
+    swarm.on('complete', () => announcer.complete())
+    announcer.start()
+  } else if ((opts.peers?.length ?? 0) === 0 && opts.trackers !== false) {
+    queueMicrotask(() => stream.destroy(new DownloadError('the torrent names no tracker and no peer was given (DHT comes with magnet support)')))
+  }
+
+  const progress = setInterval(() => stream.emit('progress', stream.progress), PROGRESS_MS)
+  progress.unref()
+  const onAbort = (): void => { stream.destroy(new DownloadError('download aborted')) }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+
+  // However the stream ends (read to the end, closed by its reader, or failed), stop everything.
+  stream.once('close', () => {
+    clearInterval(progress)
+    opts.signal?.removeEventListener('abort', onAbort)
+    swarm.stop()
+    if (!merger.destroyed) merger.destroy()
+    stream.stopped = stream.announcer?.stop() ?? Promise.resolve()
+  })
+  swarm.start()
+  return stream
+}

@@ -1,0 +1,55 @@
+/**
+ * What part of a torrent a download produces: one file (`--file N|path`), or the whole byte
+ * stream of a single-file torrent. Resolved to a byte range of the torrent and the pieces under it.
+ */
+import { piecesForRange } from '../metainfo/geometry.js'
+import type { Metainfo } from '../metainfo/types.js'
+import { UsageError } from '../util/errors.js'
+import { humanSize } from '../util/format.js'
+
+export interface Selection {
+  /** The torrent byte range [start, end) the stream carries. */
+  readonly start: number
+  readonly end: number
+  /** Pieces under it (inclusive); undefined for an empty range. */
+  readonly firstPiece: number | undefined
+  readonly lastPiece: number | undefined
+  /** The file index chosen, if one was. */
+  readonly fileIndex: number | undefined
+}
+
+/**
+ * `file`: an index into `meta.files` or a path as `bt-stream info` prints it. Without one, a
+ * multi-file torrent is a usage error that lists the files (a stream is one file).
+ */
+export function selectRange (meta: Metainfo, file?: number | string): Selection {
+  let fileIndex: number | undefined
+  if (file === undefined) {
+    if (meta.multiFile) {
+      throw new UsageError(`"${meta.name}" holds ${meta.files.length} files; choose one with --file:\n${listFiles(meta)}`)
+    }
+    fileIndex = undefined
+  } else {
+    fileIndex = typeof file === 'number' ? file : findFile(meta, file)
+    const f = meta.files[fileIndex]
+    if (f === undefined) throw new UsageError(`--file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    if (f.padding) throw new UsageError(`--file ${file} is a padding file (BEP 47), not content`)
+  }
+  const start = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
+  const end = fileIndex === undefined ? meta.length : start + meta.files[fileIndex]!.length
+  const span = piecesForRange(meta, start, end)
+  return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex }
+}
+
+function findFile (meta: Metainfo, sel: string): number {
+  if (/^\d+$/.test(sel)) return Number(sel)
+  const i = meta.files.findIndex(f => f.path === sel || f.path === `${meta.name}/${sel}`)
+  return i === -1 ? meta.files.length : i
+}
+
+export function listFiles (meta: Metainfo): string {
+  return meta.files
+    .map((f, i) => f.padding ? undefined : `  ${i}  ${f.path}  (${humanSize(f.length)})`)
+    .filter(line => line !== undefined)
+    .join('\n')
+}

@@ -1,0 +1,379 @@
+/**
+ * The download engine: peers from the pool, blocks from the tracker, pieces verified, and verified
+ * pieces written to a sink (the merging Writable for stdout, storage for disk). It owns the
+ * decisions that span peers: who gets which request, what a hash failure costs, when a peer is
+ * too slow to wait for, and when the download cannot finish.
+ */
+import { EventEmitter } from 'node:events'
+import type { Metainfo } from '../metainfo/types.js'
+import { equalBytes } from '../wire/handshake.js'
+import type { Message } from '../wire/messages.js'
+import { PiecePicker } from '../pieces/piece-picker.js'
+import { RequestTracker } from '../pieces/request-tracker.js'
+import type { ActivePiece } from '../pieces/active-piece.js'
+import { pieceMatches } from '../pieces/verify.js'
+import type { VerifiedPiece } from '../output/merging-writable.js'
+import { DownloadError, ProtocolError } from '../util/errors.js'
+import { RateMeter } from '../util/rate.js'
+import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
+import { PeerSession, type PeerLink } from './peer-session.js'
+import { SuspectPieces } from './suspect-pieces.js'
+
+/** A connected, handshaken peer as the engine uses it (see wire-peer.ts for the adapter). */
+export interface WirePeer extends PeerLink {
+  readonly peerId: Uint8Array
+  /** Deliver messages to `onMessage` from now on; `onClose` runs once when the connection ends. */
+  attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void
+}
+
+/** Where verified pieces go. The merging Writable and disk storage both fit. */
+export interface PieceSink {
+  write (piece: VerifiedPiece): boolean
+  end (data?: unknown): unknown
+  destroy (err?: Error): void
+  /** The stdout merger reports its cursor, and the window follows it. */
+  on (event: 'advance', listener: (next: number) => void): unknown
+}
+
+export interface SwarmOptions {
+  readonly meta: Metainfo
+  readonly peerId: Uint8Array
+  readonly sink: PieceSink
+  /** Pieces wanted, inclusive (a `--file` selection); default all. */
+  readonly firstPiece?: number
+  readonly lastPiece?: number
+  /** Pieces past the sink's cursor that may be in memory; undefined: no window (disk). */
+  readonly windowPieces?: number
+  readonly connect: (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer>
+  readonly maxPeers?: number
+  readonly maxHalfOpen?: number
+  /** Fail when no block arrived for this long and no peer is connected. */
+  readonly stallTimeoutMs?: number
+  /** A request unanswered this long goes back to the pool. */
+  readonly requestTimeoutMs?: number
+  /** A peer that sent nothing for this long while holding requests is snubbed. */
+  readonly snubMs?: number
+}
+
+export interface SwarmStats {
+  readonly downloaded: number
+  readonly verified: number
+  readonly wasted: number
+  readonly rate: number
+  readonly peers: number
+  readonly piecesLeft: number
+  readonly banned: number
+  readonly hashFailures: number
+}
+
+interface SwarmEvents {
+  piece: [index: number]
+  complete: []
+  'peer-banned': [addr: PeerAddress, reason: string]
+  'peer-error': [addr: PeerAddress, err: Error]
+  error: [err: Error]
+}
+
+const TICK_MS = 250
+/** A block at the head of the output held longer than this by one peer is asked of another. */
+const MIN_STALE_MS = 1500
+/** Hash failures a peer may share in before it is banned (alone: banned at once). */
+const MAX_STRIKES = 3
+/** Re-check interest in every peer this often (a scan of the wanted pieces). */
+const INTEREST_EVERY_MS = 2000
+
+export class Swarm extends EventEmitter<SwarmEvents> {
+  readonly picker: PiecePicker
+  readonly tracker: RequestTracker<PeerSession>
+  readonly pool: PeerPool<WirePeer>
+  private readonly opts: SwarmOptions
+  private readonly sessions = new Map<string, PeerSession>()
+  private readonly suspects = new SuspectPieces<PeerSession>()
+  private readonly rate = new RateMeter()
+  private timer: NodeJS.Timeout | null = null
+  private lastProgress = Date.now()
+  private lastInterestCheck = 0
+  private downloaded = 0
+  private verifiedBytes = 0
+  private wasted = 0
+  private hashFailures = 0
+  private stopped = false
+
+  constructor (opts: SwarmOptions) {
+    super()
+    this.opts = opts
+    const meta = opts.meta
+    this.picker = new PiecePicker({
+      pieceCount: meta.pieceCount,
+      first: opts.firstPiece,
+      last: opts.lastPiece,
+      windowPieces: opts.windowPieces,
+      urgentPieces: 2
+    })
+    this.tracker = new RequestTracker<PeerSession>(this.picker, meta)
+    this.pool = new PeerPool<WirePeer>({
+      maxPeers: opts.maxPeers ?? 50,
+      maxHalfOpen: opts.maxHalfOpen ?? 8,
+      maxRetries: 3,
+      retryBaseMs: 2000,
+      dial: opts.connect
+    })
+    this.pool.on('connection', (peer, addr) => this.onConnection(peer, addr))
+    this.pool.on('dial-error', (addr, err) => this.emit('peer-error', addr, err))
+    opts.sink.on('advance', next => {
+      this.picker.setAnchor(next)
+      this.refillAll()
+    })
+  }
+
+  get stats (): SwarmStats {
+    return {
+      downloaded: this.downloaded,
+      verified: this.verifiedBytes,
+      wasted: this.wasted,
+      rate: this.rate.rate(),
+      peers: this.sessions.size,
+      piecesLeft: this.picker.piecesLeft,
+      banned: this.pool.stats.banned,
+      hashFailures: this.hashFailures
+    }
+  }
+
+  start (): void {
+    if (this.timer !== null || this.stopped) return
+    this.lastProgress = Date.now()
+    this.timer = setInterval(() => this.tick(), TICK_MS)
+    if (this.picker.complete) this.finish()
+  }
+
+  addPeer (addr: PeerAddress, source: PeerSource): void {
+    if (!this.stopped) this.pool.add(addr, source)
+  }
+
+  /** Stop everything: peers closed, timers cleared. With an error, the sink fails too. */
+  stop (err?: Error): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    this.pool.close()
+    for (const s of this.sessions.values()) s.link.destroy()
+    this.sessions.clear()
+    if (err !== undefined) {
+      // The download's owner hears the reason first; the sink's own teardown error comes after.
+      this.emit('error', err)
+      this.opts.sink.destroy(err)
+    }
+  }
+
+  private onConnection (peer: WirePeer, addr: PeerAddress): void {
+    if (this.stopped) { peer.destroy(); return }
+    if (equalBytes(peer.peerId, this.opts.peerId)) {
+      // Trackers hand us our own address; a connection to ourselves is never useful.
+      this.pool.ban(addr, 'ourselves')
+      peer.destroy()
+      this.pool.disconnected(addr, false)
+      return
+    }
+    const session = new PeerSession(addr, peer, this.opts.meta.pieceCount)
+    const key = addressKey(addr)
+    this.sessions.set(key, session)
+    peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, err))
+  }
+
+  private onClose (session: PeerSession, key: string, err: Error | null): void {
+    if (this.sessions.get(key) !== session) return
+    this.sessions.delete(key)
+    this.tracker.release(session)
+    this.forgetAvailability(session)
+    this.pool.disconnected(session.addr, session.received > 0)
+    if (err !== null) this.emit('peer-error', session.addr, err)
+    this.refillAll()
+  }
+
+  private onMessage (s: PeerSession, m: Message): void {
+    if (this.stopped) return
+    switch (m.type) {
+      case 'bitfield':
+        if (m.bitfield.length !== s.pieces.bytes.length) { s.link.destroy(new ProtocolError('bitfield of the wrong size')); return }
+        s.pieces.bytes.set(m.bitfield)
+        this.recountAvailability(s)
+        this.updateInterest(s)
+        break
+      case 'have':
+        if (m.index >= this.opts.meta.pieceCount || s.has(m.index)) return
+        s.pieces.set(m.index)
+        this.picker.addHave(m.index)
+        if (!s.amInterested && this.picker.state[m.index] !== 0 && !this.picker.isDone(m.index)) this.updateInterest(s)
+        break
+      case 'haveAll':
+        if (!s.seed) { this.forgetAvailability(s); s.seed = true; this.picker.addSeed() }
+        this.updateInterest(s)
+        break
+      case 'haveNone':
+        this.forgetAvailability(s)
+        s.pieces.bytes.fill(0)
+        break
+      case 'choke':
+        s.peerChoking = true
+        // BEP 6: with the fast extension the peer rejects each request it drops; without it a
+        // choke silently drops them all.
+        if (!s.link.fast) {
+          this.tracker.release(s)
+          this.refillAll()
+        }
+        break
+      case 'unchoke':
+        s.peerChoking = false
+        this.refill(s)
+        break
+      case 'piece':
+        this.onPiece(s, m.index, m.begin, m.block)
+        break
+      case 'reject':
+        if (this.tracker.releaseOne(s, m.index, m.begin)) this.refillAll()
+        break
+      default:
+        break
+    }
+  }
+
+  private onPiece (s: PeerSession, index: number, begin: number, block: Uint8Array): void {
+    const now = Date.now()
+    const r = this.tracker.receive(s, index, begin, block)
+    if (!r.accepted) {
+      this.wasted += block.length
+      return
+    }
+    s.received += block.length
+    s.download.add(block.length, now)
+    s.lastBlockAt = now
+    s.snubbed = false
+    this.downloaded += block.length
+    this.rate.add(block.length, now)
+    this.lastProgress = now
+    for (const other of r.cancels) other.link.cancel(index, begin, block.length)
+    if (r.piece !== undefined) this.onPieceComplete(r.piece)
+    if (!this.stopped) this.refill(s)
+  }
+
+  private onPieceComplete (piece: ActivePiece<PeerSession>): void {
+    const meta = this.opts.meta
+    if (pieceMatches(piece.buffer, meta.pieceHashes, piece.index)) {
+      for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
+      this.tracker.pieceVerified(piece)
+      this.verifiedBytes += piece.length
+      this.opts.sink.write({ index: piece.index, data: piece.buffer })
+      this.emit('piece', piece.index)
+      if (this.picker.complete) this.finish()
+      return
+    }
+    this.hashFailures++
+    this.wasted += piece.length
+    this.suspects.record(piece)
+    const blame = this.tracker.pieceFailed(piece)
+    for (const s of blame.keys()) {
+      s.strikes++
+      if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its SHA-1 check`)
+      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their SHA-1 check`)
+    }
+    this.refillAll()
+  }
+
+  private ban (s: PeerSession, reason: string): void {
+    if (this.pool.isBanned(s.addr)) return
+    this.pool.ban(s.addr, reason)
+    this.emit('peer-banned', s.addr, reason)
+    s.link.destroy(new ProtocolError(reason))
+  }
+
+  private finish (): void {
+    if (this.stopped) return
+    this.opts.sink.end(null)
+    this.emit('complete')
+    this.stop()
+  }
+
+  /** Top the peer's pipeline up to its target depth. */
+  private refill (s: PeerSession): void {
+    if (s.peerChoking || !s.amInterested) return
+    const now = Date.now()
+    const want = s.targetQueue(now) - this.tracker.outstandingCount(s)
+    if (want <= 0) return
+    const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs() })
+    s.sendRequests(reqs)
+  }
+
+  private refillAll (): void {
+    for (const s of this.sessions.values()) this.refill(s)
+  }
+
+  /** How long one peer may hold the output's next block before another is asked too. */
+  private staleMs (): number {
+    return MIN_STALE_MS
+  }
+
+  private updateInterest (s: PeerSession): void {
+    s.setInterested(this.picker.interestedIn(s))
+    if (s.amInterested) this.refill(s)
+  }
+
+  private recountAvailability (s: PeerSession): void {
+    if (s.pieces.hasAll()) {
+      s.seed = true
+      this.picker.addSeed()
+    } else {
+      this.picker.addBitfield(s)
+    }
+  }
+
+  private forgetAvailability (s: PeerSession): void {
+    if (s.seed) {
+      this.picker.removeSeed()
+      s.seed = false
+    } else if (s.pieces.count() > 0) {
+      this.picker.removeBitfield(s)
+    }
+  }
+
+  private tick (): void {
+    const now = Date.now()
+    const timeout = this.opts.requestTimeoutMs ?? 15_000
+    const snubMs = this.opts.snubMs ?? 5_000
+    for (const s of this.sessions.values()) {
+      const outstanding = this.tracker.outstandingCount(s)
+      if (outstanding > 0 && !s.snubbed && now - s.lastBlockAt > snubMs) {
+        // It holds requests and sends nothing: let the others have its blocks.
+        s.snubbed = true
+        this.tracker.release(s)
+      }
+      for (const r of this.tracker.expired(s, now, timeout)) {
+        if (this.tracker.releaseOne(s, r.index, r.begin)) {
+          s.timeouts++
+          s.link.cancel(r.index, r.begin, r.length)
+        }
+      }
+    }
+    if (now - this.lastInterestCheck > INTEREST_EVERY_MS) {
+      this.lastInterestCheck = now
+      for (const s of this.sessions.values()) this.updateInterest(s)
+    }
+    this.refillAll()
+    this.checkStall(now)
+  }
+
+  private checkStall (now: number): void {
+    if (this.sessions.size > 0 || this.picker.complete) return
+    const { banned, known } = this.pool.stats
+    if (this.pool.exhausted && banned > 0 && banned === known) {
+      this.stop(new DownloadError(`every peer was banned (${banned}) for sending bad data`))
+      return
+    }
+    const limit = this.opts.stallTimeoutMs ?? 60_000
+    if (now - this.lastProgress > limit) {
+      const why = known === 0 ? 'no peers found' : `no peer answered (${known} tried, ${banned} banned)`
+      this.stop(new DownloadError(`${why} within ${Math.round(limit / 1000)} s`))
+    }
+  }
+}
+

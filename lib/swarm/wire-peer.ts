@@ -1,0 +1,59 @@
+/**
+ * Adapts the wire's PeerConnection (a Duplex of messages) to the engine's WirePeer, and dials
+ * peers for the pool. The engine reads messages as they come ('data'): it handles each one
+ * synchronously (a block is copied into its piece and the socket chunk freed), so what bounds
+ * memory is the request window, not the connection's buffer.
+ */
+import { connect } from '../wire/connect.js'
+import type { PeerConnection, OurExtensions } from '../wire/peer-connection.js'
+import type { Message } from '../wire/messages.js'
+import type { PeerAddress } from './peer-pool.js'
+import type { WirePeer } from './swarm.js'
+
+export function wirePeer (conn: PeerConnection): WirePeer {
+  const hs = conn.peerHandshake
+  if (hs === undefined) throw new TypeError('wirePeer needs a connection whose handshake is done')
+  return {
+    peerId: hs.peerId,
+    fast: conn.fastEnabled,
+    get reqq () { return conn.peerExtendedHandshake?.reqq },
+    attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void {
+      let error: Error | null = null
+      conn.on('data', (m: unknown) => onMessage(m as Message))
+      conn.on('error', (err: Error) => { error = err })
+      conn.on('close', () => onClose(error))
+    },
+    interested: () => { conn.interested() },
+    notInterested: () => { conn.notInterested() },
+    request: (index, begin, length) => { conn.request(index, begin, length) },
+    cancel: (index, begin, length) => { conn.cancel(index, begin, length) },
+    destroy: (err?: Error) => { conn.destroy(err) }
+  }
+}
+
+export interface DialOptions {
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+  readonly pieceCount: number
+  readonly extensions?: OurExtensions
+  readonly connectTimeoutMs?: number
+  readonly handshakeTimeoutMs?: number
+}
+
+/** The pool's dial function: TCP connect, both handshakes, then the engine's view of the peer. */
+export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer> {
+  return async (addr, signal) => {
+    const conn = await connect({
+      host: addr.host,
+      port: addr.port,
+      infoHash: opts.infoHash,
+      peerId: opts.peerId,
+      pieceCount: opts.pieceCount,
+      extensions: opts.extensions,
+      connectTimeout: opts.connectTimeoutMs,
+      handshakeTimeout: opts.handshakeTimeoutMs,
+      signal
+    })
+    return wirePeer(conn)
+  }
+}
