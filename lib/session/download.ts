@@ -86,6 +86,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     createOutput: hooks => (stream = new DownloadStream(hooks, meta, selection))
   })
   stream.merger = merger
+  // The merger fails only with the swarm or the stream, and the stream carries that error.
+  merger.on('error', () => {})
   const swarm = new Swarm({
     meta,
     peerId,

@@ -1,0 +1,122 @@
+/**
+ * `bt-stream file.torrent > out` as a user runs it: the real binary, a real local swarm
+ * (webtorrent seeders, bittorrent-tracker), stdout a pipe.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { seededBytes, makeTorrent } from '../swarm/fixture-torrent.js'
+import { startLocalSwarm } from '../e2e/local-swarm.js'
+
+const BIN = new URL('../../../bin/bt-stream.js', import.meta.url).pathname
+
+interface Run { code: number | null, signal: NodeJS.Signals | null, stdoutHash: string, stdoutBytes: number, stderr: string }
+
+/** Runs the CLI; `readBytes` closes stdout after that many bytes, as `| head -c` does. */
+function run (args: string[], opts: { readBytes?: number, killAfterBytes?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const hash = createHash('sha1')
+    let bytes = 0
+    let stderr = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bt-stream ${args.join(' ')} did not finish: ${stderr}`)) }, 60_000)
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (opts.readBytes !== undefined && bytes >= opts.readBytes) return
+      const take = opts.readBytes === undefined ? chunk : chunk.subarray(0, opts.readBytes - bytes)
+      hash.update(take)
+      bytes += take.length
+      if (opts.readBytes !== undefined && bytes >= opts.readBytes) child.stdout.destroy()
+      if (opts.killAfterBytes !== undefined && bytes >= opts.killAfterBytes) { opts.killAfterBytes = undefined; child.kill('SIGINT') }
+    })
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdoutHash: hash.digest('hex'), stdoutBytes: bytes, stderr }) })
+  })
+}
+
+const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex')
+
+test('bt-stream file.torrent > out: the whole file, in order, exit 0', async () => {
+  const data = seededBytes(3 * 1024 * 1024 + 5, 11)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 2, pieceLength: 128 * 1024 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'f.torrent')
+    writeFileSync(torrent, swarm.torrent)
+    const r = await run([torrent, '--quiet'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdoutBytes, data.length)
+    assert.equal(r.stdoutHash, sha1(data))
+    assert.equal(r.stderr, '', 'stdout carries the bytes; stderr stays quiet when not a terminal')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await swarm.close()
+  }
+})
+
+test('| head -c 1000000: a closed pipe ends quietly with exit 0', async () => {
+  const data = seededBytes(16 * 1024 * 1024, 12)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'f.torrent')
+    writeFileSync(torrent, swarm.torrent)
+    const r = await run([torrent], { readBytes: 1_000_000 })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdoutHash, sha1(data.subarray(0, 1_000_000)))
+    assert.equal(r.stderr, '')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await swarm.close()
+  }
+})
+
+test('SIGINT stops cleanly with exit 130', async () => {
+  const data = seededBytes(64 * 1024 * 1024, 13)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'f.torrent')
+    writeFileSync(torrent, swarm.torrent)
+    const r = await run([torrent, '--window', '2M'], { killAfterBytes: 1 })
+    assert.equal(r.code, 130, r.stderr)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await swarm.close()
+  }
+})
+
+test('a multi-file torrent to stdout without --file exits 2 and lists the files', async () => {
+  const t = makeTorrent({ length: 0, pieceLength: 16384, name: 'album', files: [{ path: ['a.bin'], length: 100 }, { path: ['sub', 'b.bin'], length: 200 }] })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'm.torrent')
+    writeFileSync(torrent, t.torrent)
+    const r = await run([torrent])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /holds 2 files; choose one with --file/)
+    assert.match(r.stderr, /0 {2}album\/a\.bin/)
+    assert.match(r.stderr, /1 {2}album\/sub\/b\.bin/)
+    assert.equal(r.stdoutBytes, 0)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
+  const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'x.torrent')
+    writeFileSync(torrent, t.torrent)
+    const r = await run([torrent, '--stall-timeout', '5'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^bt-stream: (all trackers failed: http:\/\/127\.0\.0\.1:9\/announce|no peers found)/)
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

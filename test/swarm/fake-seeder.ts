@@ -1,0 +1,85 @@
+/**
+ * A seeder written for the tests, on our own wire stack over real loopback TCP, that can misbehave
+ * on purpose: corrupt blocks, silence after unchoke, a disconnect mid-piece, slowness. Honest
+ * seeders that no one here wrote (webtorrent) are in test/e2e.
+ */
+import { createServer, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { acceptPeer } from '../../lib/wire/connect.js'
+import { BitField } from '../../lib/wire/bitfield.js'
+import type { Message } from '../../lib/wire/messages.js'
+import type { PeerConnection } from '../../lib/wire/peer-connection.js'
+import type { Metainfo } from '../../lib/metainfo/types.js'
+
+export type Behaviour =
+  | { kind: 'honest' }
+  | { kind: 'corrupt' }
+  | { kind: 'silent' }
+  | { kind: 'disconnect', afterBlocks: number }
+  | { kind: 'slow', delayMs: number }
+
+export interface FakeSeeder {
+  readonly port: number
+  /** Blocks sent, over all connections. */
+  readonly sent: () => number
+  readonly connections: () => number
+  close (): Promise<void>
+}
+
+export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behaviour: Behaviour): Promise<FakeSeeder> {
+  let sent = 0
+  let connections = 0
+  const conns = new Set<PeerConnection>()
+  const sockets = new Set<Socket>()
+  const server: Server = createServer(socket => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    acceptPeer(socket, {
+      accept: hash => Buffer.from(hash).equals(Buffer.from(meta.infoHash)),
+      have: BitField.full(meta.pieceCount),
+      pieceCount: meta.pieceCount,
+      handshakeTimeout: 5000
+    }).then(conn => {
+      connections++
+      conns.add(conn)
+      conn.on('error', () => {})
+      conn.on('close', () => conns.delete(conn))
+      conn.on('data', (m: unknown) => serve(conn, m as Message))
+    }, () => { socket.destroy() })
+  })
+
+  const serve = (conn: PeerConnection, m: Message): void => {
+    if (m.type === 'interested') { conn.unchoke(); return }
+    if (m.type !== 'request') return
+    if (behaviour.kind === 'silent') return
+    if (behaviour.kind === 'disconnect' && sent >= behaviour.afterBlocks) { conn.destroy(); return }
+    const at = m.index * meta.pieceLength + m.begin
+    let block: Uint8Array = data.subarray(at, at + m.length)
+    if (behaviour.kind === 'corrupt') {
+      block = Uint8Array.from(block)
+      block[0] = block[0]! ^ 0xff
+    }
+    const send = (): void => {
+      if (conn.destroyed) return
+      sent++
+      conn.piece(m.index, m.begin, block)
+    }
+    if (behaviour.kind === 'slow') setTimeout(send, behaviour.delayMs).unref()
+    else send()
+  }
+
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  return {
+    port,
+    sent: () => sent,
+    connections: () => connections,
+    async close () {
+      for (const c of conns) c.destroy()
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
