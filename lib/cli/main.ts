@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   download: async () => (await import('./commands/download.js')).command,
   info: async () => (await import('./commands/info.js')).command,
   peers: async () => (await import('./commands/peers.js')).command,
+  piece: async () => (await import('./commands/piece.js')).command,
   handshake: async () => (await import('./commands/handshake.js')).command
 }
 

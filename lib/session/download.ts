@@ -14,11 +14,13 @@ import { DownloadError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
-import { selectRange, type Selection } from './selection.js'
+import { selectPiece, selectRange, type Selection } from './selection.js'
 
 export interface DownloadOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
+  /** Just this piece (overrides `file`). */
+  readonly piece?: number
   /** Bytes past the output cursor that may be held in memory (default 32 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
@@ -74,7 +76,7 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
 }
 
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
-  const selection = selectRange(meta, opts.file)
+  const selection = opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream

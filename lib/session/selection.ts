@@ -41,6 +41,16 @@ export function selectRange (meta: Metainfo, file?: number | string): Selection 
   return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex }
 }
 
+/** One whole piece (`bt-stream piece`): its bytes as verified, for debugging a swarm. */
+export function selectPiece (meta: Metainfo, index: number): Selection {
+  if (!Number.isInteger(index) || index < 0 || index >= meta.pieceCount) {
+    throw new UsageError(`piece ${index} is out of range: the torrent has pieces 0..${meta.pieceCount - 1}`)
+  }
+  const start = index * meta.pieceLength
+  const end = start + (index === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength)
+  return { start, end, firstPiece: index, lastPiece: index, fileIndex: undefined }
+}
+
 function findFile (meta: Metainfo, sel: string): number {
   if (/^\d+$/.test(sel)) return Number(sel)
   const i = meta.files.findIndex(f => f.path === sel || f.path === `${meta.name}/${sel}`)

@@ -120,3 +120,23 @@ test('no reachable tracker and no peer: exit 1 with a one-line reason', async ()
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('bt-stream piece <torrent> <index>: one verified piece on stdout; out of range is a usage error', async () => {
+  const data = seededBytes(1024 * 1024 + 100, 14)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 64 * 1024 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'f.torrent')
+    writeFileSync(torrent, swarm.torrent)
+    const last = swarm.meta.pieceCount - 1
+    const r = await run(['piece', torrent, String(last), '--no-trackers', '--peer', `127.0.0.1:${swarm.seederPorts[0]!}`])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdoutHash, sha1(data.subarray(last * 64 * 1024)))
+    const bad = await run(['piece', torrent, String(last + 1)])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, new RegExp(`piece ${last + 1} is out of range: the torrent has pieces 0\\.\\.${last}`))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await swarm.close()
+  }
+})

@@ -4,9 +4,9 @@ import { parseTorrent } from '../../metainfo/parse.js'
 import type { Metainfo } from '../../metainfo/types.js'
 import { chunker } from '../../output/chunker.js'
 import { progressMeter } from '../../output/progress-meter.js'
-import { download } from '../../session/download.js'
+import { download, type DownloadOptions } from '../../session/download.js'
 import { DownloadError, UsageError } from '../../util/errors.js'
-import { optionInt, optionSize, optionString, parseArgs, type OptionSpec } from '../args.js'
+import { optionInt, optionSize, optionString, parseArgs, type OptionSpec, type ParsedArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
 import { parseAddress } from './handshake.js'
 import { ProgressLine } from '../progress-line.js'
@@ -30,10 +30,9 @@ options:
   --help             this text
 `
 
-const OPTIONS: OptionSpec[] = [
-  { long: 'file', value: true },
+/** Options shared with `bt-stream piece`. */
+export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'max-peers', value: true },
-  { long: 'window', value: true },
   { long: 'port', value: true },
   { long: 'peer', value: true },
   { long: 'no-trackers', value: false },
@@ -43,21 +42,32 @@ const OPTIONS: OptionSpec[] = [
   { long: 'help', short: 'h', value: false }
 ]
 
+const OPTIONS: OptionSpec[] = [
+  ...SWARM_OPTIONS,
+  { long: 'file', value: true },
+  { long: 'window', value: true }
+]
+
 export const command: Command = async (argv, io) => {
   const args = parseArgs(argv, OPTIONS)
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
-  const source = args.positionals[0] as string
-  const peerList = optionString(args, 'peer')
-  const peers = peerList === undefined ? [] : peerList.split(',').map(parseAddress)
-  const meta = await loadMeta(source, io)
+  const meta = await loadMeta(args.positionals[0] as string, io)
   const fileOpt = optionString(args, 'file')
-  const stream = download(meta, {
+  return await toStdout(meta, args, io, {
     file: fileOpt === undefined ? undefined : /^\d+$/.test(fileOpt) ? Number(fileOpt) : fileOpt,
+    windowBytes: optionSize(args, 'window', 1024 * 1024, 4 * 1024 ** 3)
+  })
+}
+
+/** Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`. */
+export async function toStdout (meta: Metainfo, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
+  const peerList = optionString(args, 'peer')
+  const stream = download(meta, {
+    ...extra,
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
-    windowBytes: optionSize(args, 'window', 1024 * 1024, 4 * 1024 ** 3),
     port: optionInt(args, 'port', 1, 65535),
-    peers,
+    peers: peerList === undefined ? [] : peerList.split(',').map(parseAddress),
     trackers: !args.options.has('no-trackers'),
     stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000
   })
@@ -86,7 +96,7 @@ export const command: Command = async (argv, io) => {
   }
 }
 
-async function loadMeta (source: string, io: CliIO): Promise<Metainfo> {
+export async function loadMeta (source: string, io: CliIO): Promise<Metainfo> {
   if (/^magnet:/i.test(source)) {
     const magnet = parseMagnet(source)
     throw new DownloadError(`magnet ${magnet.infoHashHex}: fetching metadata from peers (BEP 9) is not built yet; use the .torrent`)
