@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MergingWritable } from '../lib/output/merging-writable.js'
+import { MergingWritable } from '../../lib/output/merging-writable.js'
 
 function piece (index: number, length: number): { index: number, data: Uint8Array } {
   return { index, data: new Uint8Array(length).fill(index + 1) }

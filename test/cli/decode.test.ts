@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import bencode from 'bencode'
-import { main } from '../lib/cli/main.js'
-import { parseTorrent } from '../lib/metainfo/parse.js'
-import { FIXTURES, fakeIO, fixture } from './helpers.js'
+import { main } from '../../lib/cli/main.js'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import { FIXTURES, fakeIO, fixture } from '../helpers.js'
 
 const path = (name: string): string => fileURLToPath(new URL(name, FIXTURES))
 
@@ -40,7 +40,7 @@ test('decode: invalid bencoding exits 1 with the position; extra arguments exit 
 })
 
 test('decode composes with a pipe: the real binary reading stdin', () => {
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url)), 'decode', '-'],
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url)), 'decode', '-'],
     { input: fixture('multi.torrent'), timeout: 20_000, encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
   const j = JSON.parse(r.stdout) as { info: { files: { path: string[] }[] } }

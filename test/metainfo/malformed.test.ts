@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { test } from 'node:test'
-import { parseTorrent } from '../lib/metainfo/parse.js'
-import { BencodeError, MetainfoError } from '../lib/util/errors.js'
-import { FIXTURES, fixture } from './helpers.js'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import { BencodeError, MetainfoError } from '../../lib/util/errors.js'
+import { FIXTURES, fixture } from '../helpers.js'
 
 /** fixtures/malformed/<name>.torrent -> the exact error (made by fixtures/tools.py "handmade"). */
 const CASES: Record<string, [typeof BencodeError | typeof MetainfoError, string]> = {

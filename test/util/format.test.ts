@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { humanSize, printable } from '../lib/util/format.js'
+import { humanSize, printable } from '../../lib/util/format.js'
 
 test('humanSize: binary units, at most three significant digits', () => {
   assert.equal(humanSize(0), '0 B')

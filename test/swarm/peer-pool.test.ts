@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PeerPool, type PeerAddress } from '../lib/swarm/peer-pool.js'
+import { PeerPool, type PeerAddress } from '../../lib/swarm/peer-pool.js'
 
 class Conn { destroyed = false; destroy (): void { this.destroyed = true } }
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { test } from 'node:test'
 import bencode from 'bencode'
-import { decodeBencode } from '../lib/bencode/decode.js'
-import { parseMagnet } from '../lib/magnet/parse.js'
-import { parseTorrent } from '../lib/metainfo/parse.js'
-import type { Metainfo } from '../lib/metainfo/types.js'
-import { BtStreamError } from '../lib/util/errors.js'
-import { FIXTURES, fixture, prng } from './helpers.js'
+import { decodeBencode } from '../../lib/bencode/decode.js'
+import { parseMagnet } from '../../lib/magnet/parse.js'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import type { Metainfo } from '../../lib/metainfo/types.js'
+import { BtStreamError } from '../../lib/util/errors.js'
+import { FIXTURES, fixture, prng } from '../helpers.js'
 
 /**
  * Hostile input must end in a BtStreamError (or a valid Metainfo), never another exception, a

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
-import { main } from '../lib/cli/main.js'
-import { FIXTURES, expected, fakeIO, fixture } from './helpers.js'
+import { main } from '../../lib/cli/main.js'
+import { FIXTURES, expected, fakeIO, fixture } from '../helpers.js'
 
 const path = (name: string): string => fileURLToPath(new URL(name, FIXTURES))
-const BIN = fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 
 test('info <file>: hash, name, sizes, pieces, files, trackers, private flag', async () => {
   const io = fakeIO()

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { filesInPiece, filesInRange, pieceHash, pieceLengthAt, pieceOffset, piecesForFile, piecesForRange } from '../lib/metainfo/geometry.js'
-import { parseTorrent } from '../lib/metainfo/parse.js'
-import type { Metainfo } from '../lib/metainfo/types.js'
-import { FIXTURES, fixture } from './helpers.js'
+import { filesInPiece, filesInRange, pieceHash, pieceLengthAt, pieceOffset, piecesForFile, piecesForRange } from '../../lib/metainfo/geometry.js'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import type { Metainfo } from '../../lib/metainfo/types.js'
+import { FIXTURES, fixture } from '../helpers.js'
 
 /** The torrent's byte stream rebuilt from fixtures/data (padding files are zeros, BEP 47). */
 function byteStream (m: Metainfo): Buffer {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import bencode from 'bencode'
-import { parseInfoDict, parseTorrent } from '../lib/metainfo/parse.js'
-import { MetainfoError } from '../lib/util/errors.js'
-import { expected, fixture } from './helpers.js'
+import { parseInfoDict, parseTorrent } from '../../lib/metainfo/parse.js'
+import { MetainfoError } from '../../lib/util/errors.js'
+import { expected, fixture } from '../helpers.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkNoCollisions, safeComponent, safeRelativePath } from '../lib/metainfo/safe-path.js'
-import { parseTorrent } from '../lib/metainfo/parse.js'
-import { fixture } from './helpers.js'
+import { checkNoCollisions, safeComponent, safeRelativePath } from '../../lib/metainfo/safe-path.js'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import { fixture } from '../helpers.js'
 
 const throwsMeta = (fn: () => unknown, message: string): void => {
   assert.throws(fn, { name: 'MetainfoError', message })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PiecePicker, PieceState } from '../lib/pieces/piece-picker.js'
+import { PiecePicker, PieceState } from '../../lib/pieces/piece-picker.js'
 
 const all = { has: () => true }
 const only = (...ix: number[]) => ({ has: (i: number) => ix.includes(i) })

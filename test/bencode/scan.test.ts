@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import bencode from 'bencode'
-import { decodeBencode, decodeBencodePrefix } from '../lib/bencode/decode.js'
-import { MAX_DEPTH, scanBencode } from '../lib/bencode/scan.js'
-import { BencodeError } from '../lib/util/errors.js'
-import { fixture } from './helpers.js'
+import { decodeBencode, decodeBencodePrefix } from '../../lib/bencode/decode.js'
+import { MAX_DEPTH, scanBencode } from '../../lib/bencode/scan.js'
+import { BencodeError } from '../../lib/util/errors.js'
+import { fixture } from '../helpers.js'
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
 const rejects = (s: string | Uint8Array, message: string): void => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MAX_SELECT_ONLY, parseMagnet } from '../lib/magnet/parse.js'
+import { MAX_SELECT_ONLY, parseMagnet } from '../../lib/magnet/parse.js'
 
 const HEX = 'dbaa08befbf2baf1a594c835201295a00b33fdbc'
 const throwsMagnet = (uri: string, message: string): void => {

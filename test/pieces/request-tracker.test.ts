@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PiecePicker } from '../lib/pieces/piece-picker.js'
-import { RequestTracker } from '../lib/pieces/request-tracker.js'
-import { BLOCK_LENGTH } from '../lib/pieces/active-piece.js'
+import { PiecePicker } from '../../lib/pieces/piece-picker.js'
+import { RequestTracker } from '../../lib/pieces/request-tracker.js'
+import { BLOCK_LENGTH } from '../../lib/pieces/active-piece.js'
 
 class FakePeer {
   constructor (readonly name: string, private readonly pieces?: number[]) {}
