@@ -1,7 +1,20 @@
 /**
- * bt-stream's public API. Metainfo (.torrent) and magnet parsing, piece geometry, and the safe
- * bencode decoder they are built on.
+ * bt-stream's public API: `download()` (a torrent as a Readable of its bytes), and each part on its
+ * own: metainfo and magnets, the peer wire, trackers, the swarm engine, pieces, output streams.
  */
+export { download, DownloadStream, DEFAULT_WINDOW_BYTES, type DownloadOptions, type DownloadProgress } from './session/download.js'
+export { selectRange, selectPiece, type Selection } from './session/selection.js'
+export * as wire from './wire/index.js'
+export * as tracker from './tracker/index.js'
+export { Swarm, type SwarmOptions, type SwarmStats, type WirePeer, type PieceSink } from './swarm/swarm.js'
+export { PeerPool, type PeerAddress } from './swarm/peer-pool.js'
+export { dialer, wirePeer } from './swarm/wire-peer.js'
+export { PiecePicker } from './pieces/piece-picker.js'
+export { RequestTracker } from './pieces/request-tracker.js'
+export { pieceMatches } from './pieces/verify.js'
+export { MergingWritable, type VerifiedPiece } from './output/merging-writable.js'
+export { chunker } from './output/chunker.js'
+export { progressMeter } from './output/progress-meter.js'
 export { parseTorrent, parseInfoDict, MAX_PIECE_LENGTH, type MetainfoExtras } from './metainfo/parse.js'
 export type { Metainfo, TorrentFile, MetaVersion } from './metainfo/types.js'
 export {

@@ -10,7 +10,9 @@ test('the package entry exports the parsing API (import { parseTorrent } from \'
   const pkg = 'bt-stream'
   const byName = await import(pkg) as typeof api
   assert.equal(byName.parseTorrent, api.parseTorrent)
-  for (const name of ['parseTorrent', 'parseInfoDict', 'parseMagnet', 'pieceLengthAt', 'pieceHash', 'piecesForFile', 'filesInRange', 'decodeBencode', 'MetainfoError'] as const) {
+  for (const name of ['parseTorrent', 'parseInfoDict', 'parseMagnet', 'pieceLengthAt', 'pieceHash', 'piecesForFile', 'filesInRange', 'decodeBencode', 'MetainfoError', 'download', 'Swarm', 'PiecePicker', 'MergingWritable', 'chunker'] as const) {
     assert.equal(typeof api[name], 'function', name)
   }
+  assert.equal(typeof api.wire.PeerConnection, 'function', 'the wire is importable on its own')
+  assert.equal(typeof api.tracker.Announcer, 'function', 'the trackers are importable on their own')
 })
