@@ -65,6 +65,8 @@ export class PiecePicker {
    */
   private anchor: number
   private remaining = 0
+  /** Wanted pieces not yet started: none left means endgame (BEP 3). */
+  private notStarted = 0
 
   constructor (opts: PickerOptions) {
     this.pieceCount = opts.pieceCount
@@ -76,6 +78,7 @@ export class PiecePicker {
     this.state = new Uint8Array(opts.pieceCount)
     for (let i = this.first; i <= this.last; i++) this.state[i] = PieceState.missing
     this.remaining = this.last - this.first + 1
+    this.notStarted = this.remaining
     this.availability = new Uint32Array(opts.pieceCount)
     this.windowPieces = opts.windowPieces === undefined ? undefined : Math.max(1, opts.windowPieces)
     this.urgentPieces = opts.urgentPieces ?? 2
@@ -86,6 +89,11 @@ export class PiecePicker {
   /** Pieces wanted and not yet done (active ones count as not done). */
   get piecesLeft (): number { return this.remaining }
   get complete (): boolean { return this.remaining === 0 }
+  /**
+   * BEP 3 endgame: every wanted piece is started or done, so only duplicate requests can speed the
+   * end. A full window is not endgame: more pieces are coming once the reader catches up.
+   */
+  get endgame (): boolean { return this.notStarted === 0 && this.remaining > 0 }
   /** The lowest wanted piece not yet done; `last + 1` once complete. */
   get cursor (): number { return this.base }
 
@@ -159,12 +167,14 @@ export class PiecePicker {
   start (index: number): void {
     this.expect(index, PieceState.missing)
     this.state[index] = PieceState.active
+    this.notStarted--
   }
 
   /** A piece failed verification or lost its buffer: it goes back to the missing pool. */
   reset (index: number): void {
     this.expect(index, PieceState.active)
     this.state[index] = PieceState.missing
+    this.notStarted++
   }
 
   /** A verified piece. Moves the cursor past every done piece. */
@@ -172,6 +182,7 @@ export class PiecePicker {
     if (this.state[index] !== PieceState.active && this.state[index] !== PieceState.missing) {
       throw new Error(`piece ${index} cannot finish from state ${this.state[index]}`)
     }
+    if (this.state[index] === PieceState.missing) this.notStarted--
     this.state[index] = PieceState.done
     this.remaining--
     while (this.base <= this.last && this.state[this.base] === PieceState.done) this.base++

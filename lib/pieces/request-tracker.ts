@@ -55,9 +55,8 @@ export class RequestTracker<P extends PieceSource> {
   /**
    * Up to `max` new requests for `peer`, already recorded as outstanding. In order of preference:
    * a stalled block at the head of the output (held too long by one other peer); unrequested blocks
-   * of started pieces, lowest index first; blocks of a newly picked piece; and when every wanted
-   * block in the window is already requested (endgame, or a window waiting on its first piece),
-   * a second request for a block one other peer holds.
+   * of started pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
+   * wanted piece started), a second request for a block one other peer holds.
    */
   fill (peer: P, max: number, opts: FillOptions): BlockRequest[] {
     const out: BlockRequest[] = []
@@ -74,7 +73,7 @@ export class RequestTracker<P extends PieceSource> {
       if (index === -1) break
       this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
     }
-    if (out.length === 0) this.takeDuplicates(peer, max, opts.now, out)
+    if (out.length === 0 && this.picker.endgame) this.takeDuplicates(peer, max, opts.now, out)
     return out
   }
 

@@ -298,8 +298,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private refill (s: PeerSession): void {
     if (s.peerChoking || !s.amInterested) return
     const now = Date.now()
-    const want = s.targetQueue(now) - this.tracker.outstandingCount(s)
-    if (want <= 0) return
+    const target = s.targetQueue(now)
+    const want = target - this.tracker.outstandingCount(s)
+    // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
+    if (want <= 0 || want < target >> 3) return
     const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs() })
     s.sendRequests(reqs)
   }

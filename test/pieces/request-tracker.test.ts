@@ -48,6 +48,14 @@ test('endgame: once every block is requested, a second peer duplicates, at most 
   assert.equal(tracker.outstandingCount(a), 1)
 })
 
+test('a full window is not endgame: nothing is duplicated while pieces remain unstarted', () => {
+  const { tracker, picker } = setup(8, 2 * BLOCK_LENGTH, 2 * BLOCK_LENGTH, 2)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  assert.equal(tracker.fill(a, 100, at).length, 4, 'the two pieces of the window')
+  assert.equal(picker.endgame, false)
+  assert.equal(tracker.fill(b, 100, at).length, 0, 'b waits for the window to move')
+})
+
 test('a choke releases the peer\'s requests to the pool', () => {
   const { tracker } = setup(1, 2 * BLOCK_LENGTH)
   const a = new FakePeer('a'); const b = new FakePeer('b')
