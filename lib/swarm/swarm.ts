@@ -299,10 +299,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (s.peerChoking || !s.amInterested) return
     const now = Date.now()
     const target = s.targetQueue(now)
-    const want = target - this.tracker.outstandingCount(s)
+    const outstanding = this.tracker.outstandingCount(s)
+    const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
     if (want <= 0 || want < target >> 3) return
     const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs() })
+    // The snub clock starts when the peer has something to answer, not when it connected.
+    if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
     s.sendRequests(reqs)
   }
 
@@ -364,17 +367,26 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.checkStall(now)
   }
 
+  /**
+   * The download cannot finish: every peer we heard of is banned, or nothing arrived for the stall
+   * timeout (no peers, dead peers, or peers that keep us choked).
+   */
   private checkStall (now: number): void {
-    if (this.sessions.size > 0 || this.picker.complete) return
+    if (this.picker.complete) return
     const { banned, known } = this.pool.stats
-    if (this.pool.exhausted && banned > 0 && banned === known) {
+    if (this.sessions.size === 0 && this.pool.exhausted && banned > 0 && banned === known) {
       this.stop(new DownloadError(`every peer was banned (${banned}) for sending bad data`))
       return
     }
     const limit = this.opts.stallTimeoutMs ?? 60_000
-    if (now - this.lastProgress > limit) {
+    if (now - this.lastProgress <= limit) return
+    const secs = Math.round(limit / 1000)
+    if (this.sessions.size > 0) {
+      const choking = [...this.sessions.values()].filter(s => s.peerChoking).length
+      this.stop(new DownloadError(`no data for ${secs} s from ${this.sessions.size} connected peers (${choking} choking us)`))
+    } else {
       const why = known === 0 ? 'no peers found' : `no peer answered (${known} tried, ${banned} banned)`
-      this.stop(new DownloadError(`${why} within ${Math.round(limit / 1000)} s`))
+      this.stop(new DownloadError(`${why} within ${secs} s`))
     }
   }
 }

@@ -17,6 +17,7 @@ export type Behaviour =
   | { kind: 'silent' }
   | { kind: 'disconnect', afterBlocks: number }
   | { kind: 'slow', delayMs: number }
+  | { kind: 'choking' }
 
 export interface FakeSeeder {
   readonly port: number
@@ -50,7 +51,7 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
   })
 
   const serve = (conn: PeerConnection, m: Message): void => {
-    if (m.type === 'interested') { conn.unchoke(); return }
+    if (m.type === 'interested') { if (behaviour.kind !== 'choking') conn.unchoke(); return }
     if (m.type !== 'request') return
     if (behaviour.kind === 'silent') return
     if (behaviour.kind === 'disconnect' && sent >= behaviour.afterBlocks) { conn.destroy(); return }

@@ -85,3 +85,11 @@ test('all four kinds of bad peer at once, beside one honest peer', async () => {
     assert.ok(out.equals(t.data))
   })
 })
+
+test('peers that keep us choked: after the stall timeout, a clear error instead of a hang', async () => {
+  const t = makeTorrent({ length: 256 * 1024, pieceLength: 32 * 1024 })
+  await withSeeders(t, [{ kind: 'choking' }], async seeders => {
+    const stream = download(t.meta, { peers: peersOf(seeders), trackers: false, stallTimeoutMs: 1000 })
+    await assert.rejects(collect(stream), /no data for 1 s from 1 connected peers \(1 choking us\)/)
+  })
+})
