@@ -60,6 +60,12 @@ export class DiskSink extends Writable<DiskSinkEvents> {
   /** Storage writes running now. */
   get writesInFlight (): number { return this.running.size }
 
+  /** Ends the sink once every wanted piece is written; 'finish' follows the storage's close. */
+  override end (data?: unknown): this {
+    // streamx's typings make the argument required; the PieceSink shape calls `end()` bare.
+    return super.end(data)
+  }
+
   override _write (piece: unknown, cb: Callback): void {
     const { index, data } = piece as VerifiedPiece
     const job: Promise<void> = this.storage.write(index, data).then(

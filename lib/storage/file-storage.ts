@@ -110,9 +110,9 @@ export class FileStorage implements Storage {
     const out = new Uint8Array(length)
     const start = index * this.meta.pieceLength + begin
     const slot = this.layout.boundarySlots.get(index)
-    await Promise.all(filesInRange(this.meta, start, start + length).map(async s => {
+    for (const s of filesInRange(this.meta, start, start + length)) {
       const file = this.meta.files[s.fileIndex]
-      if (file === undefined || file.padding) return // BEP 47: padding reads as zeros
+      if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
       const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
       if (this.layout.selected[s.fileIndex] === true) {
         await this.readAt(this.current[s.fileIndex] as string, into, s.fileOffset)
@@ -121,7 +121,7 @@ export class FileStorage implements Storage {
       } else {
         throw new StorageError(`cannot read piece ${index}: file ${JSON.stringify(file.path)} is not selected`)
       }
-    }))
+    }
     return out
   }
 
@@ -139,20 +139,17 @@ export class FileStorage implements Storage {
   }
 
   private async writePiece (index: number, data: Uint8Array): Promise<void> {
-    const jobs: Promise<void>[] = []
     const touched: number[] = []
+    // One file at a time: a piece of many tiny files must not open them all at once (EMFILE).
     for (const s of filesInPiece(this.meta, index)) {
       if (this.layout.selected[s.fileIndex] !== true) continue
       const file = this.meta.files[s.fileIndex] as Metainfo['files'][number]
       const from = file.offset + s.fileOffset - index * this.meta.pieceLength
       touched.push(s.fileIndex)
-      jobs.push(this.writeAt(this.current[s.fileIndex] as string, data.subarray(from, from + s.length), s.fileOffset))
+      await this.writeAt(this.current[s.fileIndex] as string, data.subarray(from, from + s.length), s.fileOffset)
     }
     const slot = this.layout.boundarySlots.get(index)
-    if (slot !== undefined && this.layout.sidePath !== undefined) jobs.push(this.writeAt(this.layout.sidePath, data, slot * this.meta.pieceLength))
-    const results = await Promise.allSettled(jobs)
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    if (slot !== undefined && this.layout.sidePath !== undefined) await this.writeAt(this.layout.sidePath, data, slot * this.meta.pieceLength)
     this.written.set(index)
     for (const i of touched) {
       this.remaining[i] = (this.remaining[i] as number) - 1

@@ -12,6 +12,7 @@ const CAUSES: Record<string, string> = {
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',
   EISDIR: 'is a directory',
+  ENOTEMPTY: 'a directory is in the way',
   ENOTDIR: 'a parent of this path is a file, not a directory',
   EEXIST: 'a file is in the way of a directory',
   ENOENT: 'no such file or directory',

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test from 'node:test'
+import { createDiskSink, type DiskSink } from '../../lib/storage/disk-sink.js'
+import { FaultyStorage } from '../../lib/storage/faulty-storage.js'
+import { FileStorage } from '../../lib/storage/file-storage.js'
+import { StorageError } from '../../lib/util/errors.js'
+import { listTree, makeTorrent, pieceOf, tempDir, type Fixture } from './helpers.js'
+
+const PL = 16 * 1024
+
+/** Feeds every wanted piece to the sink and resolves with the error it was destroyed with. */
+async function failure (fx: Fixture, sink: DiskSink, wanted: (i: number) => boolean = () => true): Promise<Error> {
+  const ended = new Promise<Error>((resolve, reject) => {
+    sink.on('error', resolve)
+    sink.on('finish', () => reject(new Error('the sink finished although the storage failed')))
+  })
+  for (let i = 0; i < fx.meta.pieceCount && !sink.destroying; i++) {
+    if (!wanted(i)) continue
+    if (!sink.write({ index: i, data: pieceOf(fx, i) })) await new Promise<void>(resolve => { sink.once('drain', () => resolve()); sink.once('close', () => resolve()) })
+  }
+  if (!sink.destroying) sink.end()
+  return await ended
+}
+
+function oneLine (err: Error): void {
+  assert.ok(err instanceof StorageError, `${err.name}: ${err.message}`)
+  assert.ok(!err.message.includes('\n'), 'one line')
+}
+
+test('no space left (real ENOSPC on a 64 KiB tmpfs): one-line StorageError naming the file, no partial file under its final name', async (t) => {
+  const { dir, cleanup } = tempDir('enospc')
+  const mnt = join(dir, 'mnt')
+  mkdirSync(mnt)
+  try {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore', timeout: 5000 })
+    } catch {
+      t.skip('cannot mount a tmpfs here (not root?); the FaultyStorage test covers ENOSPC')
+      return
+    }
+    try {
+      const fx = makeTorrent('big.bin', 20 * PL, PL, 6)
+      const storage = await FileStorage.open(fx.meta, join(mnt, 'big.bin'))
+      const err = await failure(fx, createDiskSink(storage))
+      oneLine(err)
+      assert.match(err.message, /^cannot write ".*big\.bin\.part": no space left on device \(ENOSPC\)$/)
+      assert.equal(existsSync(join(mnt, 'big.bin')), false, 'the partial file stays under its .part name')
+    } finally {
+      execFileSync('umount', [mnt], { stdio: 'ignore', timeout: 5000 })
+    }
+  } finally { cleanup() }
+})
+
+test('no space and no permission through a fault layer: the sink is destroyed with that StorageError', async () => {
+  for (const [code, words] of [['ENOSPC', 'no space left on device'], ['EACCES', 'permission denied']] as const) {
+    const { dir, cleanup } = tempDir('faulty')
+    try {
+      const fx = makeTorrent('f.bin', 10 * PL, PL, 7)
+      const target = join(dir, 'f.bin')
+      const storage = await FileStorage.open(fx.meta, target)
+      const err = await failure(fx, createDiskSink(new FaultyStorage(storage, { code, afterWrites: 3, path: target + '.part' })))
+      oneLine(err)
+      assert.equal(err.message, `cannot write ${JSON.stringify(target + '.part')}: ${words} (${code})`)
+      assert.deepEqual(listTree(dir), ['f.bin.part'])
+    } finally { cleanup() }
+  }
+})
+
+test('a file where a directory must be (real ENOTDIR): one-line StorageError, nothing presented as complete', async () => {
+  const fx = makeTorrent('album', [{ path: ['ok.bin'], length: 100 }, { path: ['sub', 'x.bin'], length: 3 * PL }], PL, 8)
+  const { dir, cleanup } = tempDir('enotdir')
+  try {
+    mkdirSync(join(dir, 'album'))
+    writeFileSync(join(dir, 'album/sub'), 'a file, not a directory')
+    const storage = await FileStorage.open(fx.meta, dir)
+    const err = await failure(fx, createDiskSink(storage))
+    oneLine(err)
+    assert.match(err.message, /^cannot write ".*album\/sub\/x\.bin\.part": .*\((ENOTDIR|EEXIST)\)$/)
+    assert.ok(!listTree(dir).includes('album/ok.bin'), 'ok.bin shares piece 0 with x.bin, which never got written')
+  } finally { cleanup() }
+})
+
+test('a directory where the file must go (real EISDIR at the rename): one-line StorageError', async () => {
+  const fx = makeTorrent('d.bin', 2 * PL, PL, 9)
+  const { dir, cleanup } = tempDir('eisdir')
+  try {
+    const target = join(dir, 'd.bin')
+    mkdirSync(join(target, 'occupied'), { recursive: true })
+    const storage = await FileStorage.open(fx.meta, target)
+    const err = await failure(fx, createDiskSink(storage))
+    oneLine(err)
+    assert.match(err.message, /^cannot finish ".*d\.bin\.part -> .*d\.bin": .*\((EISDIR|ENOTEMPTY|EEXIST)\)$/)
+  } finally { cleanup() }
+})
