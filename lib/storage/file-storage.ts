@@ -13,7 +13,7 @@
  * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
  * temporary name, keeping the bytes that verified.
  */
-import { rename, stat, open as openFile } from 'node:fs/promises'
+import { lstat, rename, stat, open as openFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { mkdir } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
@@ -162,6 +162,13 @@ export class FileStorage implements Storage {
     const file = this.meta.files[i] as Metainfo['files'][number]
     const final = this.layout.finals[i] as string
     const temp = this.layout.temps[i] as string
+    // Fail now rather than after the whole download: a directory cannot become this file, and a
+    // symlink under our names could send the bytes outside the output root.
+    for (const path of [final, temp]) {
+      const st = await lstat(path).catch(() => undefined)
+      if (st === undefined || st.isFile()) continue
+      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : st.isSymbolicLink() ? 'it is a symbolic link; refusing to write through it' : 'it is not a regular file'}`)
+    }
     if (file.length === 0) {
       try {
         await mkdir(dirname(final), { recursive: true })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
 import { createDiskSink, type DiskSink } from '../../lib/storage/disk-sink.js'
@@ -83,15 +83,29 @@ test('a file where a directory must be (real ENOTDIR): one-line StorageError, no
   } finally { cleanup() }
 })
 
-test('a directory where the file must go (real EISDIR at the rename): one-line StorageError', async () => {
+test('a directory where the file must go (real EISDIR): one-line StorageError when the storage opens, before any download', async () => {
   const fx = makeTorrent('d.bin', 2 * PL, PL, 9)
   const { dir, cleanup } = tempDir('eisdir')
   try {
     const target = join(dir, 'd.bin')
     mkdirSync(join(target, 'occupied'), { recursive: true })
-    const storage = await FileStorage.open(fx.meta, target)
-    const err = await failure(fx, createDiskSink(storage))
+    const err = await FileStorage.open(fx.meta, target).then(() => new Error('opened'), (e: Error) => e)
     oneLine(err)
-    assert.match(err.message, /^cannot finish ".*d\.bin\.part -> .*d\.bin": .*\((EISDIR|ENOTEMPTY|EEXIST)\)$/)
+    assert.equal(err.message, `cannot use ${JSON.stringify(target)}: a directory is in the way (EISDIR)`)
+  } finally { cleanup() }
+})
+
+test('a symlink under a file\'s name is never written through (it could point outside the root)', async () => {
+  const fx = makeTorrent('album', [{ path: ['x.bin'], length: 100 }], PL, 10)
+  const { dir, cleanup } = tempDir('symlink')
+  try {
+    const outside = join(dir, 'outside.txt')
+    writeFileSync(outside, 'precious')
+    mkdirSync(join(dir, 'out', 'album'), { recursive: true })
+    symlinkSync(outside, join(dir, 'out', 'album', 'x.bin.part'))
+    const err = await FileStorage.open(fx.meta, join(dir, 'out')).then(() => new Error('opened'), (e: Error) => e)
+    oneLine(err)
+    assert.match(err.message, /x\.bin\.part": it is a symbolic link; refusing to write through it$/)
+    assert.equal(readFileSync(outside, 'utf8'), 'precious')
   } finally { cleanup() }
 })
