@@ -106,6 +106,7 @@ export class FileStorage implements Storage {
   }
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
+    if (this.closing !== undefined) throw new StorageError(`cannot read piece ${index}: storage is closed`)
     checkRange(index, begin, length, pieceLengthAt(this.meta, index))
     const out = new Uint8Array(length)
     const start = index * this.meta.pieceLength + begin

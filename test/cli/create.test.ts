@@ -166,5 +166,13 @@ test('create: mktorrent and transmission-show, when installed, agree on the info
       const shown = execFileSync('transmission-show', [ourFile], { encoding: 'utf8', timeout: 10000 })
       assert.match(shown, new RegExp(`Hash: ${ours.meta.infoHashHex}`))
     }
+    // libtorrent's Python bindings (python3-libtorrent), when present, read it the same way.
+    const ourFile = join(dir, 'ours-lt.torrent')
+    writeFileSync(ourFile, ours.torrent)
+    let lt: string | undefined
+    try {
+      lt = execFileSync('/usr/bin/python3', ['-c', 'import sys, libtorrent as lt; t = lt.torrent_info(sys.argv[1]); print(t.info_hash(), t.num_files(), t.piece_length())', ourFile], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] })
+    } catch { lt = undefined }
+    if (lt !== undefined) assert.equal(lt.trim(), `${ours.meta.infoHashHex} ${ours.meta.files.length} 32768`)
   } finally { cleanup() }
 })
