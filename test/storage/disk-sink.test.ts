@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import test from 'node:test'
 import type { VerifiedPiece } from '../../lib/output/merging-writable.js'
 import { createDiskSink, DiskSink } from '../../lib/storage/disk-sink.js'
 import { MemoryStorage } from '../../lib/storage/memory-storage.js'
 import { SlowStorage } from '../../lib/storage/slow-storage.js'
-import { makeTorrent, pieceOf, shuffled } from './helpers.js'
+import { FileStorage } from '../../lib/storage/file-storage.js'
+import { listTree, makeTorrent, pieceOf, shuffled, tempDir } from './helpers.js'
 
 /** The engine's sink shape (lib/swarm/swarm.ts): the disk sink must fit it as it is. */
 interface PieceSink {
@@ -61,4 +63,21 @@ test('disk sink: a sink that never emits advance still accepts the listener (Pie
   sink.on('advance', () => { advanced = true })
   sink.destroy()
   assert.equal(advanced, false)
+})
+
+test('disk sink: destroy() mid-download lets running writes land, closes the storage, leaves only .part files', async () => {
+  const fx = makeTorrent('stop.bin', 16 * PL, PL, 6)
+  const { dir, cleanup } = tempDir('sink')
+  try {
+    const target = join(dir, 'stop.bin')
+    const storage = await FileStorage.open(fx.meta, target)
+    const sink = createDiskSink(new SlowStorage(storage, { latencyMs: 2 }), { maxInFlight: 3 })
+    const closed = new Promise<void>(resolve => sink.on('close', () => resolve()))
+    for (let i = 0; i < 8; i++) sink.write({ index: i, data: pieceOf(fx, i) })
+    await new Promise<void>(resolve => sink.once('written', () => resolve()))
+    sink.destroy()
+    await closed
+    await assert.rejects(storage.write(9, pieceOf(fx, 9)), /storage is closed/)
+    assert.deepEqual(listTree(dir), ['stop.bin.part'])
+  } finally { cleanup() }
 })
