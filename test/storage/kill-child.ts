@@ -1,7 +1,8 @@
 /**
  * Test-only child for kill-resume.test.ts: writes the missing pieces of a torrent through
  * checkExisting -> FileStorage -> DiskSink, in a seeded random order, printing each piece index
- * once it is written, so the parent can SIGKILL it at chosen points. Pieces come from a file
+ * once it is written (after a `start <missing pieces>` line), so the parent can SIGKILL it at
+ * chosen points. Pieces come from a file
  * holding the torrent's whole byte stream, so no engine is needed.
  *
  * usage: node kill-child.js <x.torrent> <payload.bin> <out> <seed> [file,file,...]
@@ -28,6 +29,8 @@ async function run (args: string[]): Promise<void> {
     sink.on('error', reject)
   })
   sink.on('written', (i: number) => process.stdout.write(`${i}\n`))
+  const missing = [...storage.layout.wanted.indexes()].filter(i => !have.has(i)).length
+  process.stdout.write(`start ${missing}\n`)
   for (const index of shuffled(meta.pieceCount, Number(seedText))) {
     if (!storage.layout.wanted.has(index) || have.has(index)) continue
     const start = index * meta.pieceLength

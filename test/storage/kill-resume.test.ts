@@ -12,12 +12,15 @@ const PL = 16 * 1024
 /** Generous: a child writes a few MiB; this only stops a hung child from hanging the suite. */
 const CHILD_TIMEOUT_MS = 20000
 
-/** ~60 files from empty to 150 KiB, some BEP 47 padding: pieces cross file ends everywhere. */
+/**
+ * ~60 files from empty to 600 KiB (about 18 MiB, 1100 pieces: long enough for kills to land
+ * mid-download), some BEP 47 padding: pieces cross file ends everywhere.
+ */
 function bigAlbum (): Fixture {
   const rand = prng(42)
   const files: FileSpec[] = []
   for (let i = 0; i < 60; i++) {
-    files.push({ path: [`d${i % 4}`, `f${i}.bin`], length: i % 9 === 0 ? 0 : Math.floor(rand() * 150000) })
+    files.push({ path: [`d${i % 4}`, `f${i}.bin`], length: i % 9 === 0 ? 0 : Math.floor(rand() * 600000) })
     if (i % 13 === 5) files.push({ path: ['.pad', String(i)], length: 1 + Math.floor(rand() * 5000), padding: true })
   }
   return makeTorrent('album', files, PL, 42)
@@ -25,8 +28,12 @@ function bigAlbum (): Fixture {
 
 interface ChildRun { readonly lines: string[], readonly killed: boolean, readonly code: number | null, readonly stderr: string }
 
-/** Runs the child; SIGKILLs it once it has reported `killAfter` written pieces (if given). */
-async function runChild (args: string[], killAfter?: number): Promise<ChildRun> {
+/**
+ * Runs the child; SIGKILLs it once it has reported `killAfter(missing)` written pieces (`missing`
+ * from its start line), or `killAfterMs` after spawning (which lands in the start-up phases: the
+ * resume check, the renames of files found complete).
+ */
+async function runChild (args: string[], killAfter?: (missing: number) => number, killAfterMs?: number): Promise<ChildRun> {
   return await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     const lines: string[] = []
@@ -34,18 +41,20 @@ async function runChild (args: string[], killAfter?: number): Promise<ChildRun> 
     let buffered = ''
     let stderr = ''
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('kill-child timed out')) }, CHILD_TIMEOUT_MS)
+    const killTimer = killAfterMs === undefined ? undefined : setTimeout(() => { killed = true; child.kill('SIGKILL') }, killAfterMs)
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     child.stdout.on('data', (d: Buffer) => {
       buffered += d.toString()
       const parts = buffered.split('\n')
       buffered = parts.pop() ?? ''
       lines.push(...parts)
-      if (!killed && killAfter !== undefined && lines.length >= killAfter) {
+      const start = lines[0]?.startsWith('start ') === true ? Number(lines[0].slice(6)) : undefined
+      if (!killed && killAfter !== undefined && start !== undefined && lines.length - 1 >= killAfter(start)) {
         killed = true
         child.kill('SIGKILL')
       }
     })
-    child.on('close', code => { clearTimeout(timer); resolve({ lines, killed, code, stderr }) })
+    child.on('close', code => { clearTimeout(timer); clearTimeout(killTimer); resolve({ lines, killed, code, stderr }) })
   })
 }
 
@@ -70,8 +79,11 @@ async function killAndResume (selection: number[] | undefined, seed: number): Pr
     const sel = selection === undefined ? [] : [selection.join(',')]
     const rand = prng(seed)
     let resumedPieces = 0
-    for (let round = 0; round < 5; round++) {
-      const run = await runChild([...args, String(seed + round), ...sel], 1 + Math.floor(rand() * 40))
+    for (let round = 0; round < 9; round++) {
+      // Two of three rounds die somewhere in the first half of what is left to write.
+      const byTime = round % 3 === 2
+      const k = rand()
+      const run = await runChild([...args, String(seed + round), ...sel], byTime ? undefined : missing => 1 + Math.floor(k * missing / 2), byTime ? Math.floor(rand() * 150) : undefined)
       assert.ok(run.killed || run.lines.at(-1)?.startsWith('done') === true, `round ${round}: ${run.stderr}`)
       assertFinalNamesComplete(fx, out)
     }
@@ -79,6 +91,7 @@ async function killAndResume (selection: number[] | undefined, seed: number): Pr
     assert.equal(last.code, 0, last.stderr)
     const done = last.lines.at(-1) ?? ''
     resumedPieces = Number(done.split(' ')[1])
+    assert.ok(Number(last.lines[0]?.split(' ')[1]) > 0, 'the kills left pieces for the last run')
     assert.ok(resumedPieces > 0, 'the rerun found verified pieces on disk and did not fetch them again')
 
     const wantedFiles = fx.meta.files.flatMap((f, i) => !f.padding && (selection === undefined || selection.includes(i)) ? [f.path] : [])
