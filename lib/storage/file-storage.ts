@@ -13,10 +13,8 @@
  * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
  * temporary name, keeping the bytes that verified.
  */
-import { lstat, rename, stat, open as openFile } from 'node:fs/promises'
+import { lstat, mkdir, open as openFile, rename, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { mkdir } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
