@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { createDiskSink, type DiskSink } from '../../lib/storage/disk-sink.js'
 import { FaultyStorage } from '../../lib/storage/faulty-storage.js'
 import { FileStorage } from '../../lib/storage/file-storage.js'
@@ -107,5 +108,26 @@ test('a symlink under a file\'s name is never written through (it could point ou
     oneLine(err)
     assert.match(err.message, /x\.bin\.part": it is a symbolic link; refusing to write through it$/)
     assert.equal(readFileSync(outside, 'utf8'), 'precious')
+  } finally { cleanup() }
+})
+
+test('no permission (real EACCES: an unprivileged child writing into a root-owned directory): one-line StorageError', async (t) => {
+  if (process.getuid?.() !== 0) { t.skip('needs root to start a child as another user'); return }
+  const fx = makeTorrent('locked', [{ path: ['x.bin'], length: 3 * PL }], PL, 12)
+  const { dir, cleanup } = tempDir('eacces')
+  try {
+    chmodSync(dir, 0o755)
+    const torrent = join(dir, 'x.torrent')
+    const payload = join(dir, 'payload.bin')
+    writeFileSync(torrent, fx.torrent, { mode: 0o644 })
+    writeFileSync(payload, fx.payload, { mode: 0o644 })
+    const out = join(dir, 'out')
+    mkdirSync(out, { mode: 0o755 })
+    const child = fileURLToPath(new URL('./kill-child.js', import.meta.url))
+    const run = spawnSync(process.execPath, [child, torrent, payload, out, '1'], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20000 })
+    if (run.error !== undefined) { t.skip(`cannot start a child as nobody: ${run.error.message}`); return }
+    assert.equal(run.status, 1)
+    assert.equal(run.stderr, `kill-child: cannot write ${JSON.stringify(join(out, 'locked/x.bin.part'))}: permission denied (EACCES)\n`)
+    assert.deepEqual(listTree(out), [])
   } finally { cleanup() }
 })
