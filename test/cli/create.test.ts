@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
@@ -174,5 +174,20 @@ test('create: mktorrent and transmission-show, when installed, agree on the info
       lt = execFileSync('/usr/bin/python3', ['-c', 'import sys, libtorrent as lt; t = lt.torrent_info(sys.argv[1]); print(t.info_hash(), t.num_files(), t.piece_length())', ourFile], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] })
     } catch { lt = undefined }
     if (lt !== undefined) assert.equal(lt.trim(), `${ours.meta.infoHashHex} ${ours.meta.files.length} 32768`)
+  } finally { cleanup() }
+})
+
+test('bt-stream create: an abort (^C) while hashing writes no .torrent and prints nothing', async () => {
+  const { dir, cleanup } = tempDir('create')
+  try {
+    const src = join(dir, 'payload')
+    makeTree(src)
+    const ac = new AbortController()
+    ac.abort(new Error('interrupted'))
+    const io = { ...fakeIO(), signal: ac.signal }
+    const out = join(dir, 'never.torrent')
+    assert.equal(await main(['create', src, '-o', out], io), 1)
+    assert.equal(io.err(), '')
+    assert.equal(existsSync(out), false)
   } finally { cleanup() }
 })

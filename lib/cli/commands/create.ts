@@ -45,15 +45,23 @@ export const command: Command = async (argv, io) => {
     if (!/^(https?|udp|wss?):\/\/./i.test(url)) throw new UsageError(`not a tracker or web seed URL: "${url}"`)
   }
 
-  const { torrent, meta } = await createTorrent(args.positionals[0] as string, {
-    trackers: optionList(args, 'tracker'),
-    webSeeds: optionList(args, 'web-seed'),
-    pieceLength,
-    private: args.options.has('private'),
-    comment: optionString(args, 'comment'),
-    creationDate: args.options.has('no-date') ? null : undefined,
-    signal: io.signal
-  })
+  let created
+  try {
+    created = await createTorrent(args.positionals[0] as string, {
+      trackers: optionList(args, 'tracker'),
+      webSeeds: optionList(args, 'web-seed'),
+      pieceLength,
+      private: args.options.has('private'),
+      comment: optionString(args, 'comment'),
+      creationDate: args.options.has('no-date') ? null : undefined,
+      signal: io.signal
+    })
+  } catch (err) {
+    // ^C while hashing: nothing was written; the process exits 130 on its own.
+    if (io.signal.aborted) return 1
+    throw err
+  }
+  const { torrent, meta } = created
   if (output === '-') {
     io.stdout.write(torrent)
     return 0
