@@ -13,14 +13,14 @@
  * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
  * temporary name, keeping the bytes that verified.
  */
-import { lstat, mkdir, open as openFile, rename, stat, type FileHandle } from 'node:fs/promises'
+import { lstat, mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { Bitfield } from './bitfield.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
-import { locate, planLayout, type StorageLayout } from './layout.js'
+import { locate, planLayout, sideFilePath, type StorageLayout } from './layout.js'
 import { checkRange, type Storage } from './storage.js'
 import { toStorageError } from './storage-error.js'
 
@@ -132,6 +132,11 @@ export class FileStorage implements Storage {
         await this.handles.closeAll(true)
       } catch (err) {
         throw toStorageError('close', this.layout.root, err)
+      }
+      // A side file left by an earlier, narrower --file selection is stale once every file of
+      // this one is done without needing it.
+      if (this.meta.multiFile && this.layout.sidePath === undefined && this.complete) {
+        await rm(sideFilePath(this.layout.root, this.meta), { force: true }).catch(() => {})
       }
     })()
     await this.closing

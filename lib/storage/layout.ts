@@ -70,10 +70,15 @@ export function planLayout (meta: Metainfo, out: string, selection?: readonly nu
   }
   let sidePath: string | undefined
   if (boundarySlots.size > 0) {
-    sidePath = resolve(root, `.bt-stream-${meta.infoHashHex}.parts`)
+    sidePath = sideFilePath(root, meta)
     if (finals.includes(sidePath) || temps.includes(sidePath)) throw new StorageError(`the torrent has a file named like bt-stream's side file ${JSON.stringify(sidePath)}`)
   }
   return { meta, root, finals, temps, selected, wanted, boundarySlots, sidePath }
+}
+
+/** Where a torrent's boundary pieces are kept (one per torrent and output directory). */
+export function sideFilePath (root: string, meta: Metainfo): string {
+  return resolve(root, `.bt-stream-${meta.infoHashHex}.parts`)
 }
 
 /** The absolute path of `relative` under `root`; throws if it would leave `root`. */

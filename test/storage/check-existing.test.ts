@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync, openSync, rmSync, truncateSync, writeSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
+import { Bitfield } from '../../lib/storage/bitfield.js'
 import { checkExisting, type CheckProgress } from '../../lib/storage/check-existing.js'
 import { FileStorage } from '../../lib/storage/file-storage.js'
 import { listTree, makeTorrent, pieceOf, tempDir, type Fixture } from './helpers.js'
@@ -77,7 +78,19 @@ test('resume with --file: a boundary piece verifies from the selected file plus 
     await reopened.close()
     assert.ok(existsSync(join(dir, 'album/small.txt')))
 
+    // Widening the selection to everything: the rerun resumes from small.txt, fetches the rest,
+    // and the side file, no longer needed, is removed.
+    const haveAll = await checkExisting(fx.meta, dir)
+    assert.deepEqual([...haveAll.indexes()], [], 'a.bin and b.bin are not on disk, so piece 1 does not verify as a whole')
+    const all = await FileStorage.open(fx.meta, dir, { have: haveAll })
+    for (let i = 0; i < fx.meta.pieceCount; i++) await all.write(i, pieceOf(fx, i))
+    await all.close()
+    assert.deepEqual(listTree(dir), ['album/a.bin', 'album/b.bin', 'album/c.bin', 'album/small.txt'])
+
     // The side file alone is not enough: the selected file's own bytes must be there.
+    const again = await FileStorage.open(fx.meta, dir, { selection, have: new Bitfield(fx.meta.pieceCount) })
+    await again.write(1, pieceOf(fx, 1))
+    await again.close()
     rmSync(join(dir, 'album/small.txt'))
     assert.deepEqual([...(await checkExisting(fx.meta, dir, selection)).indexes()], [])
   } finally { cleanup() }
