@@ -29,3 +29,12 @@ export {
   BtStreamError, MetainfoError, MagnetError, BencodeError, UsageError, ProtocolError, TrackerError,
   DownloadError, StorageError
 } from './util/errors.js'
+export { createTorrent, autoPieceLength, type CreateOptions, type CreatedTorrent } from './metainfo/create.js'
+export type { Storage } from './storage/storage.js'
+export { FileStorage, type FileStorageOptions } from './storage/file-storage.js'
+export { MemoryStorage } from './storage/memory-storage.js'
+export { SlowStorage, type SlowOptions } from './storage/slow-storage.js'
+export { FaultyStorage, type FaultOptions } from './storage/faulty-storage.js'
+export { DiskSink, createDiskSink, type DiskSinkOptions } from './storage/disk-sink.js'
+export { checkExisting, type CheckProgress, type CheckOptions } from './storage/check-existing.js'
+export { Bitfield } from './storage/bitfield.js'

@@ -11,6 +11,8 @@ export interface ParsedArgs {
   readonly positionals: string[]
   /** Flags map to `true`; valued options to their last value. */
   readonly options: Map<string, string | true>
+  /** Every value of each valued option, in order (for repeatable options like `--tracker`). */
+  readonly all: Map<string, string[]>
 }
 
 /**
@@ -20,6 +22,7 @@ export interface ParsedArgs {
 export function parseArgs (argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
   const positionals: string[] = []
   const options = new Map<string, string | true>()
+  const all = new Map<string, string[]>()
   const byLong = new Map(specs.map(s => [s.long, s]))
   const byShort = new Map(specs.filter(s => s.short !== undefined).map(s => [s.short as string, s]))
   for (let i = 0; i < argv.length; i++) {
@@ -40,14 +43,20 @@ export function parseArgs (argv: readonly string[], specs: readonly OptionSpec[]
     else value = argv[++i]
     if (value === undefined) throw new UsageError(`option --${spec.long} needs a value`)
     options.set(spec.long, value)
+    all.set(spec.long, [...(all.get(spec.long) ?? []), value])
   }
-  return { positionals, options }
+  return { positionals, options, all }
 }
 
 /** A valued option as a string, or undefined when absent. */
 export function optionString (args: ParsedArgs, long: string): string | undefined {
   const v = args.options.get(long)
   return typeof v === 'string' ? v : undefined
+}
+
+/** Every value a repeatable option was given, in order; empty when absent. */
+export function optionList (args: ParsedArgs, long: string): string[] {
+  return args.all.get(long) ?? []
 }
 
 /** A non-negative integer option within bounds; a usage error names the option otherwise. */

@@ -6,6 +6,7 @@ import type { CliIO, Command } from './io.js'
  * pay for the swarm's modules.
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  create: async () => (await import('./commands/create.js')).command,
   decode: async () => (await import('./commands/decode.js')).command,
   download: async () => (await import('./commands/download.js')).command,
   info: async () => (await import('./commands/info.js')).command,

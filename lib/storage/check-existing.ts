@@ -1,0 +1,152 @@
+/**
+ * Resume: hash what is already on disk and say which wanted pieces verify (BEP 3: a piece is good
+ * iff its SHA-1 matches). The engine marks those done and fetches only the rest.
+ *
+ * It reads what FileStorage writes: each file under its temporary name if that exists, otherwise
+ * its final name; padding as zeros; the parts of boundary pieces that belong to unselected files
+ * from those files if they exist, else from the side file. A piece with any byte missing (a file
+ * absent or too short) is simply not counted, and neither is a piece half-written when the
+ * process died: its hash does not match.
+ */
+import type { FileHandle } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
+import { filesInPiece, pieceLengthAt } from '../metainfo/geometry.js'
+import type { Metainfo } from '../metainfo/types.js'
+import { pieceMatches } from '../pieces/verify.js'
+import { StorageError } from '../util/errors.js'
+import { Bitfield } from './bitfield.js'
+import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
+import { locate, planLayout, type StorageLayout } from './layout.js'
+import { toStorageError } from './storage-error.js'
+
+export interface CheckProgress {
+  /** Wanted pieces looked at so far, of `total`. */
+  readonly checked: number
+  readonly total: number
+  /** Of those, the ones that verified. */
+  readonly verified: number
+  /** Bytes read and hashed so far. */
+  readonly bytes: number
+}
+
+export interface CheckOptions {
+  readonly signal?: AbortSignal
+  readonly maxOpenFiles?: number
+}
+
+/**
+ * @param out the same `out` FileStorage.open gets (a directory, or a single-file torrent's path)
+ * @param selection indexes into `meta.files`; undefined: every file
+ */
+export async function checkExisting (
+  meta: Metainfo,
+  out: string,
+  selection?: readonly number[],
+  onProgress?: (p: CheckProgress) => void,
+  opts: CheckOptions = {}
+): Promise<Bitfield> {
+  const layout = planLayout(meta, out, selection)
+  const have = new Bitfield(meta.pieceCount)
+  const reader = new PieceReader(layout, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
+  const wanted = [...layout.wanted.indexes()]
+  let checked = 0
+  let verified = 0
+  let bytes = 0
+  // Two buffers: the next piece is read while this one is hashed.
+  const buffers = [Buffer.allocUnsafe(meta.pieceLength), Buffer.allocUnsafe(meta.pieceLength)]
+  try {
+    let next = wanted.length > 0 ? handled(reader.read(wanted[0] as number, buffers[0] as Buffer)) : undefined
+    for (let k = 0; k < wanted.length; k++) {
+      opts.signal?.throwIfAborted()
+      const index = wanted[k] as number
+      const data = await (next as Promise<Uint8Array | undefined>)
+      next = k + 1 < wanted.length ? handled(reader.read(wanted[k + 1] as number, buffers[(k + 1) % 2] as Buffer)) : undefined
+      checked++
+      if (data !== undefined) {
+        bytes += data.byteLength
+        if (pieceMatches(data, meta.pieceHashes, index)) { have.set(index); verified++ }
+      }
+      onProgress?.({ checked, total: wanted.length, verified, bytes })
+    }
+    // Do not leave a read-ahead running into closed handles.
+    await next?.catch(() => {})
+  } finally {
+    await reader.close()
+  }
+  return have
+}
+
+/** A read-ahead may fail while we are elsewhere (an abort): its rejection is awaited later or dropped. */
+function handled<T> (p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
+}
+
+/** Assembles a piece from the files on disk; undefined when any of its bytes is missing. */
+class PieceReader {
+  private readonly layout: StorageLayout
+  private readonly handles: FileHandles
+  private readonly sources = new Map<number, Promise<string | undefined>>()
+  private sideExists: Promise<boolean> | undefined
+
+  constructor (layout: StorageLayout, maxOpenFiles: number) {
+    this.layout = layout
+    this.handles = new FileHandles(maxOpenFiles)
+  }
+
+  async read (index: number, buffer: Buffer): Promise<Uint8Array | undefined> {
+    const meta = this.layout.meta
+    const data = buffer.subarray(0, pieceLengthAt(meta, index))
+    const pieceStart = index * meta.pieceLength
+    for (const s of filesInPiece(meta, index)) {
+      const file = meta.files[s.fileIndex] as Metainfo['files'][number]
+      const at = file.offset + s.fileOffset - pieceStart
+      const into = data.subarray(at, at + s.length)
+      if (file.padding) { into.fill(0); continue }
+      const source = await this.source(s.fileIndex)
+      if (source !== undefined && await this.readAt(source, into, s.fileOffset)) continue
+      if (this.layout.selected[s.fileIndex] === true) return undefined
+      const slot = this.layout.boundarySlots.get(index)
+      if (slot === undefined || this.layout.sidePath === undefined || !await this.hasSide()) return undefined
+      if (!await this.readAt(this.layout.sidePath, into, slot * meta.pieceLength + at)) return undefined
+    }
+    return data
+  }
+
+  async close (): Promise<void> {
+    await this.handles.closeAll(false).catch(() => {})
+  }
+
+  private async source (fileIndex: number): Promise<string | undefined> {
+    let s = this.sources.get(fileIndex)
+    if (s === undefined) {
+      s = locate(this.layout, fileIndex)
+      this.sources.set(fileIndex, s)
+    }
+    return await s
+  }
+
+  private async hasSide (): Promise<boolean> {
+    const path = this.layout.sidePath
+    this.sideExists ??= path === undefined ? Promise.resolve(false) : stat(path).then(st => st.isFile(), () => false)
+    return await this.sideExists
+  }
+
+  /** False when the file ends before `into` is full. */
+  private async readAt (path: string, into: Uint8Array, position: number): Promise<boolean> {
+    try {
+      return await this.handles.use(path, false, async (fh: FileHandle) => {
+        let done = 0
+        while (done < into.byteLength) {
+          const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done)
+          if (bytesRead === 0) return false
+          done += bytesRead
+        }
+        return true
+      })
+    } catch (err) {
+      if (err instanceof StorageError) throw err
+      throw toStorageError('read', path, err)
+    }
+  }
+}

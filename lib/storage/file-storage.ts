@@ -1,0 +1,247 @@
+/**
+ * FileStorage: a torrent's files on disk (layout.ts says where). Pieces are written at their
+ * offsets in any order; a piece spanning several files is split between them; BEP 47 padding
+ * files are never written; only selected files are created.
+ *
+ * Incomplete marking: a file is written under its temporary name (`name.part`) and renamed to its
+ * final name once every piece touching it is written (each write is a verified piece), after a
+ * truncate to its exact length and an fsync. So a file under its final name is always complete,
+ * and a crash at any moment leaves at worst `.part` files that `checkExisting` re-hashes.
+ *
+ * Opening reconciles the disk with `have` (what checkExisting verified): a complete file still
+ * under its temporary name (killed between its last write and its rename) is renamed now; an
+ * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
+ * temporary name, keeping the bytes that verified.
+ */
+import { lstat, mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
+import type { Metainfo } from '../metainfo/types.js'
+import { StorageError } from '../util/errors.js'
+import { Bitfield } from './bitfield.js'
+import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
+import { locate, planLayout, sideFilePath, type StorageLayout } from './layout.js'
+import { checkRange, type Storage } from './storage.js'
+import { toStorageError } from './storage-error.js'
+
+export interface FileStorageOptions {
+  /** Indexes into `meta.files`; undefined selects every file. */
+  readonly selection?: readonly number[]
+  /** Pieces already verified on disk (checkExisting's answer); the rest are missing. */
+  readonly have?: Bitfield
+  readonly maxOpenFiles?: number
+}
+
+export class FileStorage implements Storage {
+  readonly layout: StorageLayout
+  private readonly meta: Metainfo
+  private readonly handles: FileHandles
+  /** Pieces written (or verified before opening). */
+  private readonly written: Bitfield
+  /** Per file: where its bytes are now, and how many of its pieces are still missing. */
+  private readonly current: (string | undefined)[]
+  private readonly remaining: number[]
+  private readonly inFlight = new Map<number, Promise<void>>()
+  private closing: Promise<void> | undefined
+
+  private constructor (layout: StorageLayout, have: Bitfield, maxOpenFiles: number) {
+    this.layout = layout
+    this.meta = layout.meta
+    this.handles = new FileHandles(maxOpenFiles)
+    this.written = new Bitfield(this.meta.pieceCount, have.bytes)
+    this.current = layout.temps.slice()
+    this.remaining = this.meta.files.map((_, i) => {
+      if (layout.selected[i] !== true) return 0
+      const span = piecesForFile(this.meta, i)
+      let n = 0
+      if (span !== undefined) for (let p = span.first; p <= span.last; p++) if (!this.written.has(p)) n++
+      return n
+    })
+  }
+
+  /**
+   * @param out a directory for a multi-file torrent, the exact file path for a single-file one
+   */
+  static async open (meta: Metainfo, out: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
+    const layout = planLayout(meta, out, opts.selection)
+    const storage = new FileStorage(layout, opts.have ?? new Bitfield(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
+    try {
+      for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
+    } catch (err) {
+      await storage.close().catch(() => {})
+      throw err
+    }
+    return storage
+  }
+
+  /** Every wanted piece is written and every selected file is under its final name. */
+  get complete (): boolean {
+    return this.remaining.every(n => n === 0) && this.meta.files.every((_, i) => this.layout.selected[i] !== true || this.current[i] === this.layout.finals[i])
+  }
+
+  /** Wanted pieces not written yet. */
+  get missingPieces (): number {
+    let n = 0
+    for (const p of this.layout.wanted.indexes()) if (!this.written.has(p)) n++
+    return n
+  }
+
+  async write (index: number, data: Uint8Array): Promise<void> {
+    if (this.closing !== undefined) throw new StorageError(`cannot write piece ${index}: storage is closed`)
+    const length = pieceLengthAt(this.meta, index)
+    if (data.byteLength !== length) throw new RangeError(`piece ${index} is ${length} bytes, got ${data.byteLength}`)
+    if (!this.layout.wanted.has(index)) throw new RangeError(`piece ${index} touches no selected file`)
+    if (this.written.has(index)) return
+    const pending = this.inFlight.get(index)
+    if (pending !== undefined) { await pending; return }
+    const job = this.writePiece(index, data)
+    this.inFlight.set(index, job)
+    try {
+      await job
+    } finally {
+      this.inFlight.delete(index)
+    }
+  }
+
+  async read (index: number, begin: number, length: number): Promise<Uint8Array> {
+    if (this.closing !== undefined) throw new StorageError(`cannot read piece ${index}: storage is closed`)
+    checkRange(index, begin, length, pieceLengthAt(this.meta, index))
+    const out = new Uint8Array(length)
+    const start = index * this.meta.pieceLength + begin
+    const slot = this.layout.boundarySlots.get(index)
+    for (const s of filesInRange(this.meta, start, start + length)) {
+      const file = this.meta.files[s.fileIndex]
+      if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
+      const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
+      if (this.layout.selected[s.fileIndex] === true) {
+        await this.readAt(this.current[s.fileIndex] as string, into, s.fileOffset)
+      } else if (slot !== undefined && this.layout.sidePath !== undefined) {
+        await this.readAt(this.layout.sidePath, into, slot * this.meta.pieceLength + begin + (into.byteOffset - out.byteOffset))
+      } else {
+        throw new StorageError(`cannot read piece ${index}: file ${JSON.stringify(file.path)} is not selected`)
+      }
+    }
+    return out
+  }
+
+  /** Waits for writes in flight, fsyncs what was written and closes every file. Idempotent. */
+  async close (): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.inFlight.values()])
+      try {
+        await this.handles.closeAll(true)
+      } catch (err) {
+        throw toStorageError('close', this.layout.root, err)
+      }
+      // A side file left by an earlier, narrower --file selection is stale once every file of
+      // this one is done without needing it.
+      if (this.meta.multiFile && this.layout.sidePath === undefined && this.complete) {
+        await rm(sideFilePath(this.layout.root, this.meta), { force: true }).catch(() => {})
+      }
+    })()
+    await this.closing
+  }
+
+  private async writePiece (index: number, data: Uint8Array): Promise<void> {
+    const touched: number[] = []
+    // One file at a time: a piece of many tiny files must not open them all at once (EMFILE).
+    for (const s of filesInPiece(this.meta, index)) {
+      if (this.layout.selected[s.fileIndex] !== true) continue
+      const file = this.meta.files[s.fileIndex] as Metainfo['files'][number]
+      const from = file.offset + s.fileOffset - index * this.meta.pieceLength
+      touched.push(s.fileIndex)
+      await this.writeAt(this.current[s.fileIndex] as string, data.subarray(from, from + s.length), s.fileOffset)
+    }
+    const slot = this.layout.boundarySlots.get(index)
+    if (slot !== undefined && this.layout.sidePath !== undefined) await this.writeAt(this.layout.sidePath, data, slot * this.meta.pieceLength)
+    this.written.set(index)
+    for (const i of touched) {
+      this.remaining[i] = (this.remaining[i] as number) - 1
+      if (this.remaining[i] === 0) await this.finish(i)
+    }
+  }
+
+  /** Brings file `i` on disk in line with the pieces known to be written (see the header). */
+  private async reconcile (i: number): Promise<void> {
+    const file = this.meta.files[i] as Metainfo['files'][number]
+    const final = this.layout.finals[i] as string
+    const temp = this.layout.temps[i] as string
+    // Fail now rather than after the whole download: a directory cannot become this file, and a
+    // symlink under our names could send the bytes outside the output root.
+    for (const path of [final, temp]) {
+      const st = await lstat(path).catch(() => undefined)
+      if (st === undefined || st.isFile()) continue
+      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : st.isSymbolicLink() ? 'it is a symbolic link; refusing to write through it' : 'it is not a regular file'}`)
+    }
+    if (file.length === 0) {
+      try {
+        await mkdir(dirname(final), { recursive: true })
+        await (await openFile(final, 'a')).close()
+      } catch (err) {
+        throw toStorageError('create', final, err)
+      }
+      this.current[i] = final
+      return
+    }
+    const where = await locate(this.layout, i)
+    if (this.remaining[i] === 0) {
+      if (where === undefined) throw new StorageError(`${JSON.stringify(final)} is missing although its pieces verified`)
+      this.current[i] = where
+      await this.finish(i)
+    } else if (where === final) {
+      try {
+        await rename(final, temp)
+      } catch (err) {
+        throw toStorageError('rename', final, err)
+      }
+    }
+  }
+
+  /** Exact length, fsync, close, then the final name: only now does the file look done. */
+  private async finish (i: number): Promise<void> {
+    const file = this.meta.files[i] as Metainfo['files'][number]
+    const final = this.layout.finals[i] as string
+    const path = this.current[i] as string
+    try {
+      if ((await stat(path)).size !== file.length) await this.handles.use(path, true, async fh => { await fh.truncate(file.length) })
+      await this.handles.close(path, true)
+      if (path !== final) await rename(path, final)
+    } catch (err) {
+      throw toStorageError('finish', path === final ? final : `${path} -> ${final}`, err)
+    }
+    this.current[i] = final
+  }
+
+  private async writeAt (path: string, data: Uint8Array, position: number): Promise<void> {
+    try {
+      await this.handles.use(path, true, async fh => await writeAll(fh, data, position))
+    } catch (err) {
+      throw toStorageError('write', path, err)
+    }
+  }
+
+  private async readAt (path: string, into: Uint8Array, position: number): Promise<void> {
+    try {
+      await this.handles.use(path, false, async fh => {
+        let done = 0
+        while (done < into.byteLength) {
+          const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done)
+          if (bytesRead === 0) throw new StorageError(`cannot read ${JSON.stringify(path)}: it ends before byte ${position + into.byteLength}`)
+          done += bytesRead
+        }
+      })
+    } catch (err) {
+      throw toStorageError('read', path, err)
+    }
+  }
+}
+
+/** fh.write may write less than asked (a full disk mid-write, a signal): loop until all is out. */
+async function writeAll (fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done)
+    if (bytesWritten === 0) throw new StorageError('write made no progress')
+    done += bytesWritten
+  }
+}
