@@ -14,7 +14,7 @@ import { filesInPiece, pieceLengthAt } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { pieceMatches } from '../pieces/verify.js'
 import { StorageError } from '../util/errors.js'
-import { Bitfield } from './bitfield.js'
+import { BitField } from '../wire/bitfield.js'
 import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
 import { locate, planLayout, type StorageLayout } from './layout.js'
 import { toStorageError } from './storage-error.js'
@@ -44,9 +44,9 @@ export async function checkExisting (
   selection?: readonly number[],
   onProgress?: (p: CheckProgress) => void,
   opts: CheckOptions = {}
-): Promise<Bitfield> {
+): Promise<BitField> {
   const layout = planLayout(meta, out, selection)
-  const have = new Bitfield(meta.pieceCount)
+  const have = new BitField(meta.pieceCount)
   const reader = new PieceReader(layout, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
   const wanted = [...layout.wanted.indexes()]
   let checked = 0

@@ -18,7 +18,7 @@ import { dirname } from 'node:path'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
-import { Bitfield } from './bitfield.js'
+import { BitField } from '../wire/bitfield.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
 import { locate, planLayout, sideFilePath, type StorageLayout } from './layout.js'
 import { checkRange, type Storage } from './storage.js'
@@ -28,7 +28,7 @@ export interface FileStorageOptions {
   /** Indexes into `meta.files`; undefined selects every file. */
   readonly selection?: readonly number[]
   /** Pieces already verified on disk (checkExisting's answer); the rest are missing. */
-  readonly have?: Bitfield
+  readonly have?: BitField
   readonly maxOpenFiles?: number
 }
 
@@ -37,18 +37,18 @@ export class FileStorage implements Storage {
   private readonly meta: Metainfo
   private readonly handles: FileHandles
   /** Pieces written (or verified before opening). */
-  private readonly written: Bitfield
+  private readonly written: BitField
   /** Per file: where its bytes are now, and how many of its pieces are still missing. */
   private readonly current: (string | undefined)[]
   private readonly remaining: number[]
   private readonly inFlight = new Map<number, Promise<void>>()
   private closing: Promise<void> | undefined
 
-  private constructor (layout: StorageLayout, have: Bitfield, maxOpenFiles: number) {
+  private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
     this.layout = layout
     this.meta = layout.meta
     this.handles = new FileHandles(maxOpenFiles)
-    this.written = new Bitfield(this.meta.pieceCount, have.bytes)
+    this.written = new BitField(this.meta.pieceCount, have.bytes.slice())
     this.current = layout.temps.slice()
     this.remaining = this.meta.files.map((_, i) => {
       if (layout.selected[i] !== true) return 0
@@ -64,7 +64,7 @@ export class FileStorage implements Storage {
    */
   static async open (meta: Metainfo, out: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const layout = planLayout(meta, out, opts.selection)
-    const storage = new FileStorage(layout, opts.have ?? new Bitfield(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
+    const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
     try {
       for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
     } catch (err) {

@@ -16,7 +16,7 @@ import { resolve, sep, dirname } from 'node:path'
 import { filesInPiece, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
-import { Bitfield } from './bitfield.js'
+import { BitField } from '../wire/bitfield.js'
 
 export const PART_SUFFIX = '.part'
 
@@ -31,7 +31,7 @@ export interface StorageLayout {
   /** Files the selection asked for (never a padding file). */
   readonly selected: readonly boolean[]
   /** Pieces touching a selected file with at least one byte. */
-  readonly wanted: Bitfield
+  readonly wanted: BitField
   /** Boundary piece index -> its slot in the side file. */
   readonly boundarySlots: ReadonlyMap<number, number>
   /** The side file for boundary pieces; undefined when there are none. */
@@ -57,7 +57,7 @@ export function planLayout (meta: Metainfo, out: string, selection?: readonly nu
     if (!f.padding) selected[i] = true
   }
 
-  const wanted = new Bitfield(meta.pieceCount)
+  const wanted = new BitField(meta.pieceCount)
   meta.files.forEach((_, i) => {
     if (selected[i] !== true) return
     const span = piecesForFile(meta, i)

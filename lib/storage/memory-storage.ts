@@ -6,7 +6,7 @@
 import { pieceLengthAt } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
-import { Bitfield } from './bitfield.js'
+import { BitField } from '../wire/bitfield.js'
 import { checkRange, type Storage } from './storage.js'
 
 type Geometry = Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'length' | 'lastPieceLength' | 'pieceHashes' | 'files'>
@@ -21,8 +21,8 @@ export class MemoryStorage implements Storage {
   }
 
   /** The pieces written so far. */
-  get have (): Bitfield {
-    const b = new Bitfield(this.meta.pieceCount)
+  get have (): BitField {
+    const b = new BitField(this.meta.pieceCount)
     for (const i of this.pieces.keys()) b.set(i)
     return b
   }

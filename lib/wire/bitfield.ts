@@ -56,6 +56,16 @@ export class BitField {
     return ((this.bytes[index >>> 3] as number) & (0x80 >>> (index & 7))) !== 0
   }
 
+  /** The same as get(): reads as a set of pieces (the picker's PieceSource). */
+  has (index: number): boolean {
+    return this.get(index)
+  }
+
+  /** The set indexes, ascending. */
+  * indexes (): Generator<number> {
+    for (let i = 0; i < this.length; i++) if (this.get(i)) yield i
+  }
+
   /** Sets (or clears) one bit; an index out of range is a RangeError (a caller's bug). */
   set (index: number, value = true): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) throw new RangeError(`piece ${index} out of range 0..${this.length - 1}`)

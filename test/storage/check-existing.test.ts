@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync, openSync, rmSync, truncateSync, writeSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
-import { Bitfield } from '../../lib/storage/bitfield.js'
+import { BitField } from '../../lib/wire/bitfield.js'
 import { checkExisting, type CheckProgress } from '../../lib/storage/check-existing.js'
 import { FileStorage } from '../../lib/storage/file-storage.js'
 import { listTree, makeTorrent, pieceOf, tempDir, type Fixture } from './helpers.js'
@@ -88,7 +88,7 @@ test('resume with --file: a boundary piece verifies from the selected file plus 
     assert.deepEqual(listTree(dir), ['album/a.bin', 'album/b.bin', 'album/c.bin', 'album/small.txt'])
 
     // The side file alone is not enough: the selected file's own bytes must be there.
-    const again = await FileStorage.open(fx.meta, dir, { selection, have: new Bitfield(fx.meta.pieceCount) })
+    const again = await FileStorage.open(fx.meta, dir, { selection, have: new BitField(fx.meta.pieceCount) })
     await again.write(1, pieceOf(fx, 1))
     await again.close()
     rmSync(join(dir, 'album/small.txt'))
