@@ -32,7 +32,10 @@ export class ProgressLine {
   constructor (private readonly out: Writable, private readonly tty: boolean) {}
 
   draw (p: ProgressSnapshot): void {
-    const text = formatProgress(p)
+    this.drawText(formatProgress(p))
+  }
+
+  drawText (text: string): void {
     if (this.tty) {
       this.out.write('\r' + text.padEnd(this.width))
       this.width = text.length

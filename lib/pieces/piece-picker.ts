@@ -28,6 +28,10 @@ export interface PickerOptions {
   /** First and last piece (inclusive) the download wants; default the whole torrent. */
   first?: number
   last?: number
+  /** Within first..last, only these (a selection of files on disk); default all of them. */
+  wanted?: PieceSource
+  /** Pieces already verified (resume): done from the start. */
+  have?: PieceSource
   /**
    * How many pieces past the cursor may be started. Undefined: no window (disk mode), plain
    * rarest-first over everything wanted.
@@ -76,14 +80,19 @@ export class PiecePicker {
       throw new RangeError(`piece selection ${this.first}..${this.last} is outside 0..${this.pieceCount - 1}`)
     }
     this.state = new Uint8Array(opts.pieceCount)
-    for (let i = this.first; i <= this.last; i++) this.state[i] = PieceState.missing
-    this.remaining = this.last - this.first + 1
+    for (let i = this.first; i <= this.last; i++) {
+      if (opts.wanted !== undefined && !opts.wanted.has(i)) continue
+      const done = opts.have?.has(i) === true
+      this.state[i] = done ? PieceState.done : PieceState.missing
+      if (!done) this.remaining++
+    }
     this.notStarted = this.remaining
     this.availability = new Uint32Array(opts.pieceCount)
     this.windowPieces = opts.windowPieces === undefined ? undefined : Math.max(1, opts.windowPieces)
     this.urgentPieces = opts.urgentPieces ?? 2
     this.base = this.first
     this.anchor = this.first
+    this.advanceBase()
   }
 
   /** Pieces wanted and not yet done (active ones count as not done). */
@@ -185,7 +194,12 @@ export class PiecePicker {
     if (this.state[index] === PieceState.missing) this.notStarted--
     this.state[index] = PieceState.done
     this.remaining--
-    while (this.base <= this.last && this.state[this.base] === PieceState.done) this.base++
+    this.advanceBase()
+  }
+
+  /** Past every piece that is done or not wanted. */
+  private advanceBase (): void {
+    while (this.base <= this.last && (this.state[this.base] === PieceState.done || this.state[this.base] === PieceState.skip)) this.base++
   }
 
   isDone (index: number): boolean { return this.state[index] === PieceState.done }

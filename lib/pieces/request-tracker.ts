@@ -24,6 +24,8 @@ export interface FillOptions {
   /** A block one other peer has held this long (ms) may be asked of a second peer too. */
   readonly staleMs: number
   readonly now: number
+  /** False while the sink is backpressured: finish started pieces, start no new one. */
+  readonly startNew?: boolean
 }
 
 export class RequestTracker<P extends PieceSource> {
@@ -36,9 +38,13 @@ export class RequestTracker<P extends PieceSource> {
   private readonly outstanding = new Map<P, Map<ActivePiece<P>, Set<number>>>()
   private readonly counts = new Map<P, number>()
 
-  constructor (picker: PiecePicker, geometry: TrackerGeometry) {
+  /** Pieces in memory at most while being fetched (their buffers are allocated whole). */
+  private readonly maxActive: number
+
+  constructor (picker: PiecePicker, geometry: TrackerGeometry, maxActivePieces = Infinity) {
     this.picker = picker
     this.geometry = geometry
+    this.maxActive = Math.max(1, maxActivePieces)
   }
 
   get activeCount (): number { return this.active.size }
@@ -68,7 +74,7 @@ export class RequestTracker<P extends PieceSource> {
       if (piece.unrequested === 0 || !peer.has(index)) continue
       this.takeMissing(piece, peer, max, opts.now, out)
     }
-    while (out.length < max) {
+    while (out.length < max && opts.startNew !== false && this.active.size < this.maxActive) {
       const index = this.picker.pick(peer)
       if (index === -1) break
       this.takeMissing(this.startPiece(index), peer, max, opts.now, out)

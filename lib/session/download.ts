@@ -7,16 +7,17 @@
 import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
 import type { Metainfo } from '../metainfo/types.js'
 import { MergingWritable } from '../output/merging-writable.js'
-import { Announcer } from '../tracker/announcer.js'
+import type { Announcer } from '../tracker/announcer.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
+import { startPeerSources, type SourceOptions } from './peer-sources.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
 
-export interface DownloadOptions {
+export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
   /** Just this piece (overrides `file`). */
@@ -24,18 +25,10 @@ export interface DownloadOptions {
   /** Bytes past the output cursor that may be held in memory (default 32 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
-  /** The port announced to trackers (and, once we seed, listened on). */
-  readonly port?: number
   readonly peerId?: Uint8Array
-  /** Peers to dial besides those the trackers return. */
-  readonly peers?: readonly PeerAddress[]
-  /** Ask the torrent's trackers for peers (default true). */
-  readonly trackers?: boolean
   /** Fail when nothing arrives for this long with no peer connected (default 60 s). */
   readonly stallTimeoutMs?: number
   readonly signal?: AbortSignal
-  /** Tracker timeouts, for tests against dead trackers. */
-  readonly trackerTimeoutMs?: number
 }
 
 export interface DownloadProgress extends SwarmStats {
@@ -102,33 +95,15 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     connect: dialer({ infoHash: meta.infoHash, peerId, pieceCount: meta.pieceCount })
   })
   stream.swarm = swarm
+  merger.on('advance', next => swarm.sinkAdvanced(next))
+  merger.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => stream.emit('peer-banned', addr, reason))
   swarm.on('error', err => { stream.destroy(err) })
-  for (const p of opts.peers ?? []) swarm.addPeer(p, 'manual')
-
-  if (opts.trackers !== false && meta.announce.length > 0) {
-    const announcer = new Announcer({
-      infoHash: meta.infoHash,
-      peerId,
-      port: opts.port ?? 6881,
-      tiers: meta.announce,
-      getStats: () => ({ uploaded: 0, downloaded: swarm.stats.verified, left: meta.length - swarm.stats.verified }),
-      ...(opts.trackerTimeoutMs === undefined ? {} : { http: { timeoutMs: opts.trackerTimeoutMs }, udp: { baseTimeoutMs: opts.trackerTimeoutMs, maxRetries: 1 } })
-    })
-    stream.announcer = announcer
-    announcer.peers.on('data', (p: unknown) => swarm.addPeer(p as PeerAddress, 'tracker'))
-    announcer.on('tracker-error', f => stream.emit('tracker-error', f))
-    announcer.on('all-failed', failures => {
-      // Trackers are our only source: with no peer known at all, nothing can come.
-      if (swarm.pool.stats.known === 0 && (opts.peers?.length ?? 0) === 0) {
-        stream.destroy(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
-      }
-    })
-    swarm.on('complete', () => announcer.complete())
-    announcer.start()
-  } else if ((opts.peers?.length ?? 0) === 0 && opts.trackers !== false) {
-    queueMicrotask(() => stream.destroy(new DownloadError('the torrent names no tracker and no peer was given (DHT comes with magnet support)')))
-  }
+  const sources = startPeerSources(swarm, meta, peerId, opts, {
+    fail: err => stream.destroy(err),
+    trackerError: f => stream.emit('tracker-error', f)
+  })
+  stream.announcer = sources.announcer
 
   const progress = setInterval(() => stream.emit('progress', stream.progress), PROGRESS_MS)
   progress.unref()
@@ -141,7 +116,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     opts.signal?.removeEventListener('abort', onAbort)
     swarm.stop()
     if (!merger.destroyed) merger.destroy()
-    stream.stopped = stream.announcer?.stop() ?? Promise.resolve()
+    stream.stopped = sources.stop()
   })
   swarm.start()
   return stream

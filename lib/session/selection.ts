@@ -51,6 +51,16 @@ export function selectPiece (meta: Metainfo, index: number): Selection {
   return { start, end, firstPiece: index, lastPiece: index, fileIndex: undefined }
 }
 
+/** Files chosen by `--file` (indexes or paths), for a download to disk; undefined: all of them. */
+export function selectFiles (meta: Metainfo, sels: readonly string[]): number[] | undefined {
+  if (sels.length === 0) return undefined
+  return sels.map(sel => {
+    const i = findFile(meta, sel)
+    if (meta.files[i] === undefined) throw new UsageError(`--file ${sel}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    return i
+  })
+}
+
 function findFile (meta: Metainfo, sel: string): number {
   if (/^\d+$/.test(sel)) return Number(sel)
   const i = meta.files.findIndex(f => f.path === sel || f.path === `${meta.name}/${sel}`)

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
 import { equalBytes } from '../wire/handshake.js'
 import type { Message } from '../wire/messages.js'
-import { PiecePicker } from '../pieces/piece-picker.js'
+import { PiecePicker, type PieceSource } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import type { ActivePiece } from '../pieces/active-piece.js'
 import { pieceMatches } from '../pieces/verify.js'
@@ -26,13 +26,15 @@ export interface WirePeer extends PeerLink {
   attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void
 }
 
-/** Where verified pieces go. The merging Writable and disk storage both fit. */
+/**
+ * Where verified pieces go. The merging Writable and the disk sink both fit. `write` returning
+ * false stops new pieces from starting until the owner calls `sinkDrained()`; a stdout merger's
+ * owner reports its cursor with `sinkAdvanced()`.
+ */
 export interface PieceSink {
   write (piece: VerifiedPiece): boolean
   end (data?: unknown): unknown
   destroy (err?: Error): void
-  /** The stdout merger reports its cursor, and the window follows it. */
-  on (event: 'advance', listener: (next: number) => void): unknown
 }
 
 export interface SwarmOptions {
@@ -42,8 +44,14 @@ export interface SwarmOptions {
   /** Pieces wanted, inclusive (a `--file` selection); default all. */
   readonly firstPiece?: number
   readonly lastPiece?: number
+  /** Within first..last, only these pieces (files selected on disk). */
+  readonly wanted?: PieceSource
+  /** Pieces already verified on disk (resume). */
+  readonly have?: PieceSource
   /** Pieces past the sink's cursor that may be in memory; undefined: no window (disk). */
   readonly windowPieces?: number
+  /** Without a window: bytes of pieces being fetched at most (default 64 MiB). */
+  readonly maxActiveBytes?: number
   readonly connect: (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer>
   readonly maxPeers?: number
   readonly maxHalfOpen?: number
@@ -62,6 +70,8 @@ export interface SwarmStats {
   readonly rate: number
   readonly peers: number
   readonly piecesLeft: number
+  /** Bytes of wanted pieces not yet verified (for `left` in announces). */
+  readonly bytesLeft: number
   readonly banned: number
   readonly hashFailures: number
 }
@@ -81,6 +91,8 @@ const MIN_STALE_MS = 1500
 const MAX_STRIKES = 3
 /** Re-check interest in every peer this often (a scan of the wanted pieces). */
 const INTEREST_EVERY_MS = 2000
+/** Disk mode: pieces being fetched hold at most this much memory. */
+const DEFAULT_MAX_ACTIVE_BYTES = 64 * 1024 * 1024
 
 export class Swarm extends EventEmitter<SwarmEvents> {
   readonly picker: PiecePicker
@@ -98,6 +110,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private wasted = 0
   private hashFailures = 0
   private stopped = false
+  /** The sink said stop: no new piece starts until it drains. */
+  private sinkBlocked = false
 
   constructor (opts: SwarmOptions) {
     super()
@@ -107,10 +121,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       pieceCount: meta.pieceCount,
       first: opts.firstPiece,
       last: opts.lastPiece,
+      wanted: opts.wanted,
+      have: opts.have,
       windowPieces: opts.windowPieces,
       urgentPieces: 2
     })
-    this.tracker = new RequestTracker<PeerSession>(this.picker, meta)
+    // A window bounds what is in flight by itself; without one, a byte budget does.
+    const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
+    this.tracker = new RequestTracker<PeerSession>(this.picker, meta, maxActive)
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
       maxHalfOpen: opts.maxHalfOpen ?? 8,
@@ -120,10 +138,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     })
     this.pool.on('connection', (peer, addr) => this.onConnection(peer, addr))
     this.pool.on('dial-error', (addr, err) => this.emit('peer-error', addr, err))
-    opts.sink.on('advance', next => {
-      this.picker.setAnchor(next)
-      this.refillAll()
-    })
   }
 
   get stats (): SwarmStats {
@@ -134,6 +148,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       rate: this.rate.rate(),
       peers: this.sessions.size,
       piecesLeft: this.picker.piecesLeft,
+      bytesLeft: this.picker.piecesLeft * this.opts.meta.pieceLength,
       banned: this.pool.stats.banned,
       hashFailures: this.hashFailures
     }
@@ -144,6 +159,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.lastProgress = Date.now()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     if (this.picker.complete) this.finish()
+  }
+
+  /** The sink emitted everything before piece `next` (the stdout merger): slide the window. */
+  sinkAdvanced (next: number): void {
+    this.picker.setAnchor(next)
+    this.refillAll()
+  }
+
+  /** The sink took its backlog: new pieces may start again. */
+  sinkDrained (): void {
+    this.sinkBlocked = false
+    this.refillAll()
   }
 
   addPeer (addr: PeerAddress, source: PeerSource): void {
@@ -263,7 +290,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
       this.tracker.pieceVerified(piece)
       this.verifiedBytes += piece.length
-      this.opts.sink.write({ index: piece.index, data: piece.buffer })
+      if (!this.opts.sink.write({ index: piece.index, data: piece.buffer })) this.sinkBlocked = true
       this.emit('piece', piece.index)
       if (this.picker.complete) this.finish()
       return
@@ -303,7 +330,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
     if (want <= 0 || want < target >> 3) return
-    const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs() })
+    const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs(), startNew: !this.sinkBlocked })
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
     s.sendRequests(reqs)

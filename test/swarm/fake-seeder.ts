@@ -16,6 +16,7 @@ export type Behaviour =
   | { kind: 'corrupt' }
   | { kind: 'silent' }
   | { kind: 'disconnect', afterBlocks: number }
+  /** Answers one block per `delayMs`, in order: a peer with a thin upload. */
   | { kind: 'slow', delayMs: number }
   | { kind: 'choking' }
 
@@ -30,6 +31,7 @@ export interface FakeSeeder {
 export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behaviour: Behaviour): Promise<FakeSeeder> {
   let sent = 0
   let connections = 0
+  let slowQueue: Promise<void> = Promise.resolve()
   const conns = new Set<PeerConnection>()
   const sockets = new Set<Socket>()
   const server: Server = createServer(socket => {
@@ -66,8 +68,9 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
       sent++
       conn.piece(m.index, m.begin, block)
     }
-    if (behaviour.kind === 'slow') setTimeout(send, behaviour.delayMs).unref()
-    else send()
+    if (behaviour.kind === 'slow') {
+      slowQueue = slowQueue.then(() => new Promise<void>(resolve => setTimeout(() => { send(); resolve() }, behaviour.delayMs).unref()))
+    } else send()
   }
 
   server.listen(0, '127.0.0.1')

@@ -1,7 +1,8 @@
 import { UsageError } from '../../util/errors.js'
 import { parseArgs } from '../args.js'
 import type { Command } from '../io.js'
-import { loadMeta, SWARM_OPTIONS, toStdout } from './download.js'
+import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
+import { toStdout } from './download.js'
 
 const HELP = `usage: bt-stream piece <file.torrent | -> <index> [options] > out
 

@@ -1,0 +1,52 @@
+import type { Metainfo } from '../../metainfo/types.js'
+import { downloadToDisk } from '../../session/download-to-disk.js'
+import { selectFiles } from '../../session/selection.js'
+import { DownloadError } from '../../util/errors.js'
+import { humanSize } from '../../util/format.js'
+import { optionList, type ParsedArgs } from '../args.js'
+import type { CliIO } from '../io.js'
+import { progressLine, swarmOptions } from '../swarm-args.js'
+
+/**
+ * `bt-stream x.torrent -o PATH`: resume check, then the download into PATH. Stdout stays empty;
+ * progress (checking, then downloading) goes to stderr like the stdout mode's.
+ */
+export async function toDisk (meta: Metainfo, out: string, args: ParsedArgs, io: CliIO): Promise<number> {
+  const files = selectFiles(meta, optionList(args, 'file'))
+  const { show, line } = progressLine(args, io)
+  let lastCheckDraw = 0
+  const dl = await downloadToDisk(meta, out, {
+    ...swarmOptions(args),
+    files,
+    signal: io.signal,
+    onCheck: p => {
+      const now = Date.now()
+      if (!show || (now - lastCheckDraw < 250 && p.checked < p.total)) return
+      lastCheckDraw = now
+      line.drawText(`checking existing data: ${p.checked}/${p.total} pieces, ${p.verified} good`)
+    }
+  })
+  const total = dl.progress.total
+  const draw = (): void => {
+    const p = dl.progress
+    line.draw({ delivered: dl.progress.resumed + p.verified, total, rate: p.rate, peers: p.peers })
+  }
+  const timer = show ? setInterval(draw, 500) : undefined
+  try {
+    await dl.done
+    if (show) {
+      draw()
+      line.done()
+      const p = dl.progress
+      io.stderr.write(`bt-stream: ${out}: ${humanSize(total)} complete (${humanSize(p.resumed)} already on disk, ${humanSize(p.verified)} downloaded)\n`)
+    }
+    return 0
+  } catch (err) {
+    if (io.signal.aborted) throw new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))
+    throw err
+  } finally {
+    if (timer !== undefined) clearInterval(timer)
+    if (show) line.done()
+    await dl.stop()
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * `-o PATH`: the torrent (or the chosen files) written to disk at their offsets as pieces verify,
+ * resumable. What is on disk already is hashed first and kept; only the rest is fetched, in
+ * rarest-first order since no reader needs the bytes in order. Files carry a `.part` name until
+ * every piece touching them verified (lib/storage).
+ */
+import { EventEmitter } from 'node:events'
+import type { Metainfo } from '../metainfo/types.js'
+import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
+import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
+import { FileStorage } from '../storage/file-storage.js'
+import type { TrackerFailure } from '../tracker/announcer.js'
+import type { PeerAddress } from '../tracker/compact.js'
+import { DownloadError } from '../util/errors.js'
+import { generatePeerId } from '../wire/peer-id.js'
+import { Swarm, type SwarmStats } from '../swarm/swarm.js'
+import { dialer } from '../swarm/wire-peer.js'
+import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
+
+export interface DiskDownloadOptions extends SourceOptions {
+  /** File indexes to download; default every file. */
+  readonly files?: readonly number[]
+  readonly maxPeers?: number
+  readonly peerId?: Uint8Array
+  readonly stallTimeoutMs?: number
+  readonly signal?: AbortSignal
+  /** Progress of the resume check, before any peer is contacted. */
+  readonly onCheck?: (p: CheckProgress) => void
+}
+
+export interface DiskProgress extends SwarmStats {
+  /** Bytes of wanted pieces in all, and how many were on disk already. */
+  readonly total: number
+  readonly resumed: number
+}
+
+interface DiskDownloadEvents {
+  progress: [DiskProgress]
+  'tracker-error': [TrackerFailure]
+  'peer-banned': [PeerAddress, string]
+}
+
+export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
+  readonly meta: Metainfo
+  readonly swarm: Swarm
+  readonly storage: FileStorage
+  readonly sink: DiskSink
+  /** Resolves when every wanted piece is on disk under its final name; rejects with the reason. */
+  readonly done: Promise<void>
+  private readonly totalBytes: number
+  private readonly resumedBytes: number
+  private sources: PeerSources | undefined
+
+  constructor (meta: Metainfo, swarm: Swarm, storage: FileStorage, sink: DiskSink, total: number, resumed: number) {
+    super()
+    this.meta = meta
+    this.swarm = swarm
+    this.storage = storage
+    this.sink = sink
+    this.totalBytes = total
+    this.resumedBytes = resumed
+    this.done = new Promise<void>((resolve, reject) => {
+      sink.once('finish', () => resolve())
+      sink.once('error', reject)
+      swarm.once('error', reject)
+    })
+    this.done.catch(() => {})
+  }
+
+  get progress (): DiskProgress {
+    return { ...this.swarm.stats, total: this.totalBytes, resumed: this.resumedBytes }
+  }
+
+  /** Stop: peers closed, trackers told `stopped`, nothing renamed that is not complete. */
+  async stop (reason?: Error): Promise<void> {
+    this.swarm.stop(reason)
+    if (!this.sink.destroyed && reason !== undefined) this.sink.destroy(reason)
+    await this.sources?.stop()
+  }
+
+  /** @internal wired by downloadToDisk once the sources exist. */
+  attachSources (sources: PeerSources): void {
+    this.sources = sources
+  }
+}
+
+export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDownloadOptions = {}): Promise<DiskDownload> {
+  const have = await checkExisting(meta, out, opts.files, opts.onCheck, { signal: opts.signal })
+  if (opts.signal?.aborted === true) throw new DownloadError('download aborted')
+  const storage = await FileStorage.open(meta, out, { selection: opts.files, have })
+  const wanted = storage.layout.wanted
+  let total = 0
+  let resumed = 0
+  for (const i of wanted.indexes()) {
+    const len = i === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength
+    total += len
+    if (have.get(i)) resumed += len
+  }
+  const sink = createDiskSink(storage)
+  const peerId = opts.peerId ?? generatePeerId()
+  const swarm = new Swarm({
+    meta,
+    peerId,
+    sink,
+    wanted,
+    have,
+    maxPeers: opts.maxPeers,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    connect: dialer({ infoHash: meta.infoHash, peerId, pieceCount: meta.pieceCount })
+  })
+  const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
+  sink.on('drain', () => swarm.sinkDrained())
+  swarm.on('peer-banned', (addr, reason) => dl.emit('peer-banned', addr, reason))
+  swarm.on('error', () => {})
+  const progress = setInterval(() => dl.emit('progress', dl.progress), 500)
+  progress.unref()
+  const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  dl.done.then(() => dl.stop(), () => {}).finally(() => {
+    clearInterval(progress)
+    opts.signal?.removeEventListener('abort', onAbort)
+  }).catch(() => {})
+  // Nothing left to fetch (a finished download run again): the sink still renames and closes.
+  dl.attachSources(wanted.count() === have.count()
+    ? { announcer: undefined, stop: async () => {} }
+    : startPeerSources(swarm, meta, peerId, opts, {
+      fail: err => { void dl.stop(err) },
+      trackerError: f => dl.emit('tracker-error', f)
+    }))
+  swarm.start()
+  return dl
+}

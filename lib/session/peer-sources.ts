@@ -1,0 +1,68 @@
+/**
+ * Where a download's peers come from: the peers given (`--peer`, a magnet's `x.pe`) and the
+ * torrent's trackers; every source feeds the swarm's one peer pool. A download without any source
+ * fails at once with a clear reason instead of waiting for the stall timeout.
+ */
+import type { Metainfo } from '../metainfo/types.js'
+import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
+import type { PeerAddress } from '../tracker/compact.js'
+import { DownloadError } from '../util/errors.js'
+import type { Swarm } from '../swarm/swarm.js'
+
+export interface SourceOptions {
+  /** Peers to dial besides those the trackers return. */
+  readonly peers?: readonly PeerAddress[]
+  /** Ask the torrent's trackers for peers (default true). */
+  readonly trackers?: boolean
+  /** The port announced to trackers. */
+  readonly port?: number
+  /** Tracker timeouts, for tests against dead trackers. */
+  readonly trackerTimeoutMs?: number
+}
+
+export interface PeerSources {
+  readonly announcer: Announcer | undefined
+  /** Tell the trackers we stopped (bounded); never rejects. */
+  stop (): Promise<void>
+}
+
+export interface SourceHooks {
+  readonly fail: (err: Error) => void
+  readonly trackerError?: (f: TrackerFailure) => void
+  /** Bytes uploaded so far, for announces. */
+  readonly uploaded?: () => number
+}
+
+export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Array, opts: SourceOptions, hooks: SourceHooks): PeerSources {
+  const given = opts.peers ?? []
+  for (const p of given) swarm.addPeer(p, 'manual')
+  if (opts.trackers === false || meta.announce.length === 0) {
+    if (given.length === 0) {
+      const why = opts.trackers === false ? 'trackers are off and no peer was given' : 'the torrent names no tracker and no peer was given'
+      queueMicrotask(() => hooks.fail(new DownloadError(why)))
+    }
+    return { announcer: undefined, stop: async () => {} }
+  }
+  const announcer = new Announcer({
+    infoHash: meta.infoHash,
+    peerId,
+    port: opts.port ?? 6881,
+    tiers: meta.announce,
+    getStats: () => {
+      const s = swarm.stats
+      return { uploaded: hooks.uploaded?.() ?? 0, downloaded: s.verified, left: s.bytesLeft }
+    },
+    ...(opts.trackerTimeoutMs === undefined ? {} : { http: { timeoutMs: opts.trackerTimeoutMs }, udp: { baseTimeoutMs: opts.trackerTimeoutMs, maxRetries: 1 } })
+  })
+  announcer.peers.on('data', (p: unknown) => swarm.addPeer(p as PeerAddress, 'tracker'))
+  if (hooks.trackerError !== undefined) announcer.on('tracker-error', hooks.trackerError)
+  announcer.on('all-failed', failures => {
+    // Trackers are our only source: with no peer known at all, nothing can come.
+    if (swarm.pool.stats.known === 0 && given.length === 0) {
+      hooks.fail(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
+    }
+  })
+  swarm.on('complete', () => announcer.complete())
+  announcer.start()
+  return { announcer, stop: () => announcer.stop() }
+}
