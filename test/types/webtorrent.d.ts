@@ -14,6 +14,15 @@ declare module 'webtorrent' {
     secure?: 0 | 1 | 2
   }
 
+  /** abstract-chunk-store: what `store` constructs with (chunkLength, { length, ... }). */
+  export interface ChunkStore {
+    put (index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void
+    get (index: number, opts: { offset?: number, length?: number } | null | undefined, cb: (err: Error | null, buf?: Uint8Array) => void): void
+    close (cb?: (err: Error | null) => void): void
+    destroy (cb?: (err: Error | null) => void): void
+  }
+  export type ChunkStoreConstructor = new (chunkLength: number, opts: { length: number }) => ChunkStore
+
   export interface TorrentFile {
     readonly name: string
     readonly path: string
@@ -34,7 +43,7 @@ declare module 'webtorrent' {
 
   export default class WebTorrent extends EventEmitter {
     constructor (opts?: ClientOptions)
-    add (torrentId: Uint8Array | string, opts?: { path?: string, announce?: string[], destroyStoreOnDestroy?: boolean }, onTorrent?: (t: Torrent) => void): Torrent
+    add (torrentId: Uint8Array | string, opts?: { path?: string, announce?: string[], destroyStoreOnDestroy?: boolean, store?: ChunkStoreConstructor, storeCacheSlots?: number }, onTorrent?: (t: Torrent) => void): Torrent
     destroy (cb?: (err?: Error) => void): void
   }
 }
