@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import createTorrent from 'create-torrent'
-import WebTorrent, { type ChunkStore, type Torrent } from 'webtorrent'
+import WebTorrent, { type Torrent } from 'webtorrent'
 import { parseTorrent } from '../lib/metainfo/parse.js'
 import type { Metainfo } from '../lib/metainfo/types.js'
 import { PeerListener } from '../lib/seed/listener.js'
@@ -28,8 +28,11 @@ class MemoryPieces implements PieceReader {
   }
 }
 
-/** webtorrent's chunk store, in memory: the leecher measures the network path, not its disk. */
-class MemoryChunks implements ChunkStore {
+/**
+ * webtorrent's chunk store (abstract-chunk-store: constructed with (chunkLength, opts), then put /
+ * get / close / destroy), in memory: the leecher measures the network path, not its disk.
+ */
+class MemoryChunks {
   private readonly chunks = new Map<number, Uint8Array>()
   put (index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void { this.chunks.set(index, buf); queueMicrotask(() => cb?.(null)) }
   get (index: number, opts: { offset?: number, length?: number } | null | undefined, cb: (err: Error | null, buf?: Uint8Array) => void): void {
