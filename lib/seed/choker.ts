@@ -159,12 +159,16 @@ export class Choker<P extends ChokerPeer = ChokerPeer> {
     for (const p of keep) if (p.isChoked) p.unchoke()
   }
 
-  /** Best rate first; ties keep the peers already unchoked, then the older connection. */
+  /**
+   * Best rate first; ties keep the peers holding a regular slot (the optimistic unchoke does not
+   * count: at equal rates it would push a regular out every rotation), then the older connection.
+   */
   private _ranked (): P[] {
     const seed = this._isSeed()
+    const incumbent = (p: P): number => !p.isChoked && p !== this._optimistic ? 0 : 1
     return [...this._peers].sort((a, b) =>
       rate(b, seed) - rate(a, seed) ||
-      Number(a.isChoked) - Number(b.isChoked) ||
+      incumbent(a) - incumbent(b) ||
       a.connectedAt - b.connectedAt)
   }
 
