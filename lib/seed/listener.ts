@@ -6,6 +6,7 @@ import { waitForHandshake } from '../wire/connect.js'
 import { toHex } from '../wire/handshake.js'
 import type { OurExtensions, PeerConnectionOptions } from '../wire/peer-connection-options.js'
 import { PeerConnection } from '../wire/peer-connection.js'
+import { generatePeerId } from '../wire/peer-id.js'
 
 /**
  * PeerListener: the TCP server peers dial to reach us. Each socket becomes an inbound
@@ -32,7 +33,7 @@ export interface PeerListenerOptions {
   readonly port?: number
   /** Address to bind (default: every interface). */
   readonly host?: string
-  /** Our peer id, the same on every connection. */
+  /** Our peer id, the same on every connection (default: a fresh one). */
   readonly peerId?: Uint8Array
   readonly maxHandshaking?: number
   readonly handshakeTimeout?: number
@@ -54,6 +55,8 @@ export const DEFAULT_LISTENER_HANDSHAKE_TIMEOUT = 10_000
 type MutableOptions = { -readonly [K in keyof PeerConnectionOptions]: PeerConnectionOptions[K] }
 
 export class PeerListener extends EventEmitter<PeerListenerEvents> {
+  /** Ours on every inbound connection; dial with it too, so a connection to ourselves is caught. */
+  readonly peerId: Uint8Array
   private readonly _opts: PeerListenerOptions
   private readonly _server: Server
   private readonly _torrents = new Map<string, ServedTorrent>()
@@ -64,6 +67,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   constructor (opts: PeerListenerOptions = {}) {
     super()
     this._opts = opts
+    this.peerId = opts.peerId ?? generatePeerId()
     this._server = createServer((socket) => { this._onSocket(socket) })
   }
 
@@ -131,7 +135,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const opts: MutableOptions = {
       ...this._opts.connection,
       handshakeTimeout: this._opts.handshakeTimeout ?? DEFAULT_LISTENER_HANDSHAKE_TIMEOUT,
-      ...(this._opts.peerId !== undefined ? { peerId: this._opts.peerId } : {}),
+      peerId: this.peerId,
       accept: (infoHash) => {
         hex = toHex(infoHash)
         const served = this._torrents.get(hex)

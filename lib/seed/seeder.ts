@@ -4,7 +4,9 @@ import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
-import { DEFAULT_REQQ } from '../wire/peer-connection-options.js'
+import { connect } from '../wire/connect.js'
+import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
+import { PeerPool } from '../swarm/peer-pool.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { Choker, type ChokerOptions, type ChokerPeer } from './choker.js'
 import type { PeerListener } from './listener.js'
@@ -15,12 +17,14 @@ import { Uploader, type PieceReader, type UploaderOptions } from './uploader.js'
  * handed over with `addConnection`) get our bitfield (BEP 6 have all when we have everything), an
  * Uploader each, and upload slots from the Choker (BEP 3 tit-for-tat, ranked by upload rate once
  * we are a seed). The Announcer, if given, tells the trackers we are here with `left` computed
- * from `have` (0 for a seed: it sends `started`, never `completed`, since we downloaded nothing).
+ * from `have` (0 for a seed: it sends `started`, never `completed`, since we downloaded nothing),
+ * and the peers it hears of are dialed (a PeerPool: bounded half-open dials, retries with backoff),
+ * since leechers already in the swarm only learn of us at their next announce.
  *
  * This is the seeder's own engine: it reads each connection's messages (the only reader) and
  * hands `request`/`cancel` to the Uploader, interest changes to the Choker.
  */
-export type SeedGeometry = Pick<Metainfo, 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'>
+export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'>
 
 export interface SeederOptions {
   readonly meta: SeedGeometry
@@ -31,8 +35,12 @@ export interface SeederOptions {
   readonly listener: PeerListener
   /** Built by the caller with `getStats: () => seeder.stats()`; started and stopped here. */
   readonly announcer?: Announcer
-  /** Open connections at most (default 50). */
+  /** Open connections at most, inbound and outbound (default 50). */
   readonly maxPeers?: number
+  /** Dial the peers the Announcer finds (default true). */
+  readonly dial?: boolean
+  /** Dials in flight at most (default 8). */
+  readonly maxHalfOpen?: number
   readonly choker?: Omit<ChokerOptions, 'isSeed'>
   readonly uploader?: Omit<UploaderOptions, 'reader' | 'have' | 'geometry'>
   readonly now?: () => number
@@ -45,6 +53,10 @@ export interface SeederEvents {
 }
 
 export const DEFAULT_MAX_PEERS = 50
+const DEFAULT_MAX_HALF_OPEN = 8
+/** A peer that would not take a connection is tried once more, a minute later. */
+const DIAL_RETRIES = 1
+const DIAL_RETRY_BASE_MS = 60_000
 
 interface Peer {
   readonly conn: PeerConnection
@@ -58,6 +70,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
   private readonly _peers = new Map<PeerConnection, Peer>()
   private readonly _now: () => number
   private readonly _onPeer: (conn: PeerConnection, hex: string) => void
+  private readonly _pool: PeerPool<PeerConnection>
   private _uploadedByClosed = 0
   private _started = false
   private _closing: Promise<void> | undefined
@@ -68,6 +81,29 @@ export class Seeder extends EventEmitter<SeederEvents> {
     this._now = opts.now ?? Date.now
     this.choker = new Choker({ ...opts.choker, isSeed: () => opts.have.hasAll(), now: opts.choker?.now ?? this._now })
     this._onPeer = (conn, hex) => { if (hex === opts.meta.infoHashHex) this.addConnection(conn) }
+    const maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS
+    this._pool = new PeerPool<PeerConnection>({
+      maxPeers,
+      maxHalfOpen: opts.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN,
+      maxRetries: DIAL_RETRIES,
+      retryBaseMs: DIAL_RETRY_BASE_MS,
+      dial: async (addr, signal) => await connect({
+        host: addr.host,
+        port: addr.port,
+        infoHash: opts.meta.infoHash,
+        pieceCount: opts.meta.pieceCount,
+        have: opts.have,
+        peerId: opts.listener.peerId,
+        extensions: this._extensions(),
+        signal
+      })
+    })
+    this._pool.on('dial-error', () => {})
+    this._pool.on('connection', (conn, addr) => {
+      // A peer we served counts as useful: its retry budget starts over.
+      if (this.addConnection(conn)) conn.once('close', () => { this._pool.disconnected(addr, conn.uploaded > 0) })
+      else this._pool.disconnected(addr, false)
+    })
   }
 
   get peerCount (): number { return this._peers.size }
@@ -92,16 +128,13 @@ export class Seeder extends EventEmitter<SeederEvents> {
     if (this._started || this._closing !== undefined) return
     this._started = true
     const { listener, meta, have, announcer } = this._opts
-    listener.serve(meta.infoHashHex, {
-      pieceCount: meta.pieceCount,
-      have,
-      extensions: { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: listener.port }
-    })
+    listener.serve(meta.infoHashHex, { pieceCount: meta.pieceCount, have, extensions: this._extensions() })
     listener.on('peer', this._onPeer)
     this.choker.start()
     if (announcer !== undefined) {
       if (have.hasAll()) announcer.complete()
       announcer.start()
+      if (this._opts.dial !== false) void this._dialFrom(announcer)
     }
   }
 
@@ -149,11 +182,25 @@ export class Seeder extends EventEmitter<SeederEvents> {
       listener.unserve(meta.infoHashHex)
       listener.off('peer', this._onPeer)
       this.choker.stop()
+      this._pool.close()
       for (const conn of [...this._peers.keys()]) conn.destroy()
       // Bounded by the Announcer's stopTimeoutMs.
       if (announcer !== undefined && this._started) await announcer.stop()
     })()
     return this._closing
+  }
+
+  private _extensions (): OurExtensions {
+    return { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: this._opts.listener.port }
+  }
+
+  /** Until the Announcer stops (its peer stream ends), every address it finds goes to the pool. */
+  private async _dialFrom (announcer: Announcer): Promise<void> {
+    try {
+      for await (const addr of announcer.peers) this._pool.add(addr, 'tracker')
+    } catch {
+      // The stream was destroyed under us: the session is closing.
+    }
   }
 
   private _onMessage (peer: Peer, m: Message): void {

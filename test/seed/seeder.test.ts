@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import Wire from 'bittorrent-protocol'
 import { test } from 'node:test'
 import { pieceLengthAt } from '../../lib/metainfo/geometry.js'
 import type { ChokerTimer } from '../../lib/seed/choker.js'
@@ -76,6 +78,58 @@ test('Seeder + Announcer: announces started with left=0 (a seed never sends comp
   } finally {
     await seeder.close()
     await listener.close()
+  }
+})
+
+test('Seeder dials the peers its tracker returns: a bittorrent-protocol leecher listening on loopback is served; our own address is not a peer', async () => {
+  const meta = parseTorrent(fixture('single.torrent'))
+  const payload = fixturePayload(meta)
+  // The leecher: bittorrent-protocol behind a TCP server, as a client that announced before us.
+  let gotBlock: (b: Uint8Array) => void = () => {}
+  const block = new Promise<Uint8Array>(resolve => { gotBlock = resolve })
+  const wires: Wire[] = []
+  const server = createServer((socket) => {
+    const wire = new Wire()
+    wires.push(wire)
+    wire.on('error', () => {})
+    socket.on('error', () => {})
+    socket.pipe(wire as unknown as NodeJS.WritableStream)
+    ;(wire as unknown as NodeJS.ReadableStream).pipe(socket)
+    wire.on('handshake', () => {
+      wire.handshake(meta.infoHash, Buffer.from('-WW0300-dialedleech1'), { fast: true })
+      wire.interested()
+    })
+    wire.once('unchoke', () => {
+      wire.request(1, 100, 1000, (err, b) => { if (err === null) gotBlock(b) })
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const leecherPort = (server.address() as AddressInfo).port
+  const listener = new PeerListener({ host: '127.0.0.1' })
+  const port = await listener.listen()
+  const refused: Error[] = []
+  listener.on('refused', (e) => { refused.push(e) })
+  const announcer = new Announcer({
+    infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: [['http://127.0.0.1:1/announce']],
+    getStats: () => ({ uploaded: 0, downloaded: 0, left: 0 }),
+    createTracker: (url) => ({
+      url,
+      announce: async () => ({ interval: 1800, peers: [{ host: '127.0.0.1', port }, { host: '127.0.0.1', port: leecherPort }], warnings: [] }),
+      close: () => {}
+    })
+  })
+  const seeder = new Seeder({ meta, reader: new MemoryReader(payload, meta.pieceLength), have: BitField.full(meta.pieceCount), listener, announcer })
+  seeder.start()
+  try {
+    const b = await within(5000, 'the dialed leecher got its block', block)
+    assert.ok(Buffer.from(b).equals(payload.subarray(32768 + 100, 32768 + 1100)))
+    while (!refused.some(e => /ourselves/.test(e.message))) await within(5000, 'the connection to ourselves refused', once(listener, 'refused'))
+    assert.equal(seeder.peerCount, 1, 'only the leecher: the connection to ourselves was dropped')
+  } finally {
+    await seeder.close()
+    await listener.close()
+    for (const w of wires) w.destroy()
+    await new Promise<void>(resolve => server.close(() => resolve()))
   }
 })
 
