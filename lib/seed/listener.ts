@@ -152,7 +152,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     conn.on('error', () => {})
     waitForHandshake(conn).then(() => {
       this._handshaking.delete(socket)
-      if (this._closing !== undefined) { conn.destroy(); return }
+      // Nobody to take it (closing, or no 'peer' handler): it would sit unread until the idle timeout.
+      if (this._closing !== undefined || this.listenerCount('peer') === 0) { conn.destroy(); return }
       this.emit('peer', conn, hex)
     }, (err: Error) => {
       this._handshaking.delete(socket)
