@@ -1,12 +1,14 @@
-// The slice of create-torrent@6 (an untyped dev dependency) the seeding bench uses.
+// The part of create-torrent@6 (an untyped dev dependency) the tests use.
 declare module 'create-torrent' {
   export interface CreateTorrentOptions {
     name?: string
     pieceLength?: number
+    private?: boolean
     announceList?: string[][]
     createdBy?: string
-    creationDate?: Date
-    private?: boolean
+    creationDate?: number
+    filterJunkFiles?: boolean
   }
-  export default function createTorrent (input: Uint8Array | string | Array<Uint8Array | string>, opts: CreateTorrentOptions, cb: (err: Error | null, torrent: Uint8Array) => void): void
+  type Input = string | Buffer | Array<string | Buffer>
+  export default function createTorrent (input: Input, opts: CreateTorrentOptions, cb: (err: Error | null, torrent: Buffer) => void): void
 }
