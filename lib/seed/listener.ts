@@ -1,0 +1,163 @@
+import { EventEmitter } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import { BtStreamError } from '../util/errors.js'
+import type { BitField } from '../wire/bitfield.js'
+import { waitForHandshake } from '../wire/connect.js'
+import { toHex } from '../wire/handshake.js'
+import type { OurExtensions, PeerConnectionOptions } from '../wire/peer-connection-options.js'
+import { PeerConnection } from '../wire/peer-connection.js'
+import { generatePeerId } from '../wire/peer-id.js'
+
+/**
+ * PeerListener: the TCP server peers dial to reach us. Each socket becomes an inbound
+ * PeerConnection (what `acceptPeer` builds, with an error listener attached from the start); its
+ * `accept` looks the info hash of the peer's handshake up in the torrents we serve and, if
+ * found, the connection is told that torrent's pieces (sent as our bitfield, or BEP 6 have all /
+ * have none) before our handshake goes out. A hash we do not serve closes the socket without a
+ * word from us.
+ *
+ * Bounds: at most `maxHandshaking` sockets between accept and a completed handshake (more are
+ * closed on arrival: a connect flood cannot hold more than that many sockets or timers), each for
+ * at most `handshakeTimeout`. Open connections are the owner's to bound: the listener hands every
+ * one out with 'peer' and forgets it.
+ */
+export interface ServedTorrent {
+  readonly pieceCount: number
+  /** Our pieces, read when the peer's handshake arrives (the bitfield we send). */
+  readonly have: BitField
+  readonly extensions?: OurExtensions
+}
+
+export interface PeerListenerOptions {
+  /** TCP port (default 0: any free port). */
+  readonly port?: number
+  /** Address to bind (default: every interface). */
+  readonly host?: string
+  /** Our peer id, the same on every connection (default: a fresh one). */
+  readonly peerId?: Uint8Array
+  readonly maxHandshaking?: number
+  readonly handshakeTimeout?: number
+  /** Anything else every connection gets (limits, timeouts, BEP 6 on/off). */
+  readonly connection?: Omit<PeerConnectionOptions, 'accept' | 'infoHash' | 'have' | 'pieceCount' | 'extensions' | 'peerId' | 'handshakeTimeout'>
+}
+
+export interface PeerListenerEvents {
+  /** A peer completed the handshake for a torrent we serve. */
+  peer: [conn: PeerConnection, infoHashHex: string]
+  /** A socket closed before the handshake completed (refused, timed out, garbage, over the bound). */
+  refused: [reason: Error]
+}
+
+export const DEFAULT_MAX_HANDSHAKING = 64
+/** Shorter than a dialed connection's 20 s: an inbound peer has already had its TCP handshake. */
+export const DEFAULT_LISTENER_HANDSHAKE_TIMEOUT = 10_000
+
+type MutableOptions = { -readonly [K in keyof PeerConnectionOptions]: PeerConnectionOptions[K] }
+
+export class PeerListener extends EventEmitter<PeerListenerEvents> {
+  /** Ours on every inbound connection; dial with it too, so a connection to ourselves is caught. */
+  readonly peerId: Uint8Array
+  private readonly _opts: PeerListenerOptions
+  private readonly _server: Server
+  private readonly _torrents = new Map<string, ServedTorrent>()
+  private readonly _handshaking = new Set<Socket>()
+  private _port: number | undefined
+  private _closing: Promise<void> | undefined
+
+  constructor (opts: PeerListenerOptions = {}) {
+    super()
+    this._opts = opts
+    this.peerId = opts.peerId ?? generatePeerId()
+    this._server = createServer((socket) => { this._onSocket(socket) })
+  }
+
+  /** The bound port, once listen() resolved. */
+  get port (): number {
+    if (this._port === undefined) throw new BtStreamError('the listener is not listening')
+    return this._port
+  }
+
+  /** Sockets waiting for their handshake. */
+  get handshaking (): number { return this._handshaking.size }
+
+  /** Binds; resolves with the port (the ephemeral one the OS chose for port 0). */
+  listen (): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new BtStreamError(`cannot listen on port ${this._opts.port ?? 0}: ${err.message}`, { cause: err }))
+      }
+      this._server.once('error', onError)
+      this._server.listen({ port: this._opts.port ?? 0, ...(this._opts.host !== undefined ? { host: this._opts.host } : {}) }, () => {
+        this._server.off('error', onError)
+        // Later server errors (EMFILE on accept) cost one connection, not the process.
+        this._server.on('error', (err) => { this.emit('refused', err) })
+        const addr = this._server.address()
+        if (addr === null || typeof addr === 'string') { reject(new BtStreamError('the listener has no TCP address')); return }
+        this._port = addr.port
+        resolve(addr.port)
+      })
+    })
+  }
+
+  /** Accept peers for this torrent from now on. */
+  serve (infoHashHex: string, torrent: ServedTorrent): void {
+    this._torrents.set(infoHashHex.toLowerCase(), torrent)
+  }
+
+  /** Refuse new peers for it; open connections are the owner's. */
+  unserve (infoHashHex: string): void {
+    this._torrents.delete(infoHashHex.toLowerCase())
+  }
+
+  /** Stops accepting, closes sockets still in their handshake. */
+  close (): Promise<void> {
+    this._closing ??= new Promise<void>((resolve) => {
+      for (const s of this._handshaking) s.destroy()
+      this._handshaking.clear()
+      if (!this._server.listening) { resolve(); return }
+      this._server.close(() => { resolve() })
+    })
+    return this._closing
+  }
+
+  private _onSocket (socket: Socket): void {
+    if (this._closing !== undefined) { socket.destroy(); return }
+    const max = this._opts.maxHandshaking ?? DEFAULT_MAX_HANDSHAKING
+    if (this._handshaking.size >= max) {
+      socket.destroy()
+      this.emit('refused', new BtStreamError(`${max} sockets already in their handshake`))
+      return
+    }
+    this._handshaking.add(socket)
+    let hex = ''
+    // The connection reads `have` and `extensions` from its options when it sends its greeting,
+    // which is after accept() said yes: so they are filled in here, for the torrent asked for.
+    const opts: MutableOptions = {
+      ...this._opts.connection,
+      handshakeTimeout: this._opts.handshakeTimeout ?? DEFAULT_LISTENER_HANDSHAKE_TIMEOUT,
+      peerId: this.peerId,
+      accept: (infoHash) => {
+        hex = toHex(infoHash)
+        const served = this._torrents.get(hex)
+        if (served === undefined) return false
+        opts.have = served.have
+        if (served.extensions !== undefined) opts.extensions = served.extensions
+        // The parser is paused until we answer: every message is checked against the exact count.
+        conn.setPieceCount(served.pieceCount)
+        return !conn.destroying
+      }
+    }
+    const conn = new PeerConnection(socket, opts)
+    // A peer must never crash us: errors before the owner listens are reported as 'refused'.
+    conn.on('error', () => {})
+    waitForHandshake(conn).then(() => {
+      this._handshaking.delete(socket)
+      // Nobody to take it (closing, or no 'peer' handler): it would sit unread until the idle timeout.
+      if (this._closing !== undefined || this.listenerCount('peer') === 0) { conn.destroy(); return }
+      this.emit('peer', conn, hex)
+    }, (err: Error) => {
+      this._handshaking.delete(socket)
+      this.emit('refused', err)
+    })
+  }
+}

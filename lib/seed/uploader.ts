@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events'
+import type { Metainfo } from '../metainfo/types.js'
+import { ProtocolError, StorageError } from '../util/errors.js'
+import { RateMeter } from '../util/rate.js'
+import type { BitField } from '../wire/bitfield.js'
+import { MAX_BLOCK_LENGTH, type Message } from '../wire/messages.js'
+import { DEFAULT_REQQ } from '../wire/peer-connection-options.js'
+
+/**
+ * The upload side of one PeerConnection: answers the peer's `request`s while we unchoke it.
+ *
+ *   request: <len=0x000D><id=6><index><begin><length>
+ *   piece:   <len=0x0009+X><id=7><index><begin><block>
+ *   cancel:  <len=0x000D><id=8><index><begin><length>
+ *   reject:  <len=0x000D><id=0x10><index><begin><length>   (BEP 6)
+ *
+ * The engine reads the connection and hands us the peer's messages (`onMessage`); we only write.
+ * Refused requests (choked, a piece we lack, a range outside the piece, a block of 0 or more than
+ * 16 KiB, a full queue) get a BEP 6 reject when fast is negotiated and are dropped otherwise
+ * (BEP 6: "every request is guaranteed to result in EXACTLY ONE response").
+ *
+ * Bounds: at most `maxQueued` requests held (what we advertise as `reqq`), at most `maxReading`
+ * disk reads in flight, no read started while the connection is backpressured (`piece()` returned
+ * false, until 'drain'). Refusals are strikes, each served block forgives one: a peer past
+ * `floodLimit` strikes is destroyed with a ProtocolError, so a flood costs us a bounded number of
+ * 17-byte rejects and nothing else.
+ */
+export interface PieceReader {
+  /** Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. */
+  read (index: number, begin: number, length: number): Promise<Uint8Array>
+}
+
+/** What the uploader needs of a PeerConnection (which is one): tests drive it with a fake. */
+export interface UploadConnection {
+  readonly amChoking: boolean
+  readonly fastEnabled: boolean
+  choke (): boolean
+  unchoke (): boolean
+  piece (index: number, begin: number, block: Uint8Array): boolean
+  reject (index: number, begin: number, length: number): boolean
+  destroy (err?: Error): void
+  once (event: 'drain' | 'close', fn: () => void): unknown
+}
+
+export type PieceGeometry = Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'lastPieceLength'>
+
+export interface UploaderOptions {
+  readonly reader: PieceReader
+  /** Our verified pieces: shared, the engine sets bits as pieces verify. */
+  readonly have: BitField
+  readonly geometry: PieceGeometry
+  /** Requests held per peer (default: the `reqq` we advertise, 250). */
+  readonly maxQueued?: number
+  /** Strikes before the peer is dropped (default 4 × maxQueued). */
+  readonly floodLimit?: number
+  /** Disk reads in flight per peer (default 4: 64 KiB, enough to keep one socket busy). */
+  readonly maxReading?: number
+  readonly now?: () => number
+}
+
+export interface UploaderEvents {
+  /** Our reader failed: a storage problem, not the peer's. The request was rejected or dropped. */
+  'read-error': [err: StorageError]
+}
+
+/** Why a request was refused, for tests and logs. */
+export type RefusalReason = 'choked' | 'missing piece' | 'bad length' | 'bad range' | 'queue full'
+
+interface Block {
+  readonly index: number
+  readonly begin: number
+  readonly length: number
+  /** Answered already (choke, cancel without BEP 6): the read's result is thrown away. */
+  dropped: boolean
+}
+
+const DEFAULT_MAX_READING = 4
+const FLOOD_FACTOR = 4
+
+export class Uploader extends EventEmitter<UploaderEvents> {
+  readonly conn: UploadConnection
+  /** Refusals by reason since the connection opened. */
+  readonly refused: Record<RefusalReason, number> = { choked: 0, 'missing piece': 0, 'bad length': 0, 'bad range': 0, 'queue full': 0 }
+  private readonly _opts: UploaderOptions
+  private readonly _maxQueued: number
+  private readonly _floodLimit: number
+  private readonly _maxReading: number
+  private readonly _now: () => number
+  private readonly _meter: RateMeter
+  private _queue: Block[] = []
+  private readonly _reading = new Set<Block>()
+  private _awaitingDrain = false
+  private _strikes = 0
+  private _closed = false
+
+  constructor (conn: UploadConnection, opts: UploaderOptions) {
+    super()
+    this.conn = conn
+    this._opts = opts
+    this._maxQueued = opts.maxQueued ?? DEFAULT_REQQ
+    this._floodLimit = opts.floodLimit ?? FLOOD_FACTOR * this._maxQueued
+    this._maxReading = opts.maxReading ?? DEFAULT_MAX_READING
+    this._now = opts.now ?? Date.now
+    this._meter = new RateMeter(this._now())
+    conn.once('close', () => { this._close() })
+  }
+
+  /** Piece bytes handed to the connection. */
+  get uploaded (): number { return this._meter.total }
+  /** Bytes/s over the last few seconds. */
+  uploadRate (): number { return this._meter.rate(this._now()) }
+  /** Requests held, read or not. */
+  get pending (): number { return this._queue.length + this._reading.size }
+  get choking (): boolean { return this.conn.amChoking }
+
+  /** A message the peer sent: `request` and `cancel` matter here, the rest is ignored. */
+  onMessage (m: Message): void {
+    if (this._closed) return
+    if (m.type === 'request') this._onRequest(m)
+    else if (m.type === 'cancel') this._onCancel(m)
+  }
+
+  unchoke (): void {
+    if (this._closed || !this.conn.amChoking) return
+    this.conn.unchoke()
+  }
+
+  /**
+   * BEP 6: "A peer SHOULD choke first and then reject requests so that the peer receiving the
+   * choke does not re-request the pieces." Reads in flight are answered now too; their data is
+   * thrown away when it arrives.
+   */
+  choke (): void {
+    if (this._closed || this.conn.amChoking) return
+    this.conn.choke()
+    const fast = this.conn.fastEnabled
+    for (const b of this._queue) if (fast) this.conn.reject(b.index, b.begin, b.length)
+    this._queue = []
+    for (const b of this._reading) {
+      if (b.dropped) continue
+      b.dropped = true
+      if (fast) this.conn.reject(b.index, b.begin, b.length)
+    }
+  }
+
+  private _onRequest (r: { index: number, begin: number, length: number }): void {
+    const reason = this._check(r)
+    if (reason !== undefined) { this._refuse(r, reason); return }
+    this._queue.push({ index: r.index, begin: r.begin, length: r.length, dropped: false })
+    this._pump()
+  }
+
+  private _check (r: { index: number, begin: number, length: number }): RefusalReason | undefined {
+    if (this.conn.amChoking) return 'choked'
+    if (!this._opts.have.get(r.index)) return 'missing piece'
+    if (!Number.isInteger(r.length) || r.length < 1 || r.length > MAX_BLOCK_LENGTH) return 'bad length'
+    if (!Number.isInteger(r.begin) || r.begin < 0 || r.begin + r.length > this._pieceLength(r.index)) return 'bad range'
+    if (this.pending >= this._maxQueued) return 'queue full'
+    return undefined
+  }
+
+  private _refuse (r: { index: number, begin: number, length: number }, reason: RefusalReason): void {
+    this.refused[reason]++
+    if (++this._strikes > this._floodLimit) {
+      this.conn.destroy(new ProtocolError(`request flood: more than ${this._floodLimit} refused requests (last: ${reason}, piece ${r.index} ${r.begin}+${r.length})`))
+      this._close()
+      return
+    }
+    if (this.conn.fastEnabled) this.conn.reject(r.index, r.begin, r.length)
+  }
+
+  /**
+   * BEP 6: "Even when a request is cancelled, the peer receiving the cancel should respond with
+   * either the corresponding reject or the corresponding piece": a queued one is rejected, one
+   * being read is sent. Without BEP 6 the answer is silence in both cases.
+   */
+  private _onCancel (c: { index: number, begin: number, length: number }): void {
+    const i = this._queue.findIndex(b => b.index === c.index && b.begin === c.begin && b.length === c.length)
+    if (i !== -1) {
+      this._queue.splice(i, 1)
+      if (this.conn.fastEnabled) this.conn.reject(c.index, c.begin, c.length)
+      return
+    }
+    if (this.conn.fastEnabled) return
+    for (const b of this._reading) {
+      if (b.index === c.index && b.begin === c.begin && b.length === c.length && !b.dropped) { b.dropped = true; return }
+    }
+  }
+
+  private _pump (): void {
+    while (!this._closed && !this._awaitingDrain && this._reading.size < this._maxReading) {
+      const b = this._queue.shift()
+      if (b === undefined) return
+      this._reading.add(b)
+      let p: Promise<Uint8Array>
+      try {
+        p = this._opts.reader.read(b.index, b.begin, b.length)
+      } catch (err) {
+        p = Promise.reject(err)
+      }
+      p.then((data) => { this._onRead(b, data) }, (err: unknown) => { this._onReadError(b, err) })
+    }
+  }
+
+  private _onRead (b: Block, data: Uint8Array): void {
+    this._reading.delete(b)
+    if (this._closed || b.dropped) { this._pump(); return }
+    if (data.length !== b.length) {
+      this._onReadError(b, new StorageError(`read of piece ${b.index} ${b.begin}+${b.length} returned ${data.length} bytes`), false)
+      return
+    }
+    const ok = this.conn.piece(b.index, b.begin, data)
+    this._meter.add(b.length, this._now())
+    if (this._strikes > 0) this._strikes--
+    if (!ok && !this._awaitingDrain) {
+      this._awaitingDrain = true
+      this.conn.once('drain', () => { this._awaitingDrain = false; this._pump() })
+    }
+    this._pump()
+  }
+
+  private _onReadError (b: Block, err: unknown, wasReading = true): void {
+    if (wasReading) this._reading.delete(b)
+    if (this._closed) return
+    if (!b.dropped && this.conn.fastEnabled) this.conn.reject(b.index, b.begin, b.length)
+    const e = err instanceof StorageError ? err : new StorageError(`cannot read piece ${b.index} ${b.begin}+${b.length}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    this.emit('read-error', e)
+    this._pump()
+  }
+
+  private _pieceLength (index: number): number {
+    const g = this._opts.geometry
+    return index === g.pieceCount - 1 ? g.lastPieceLength : g.pieceLength
+  }
+
+  private _close (): void {
+    if (this._closed) return
+    this._closed = true
+    this._queue = []
+    for (const b of this._reading) b.dropped = true
+  }
+}
