@@ -1,0 +1,327 @@
+import { createHash } from 'node:crypto'
+import { DownloadError } from '../util/errors.js'
+import { peerExtensionId, type ExtensionPeer } from './extension-ids.js'
+import { MetadataAssembly } from './metadata-assembly.js'
+import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLength } from './ut-metadata-codec.js'
+
+/**
+ * Fetches a magnet's info dict from peers with BEP 9 `ut_metadata`, in 16 KiB pieces spread
+ * over every peer that advertises the extension and a `metadata_size`, and resolves `metadata`
+ * with bytes whose SHA-1 is the info hash.
+ *
+ * The engine owns the connections and their inbound streams; it calls:
+ * - `addPeer(conn)` once the peer's BEP 10 handshake arrived (again after a new one is harmless),
+ * - `onExtended(conn, payload)` for each extended message that arrived on our ut_metadata id,
+ * - `removePeer(conn)` when the connection closes,
+ * - `destroy()` when it stops (a pending `metadata` rejects).
+ *
+ * Hostile or broken peers, and what each costs them:
+ * | peer does | outcome |
+ * | --- | --- |
+ * | metadata_size ≤ 0 or > maxMetadataSize | not used (`addPeer` returns the reason) |
+ * | data with total_size ≠ its metadata_size, wrong length for the index | `onBadPeer`, its pieces discarded |
+ * | assembly from it alone fails SHA-1 | `onBadPeer`, its pieces discarded |
+ * | assembly from several peers fails SHA-1 | fetched again from one peer at a time; the liar is the one whose piece differs from the verified bytes, or whose solo assembly fails |
+ * | reject | not asked that piece again; `maxRejects` rejects and it is not asked anything |
+ * | silence | each request times out after `requestTimeout`; `maxTimeouts` and it is not asked anything |
+ * | data we did not ask for, malformed messages | ignored / `onBadPeer` (malformed) |
+ * Nobody supplies valid metadata within `timeout`: `metadata` rejects with a DownloadError
+ * that says what each peer did.
+ */
+export interface MetadataFetcherOptions<C extends ExtensionPeer> {
+  readonly infoHash: Uint8Array
+  /** A peer lied (the engine should drop it); its bytes were already discarded. Must not throw. */
+  readonly onBadPeer?: (conn: C, reason: string) => void
+  /** Give up after this long without valid metadata (default 2 minutes). */
+  readonly timeout?: number
+  /** One piece request's answer time (default 10 s). */
+  readonly requestTimeout?: number
+  /** Piece requests outstanding per peer (default 4). */
+  readonly maxInFlightPerPeer?: number
+  /** Largest metadata_size believed (default 8 MiB: real info dicts are kilobytes to a few MiB). */
+  readonly maxMetadataSize?: number
+  /** Timeouts before a peer is not asked again (default 2). */
+  readonly maxTimeouts?: number
+  /** Rejects before a peer is not asked again (default 3). */
+  readonly maxRejects?: number
+}
+
+export const DEFAULT_METADATA_TIMEOUT = 120_000
+export const DEFAULT_METADATA_REQUEST_TIMEOUT = 10_000
+export const DEFAULT_METADATA_IN_FLIGHT = 4
+export const MAX_METADATA_SIZE = 8 * 1024 * 1024
+const DEFAULT_MAX_TIMEOUTS = 2
+const DEFAULT_MAX_REJECTS = 3
+
+type Status = 'active' | 'retired' | 'bad'
+
+interface Peer<C> {
+  readonly conn: C
+  /** The id the peer wants ut_metadata on. */
+  readonly id: number
+  readonly size: number
+  readonly inFlight: Map<number, ReturnType<typeof setTimeout>>
+  readonly rejected: Set<number>
+  timeouts: number
+  rejects: number
+  status: Status
+  reason?: string
+}
+
+export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
+  /** Resolves with the verified info dict bytes; rejects on timeout or destroy. */
+  readonly metadata: Promise<Uint8Array>
+  private readonly _opts: MetadataFetcherOptions<C>
+  private readonly _peers = new Map<C, Peer<C>>()
+  private _asm: MetadataAssembly<Peer<C>> | undefined
+  /** Set after a multi-peer assembly failed: who sent which piece, for attribution. */
+  private _failed: MetadataAssembly<Peer<C>> | undefined
+  /** While attributing: the one peer the current assembly comes from. */
+  private _solo: Peer<C> | undefined
+  private _rotate = 0
+  private _done = false
+  private _resolve!: (bytes: Uint8Array) => void
+  private _reject!: (err: Error) => void
+  private readonly _timer: ReturnType<typeof setTimeout>
+
+  constructor (opts: MetadataFetcherOptions<C>) {
+    this._opts = opts
+    this.metadata = new Promise((resolve, reject) => { this._resolve = resolve; this._reject = reject })
+    // The engine may only poll `done`; an unobserved rejection must not crash the process.
+    this.metadata.catch(() => {})
+    const timeout = opts.timeout ?? DEFAULT_METADATA_TIMEOUT
+    this._timer = setTimeout(() => { this._fail(new DownloadError(`no peer supplied valid metadata within ${timeout} ms (${this._summary()})`)) }, timeout)
+    this._timer.unref?.()
+  }
+
+  get done (): boolean { return this._done }
+
+  /** Peers by state, for logs and tests. */
+  get stats (): { active: number, retired: number, bad: number, piecesHave: number, pieceCount: number } {
+    const s = { active: 0, retired: 0, bad: 0 }
+    for (const p of this._peers.values()) s[p.status]++
+    return { ...s, piecesHave: this._asm?.haveCount ?? 0, pieceCount: this._asm?.pieceCount ?? 0 }
+  }
+
+  /**
+   * Starts using a peer whose extension handshake offers ut_metadata and a metadata_size.
+   * Returns undefined when it is used, else why not.
+   */
+  addPeer (conn: C): string | undefined {
+    if (this._done) return 'metadata already complete'
+    if (this._peers.has(conn)) return undefined
+    const id = peerExtensionId(conn, 'ut_metadata')
+    if (id === undefined) return 'peer does not offer ut_metadata'
+    const size = conn.peerExtendedHandshake?.metadataSize
+    const max = this._opts.maxMetadataSize ?? MAX_METADATA_SIZE
+    if (size === undefined || !Number.isInteger(size) || size <= 0) return 'peer gave no metadata_size'
+    if (size > max) return `metadata_size ${size} is above our limit of ${max} bytes`
+    this._peers.set(conn, { conn, id, size, inFlight: new Map(), rejected: new Set(), timeouts: 0, rejects: 0, status: 'active' })
+    this._schedule()
+    return undefined
+  }
+
+  /** The connection closed: its outstanding requests go to other peers. */
+  removePeer (conn: C): void {
+    const p = this._peers.get(conn)
+    if (p === undefined) return
+    this._retire(p, 'retired', 'disconnected')
+    this._peers.delete(conn)
+    this._schedule()
+  }
+
+  /** An extended message that arrived on our ut_metadata id. Requests are the responder's. */
+  onExtended (conn: C, payload: Uint8Array): void {
+    if (this._done) return
+    const p = this._peers.get(conn)
+    if (p === undefined || p.status !== 'active') return
+    let msg
+    try {
+      msg = decodeUtMetadata(payload)
+    } catch (err) {
+      this._bad(p, err instanceof Error ? err.message : String(err))
+      this._schedule()
+      return
+    }
+    if (msg.type === 'data') this._onData(p, msg.piece, msg.totalSize, msg.data)
+    else if (msg.type === 'reject') this._onReject(p, msg.piece)
+    this._schedule()
+  }
+
+  destroy (err?: Error): void {
+    this._fail(err ?? new DownloadError('metadata fetch stopped'))
+  }
+
+  private _onData (p: Peer<C>, piece: number, totalSize: number, data: Uint8Array): void {
+    if (totalSize !== p.size) { this._bad(p, `ut_metadata total_size ${totalSize} differs from its metadata_size ${p.size}`); return }
+    const count = metadataPieceCount(p.size)
+    if (piece >= count) { this._bad(p, `ut_metadata piece ${piece} is past the last piece ${count - 1}`); return }
+    const expected = metadataPieceLength(p.size, piece)
+    if (data.length !== expected) { this._bad(p, `ut_metadata piece ${piece} has ${data.length} bytes, expected ${expected}`); return }
+    const timer = p.inFlight.get(piece)
+    // Unrequested (or answered after its timeout and handed to someone else): not ours to trust.
+    if (timer === undefined) return
+    clearTimeout(timer)
+    p.inFlight.delete(piece)
+    const asm = this._asm
+    if (asm === undefined || asm.size !== p.size) return
+    asm.release(piece, p)
+    if (!asm.has(piece)) asm.store(piece, data, p)
+    if (asm.complete) this._verify(asm)
+  }
+
+  private _onReject (p: Peer<C>, piece: number): void {
+    const timer = p.inFlight.get(piece)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    p.inFlight.delete(piece)
+    this._asm?.release(piece, p)
+    p.rejected.add(piece)
+    p.rejects++
+    if (p.rejects >= (this._opts.maxRejects ?? DEFAULT_MAX_REJECTS)) this._retire(p, 'retired', `rejected ${p.rejects} requests`)
+  }
+
+  private _onTimeout (p: Peer<C>, piece: number): void {
+    p.inFlight.delete(piece)
+    this._asm?.release(piece, p)
+    p.timeouts++
+    if (p.timeouts >= (this._opts.maxTimeouts ?? DEFAULT_MAX_TIMEOUTS)) this._retire(p, 'retired', `${p.timeouts} requests unanswered`)
+    this._schedule()
+  }
+
+  private _verify (asm: MetadataAssembly<Peer<C>>): void {
+    const hash = createHash('sha1').update(asm.bytes).digest()
+    if (hash.equals(this._opts.infoHash)) {
+      this._blameFromFailed(asm)
+      this._finish(asm.bytes)
+      return
+    }
+    const sources = asm.sources()
+    this._asm = undefined
+    if (sources.length === 1) {
+      this._bad(sources[0] as Peer<C>, 'sent metadata that does not hash to the info hash')
+      if (this._solo === sources[0]) this._solo = undefined
+      return
+    }
+    // Several peers: one of them lied, but which? Fetch again from one peer at a time.
+    this._failed = asm
+    this._solo = undefined
+  }
+
+  /** After a multi-peer failure, whoever sent a piece that differs from the verified bytes lied. */
+  private _blameFromFailed (good: MetadataAssembly<Peer<C>>): void {
+    const failed = this._failed
+    this._failed = undefined
+    if (failed === undefined || failed.size !== good.size) return
+    for (const [liar, piece] of failed.differingSources(good)) {
+      if (liar.status !== 'bad') this._bad(liar, `sent ut_metadata piece ${piece} that differs from the verified metadata`)
+    }
+  }
+
+  private _schedule (): void {
+    if (this._done) return
+    const asm = this._ensureAssembly()
+    if (asm === undefined) return
+    let peers = [...this._peers.values()].filter(p => p.status === 'active' && p.size === asm.size)
+    if (this._failed !== undefined) {
+      // Attribution: the whole assembly from one peer, so a failure names it.
+      if (this._solo === undefined || this._solo.status !== 'active') {
+        if (this._solo !== undefined || asm.haveCount > 0) { this._asm = undefined; this._schedule(); return }
+        this._solo = peers[0]
+      }
+      peers = this._solo === undefined ? [] : [this._solo]
+    }
+    if (peers.length === 0) return
+    const max = this._opts.maxInFlightPerPeer ?? DEFAULT_METADATA_IN_FLIGHT
+    this._rotate = (this._rotate + 1) % peers.length
+    for (let progress = true; progress;) {
+      progress = false
+      for (let k = 0; k < peers.length; k++) {
+        const p = peers[(k + this._rotate) % peers.length] as Peer<C>
+        if (p.status !== 'active' || p.inFlight.size >= max) continue
+        const piece = asm.nextWanted(p.rejected)
+        if (piece === undefined) continue
+        this._request(p, asm, piece)
+        progress = true
+      }
+    }
+  }
+
+  /** The assembly being filled; a new one for the size most active peers agree on. */
+  private _ensureAssembly (): MetadataAssembly<Peer<C>> | undefined {
+    const current = this._asm
+    if (current !== undefined && [...this._peers.values()].some(p => p.status === 'active' && p.size === current.size)) return current
+    const votes = new Map<number, number>()
+    for (const p of this._peers.values()) if (p.status === 'active') votes.set(p.size, (votes.get(p.size) ?? 0) + 1)
+    let best: number | undefined
+    for (const [size, n] of votes) if (best === undefined || n > (votes.get(best) ?? 0)) best = size
+    if (best === undefined) return current
+    if (this._failed !== undefined && this._failed.size !== best) this._failed = undefined
+    this._asm = new MetadataAssembly(best)
+    this._solo = undefined
+    return this._asm
+  }
+
+  private _request (p: Peer<C>, asm: MetadataAssembly<Peer<C>>, piece: number): void {
+    const ms = this._opts.requestTimeout ?? DEFAULT_METADATA_REQUEST_TIMEOUT
+    const timer = setTimeout(() => { this._onTimeout(p, piece) }, ms)
+    timer.unref?.()
+    p.inFlight.set(piece, timer)
+    asm.claim(piece, p)
+    if (p.conn.destroyed === true) { this.removePeer(p.conn); return }
+    p.conn.extended(p.id, encodeUtMetadata({ type: 'request', piece }))
+  }
+
+  private _bad (p: Peer<C>, reason: string): void {
+    this._retire(p, 'bad', reason)
+    this._asm?.discardFrom(p)
+    try {
+      this._opts.onBadPeer?.(p.conn, reason)
+    } catch {
+      // The callback is the engine's; its failure must not stop the fetch.
+    }
+  }
+
+  private _retire (p: Peer<C>, status: Status, reason: string): void {
+    if (p.status === 'bad') return
+    p.status = status
+    p.reason = reason
+    for (const [piece, timer] of p.inFlight) {
+      clearTimeout(timer)
+      this._asm?.release(piece, p)
+    }
+    p.inFlight.clear()
+  }
+
+  private _finish (bytes: Uint8Array): void {
+    this._stop()
+    this._resolve(bytes)
+  }
+
+  private _fail (err: Error): void {
+    if (this._done) return
+    this._stop()
+    this._reject(err)
+  }
+
+  private _stop (): void {
+    this._done = true
+    clearTimeout(this._timer)
+    for (const p of this._peers.values()) {
+      for (const timer of p.inFlight.values()) clearTimeout(timer)
+      p.inFlight.clear()
+    }
+    this._asm = undefined
+    this._failed = undefined
+  }
+
+  private _summary (): string {
+    if (this._peers.size === 0) return 'no peer offered ut_metadata'
+    const reasons = new Map<string, number>()
+    for (const p of this._peers.values()) {
+      const r = p.status === 'active' ? 'still asked, no valid answer yet' : `${p.status}: ${p.reason ?? ''}`
+      reasons.set(r, (reasons.get(r) ?? 0) + 1)
+    }
+    return [...reasons].map(([r, n]) => `${n} peer${n === 1 ? '' : 's'} ${r}`).join('; ')
+  }
+}
