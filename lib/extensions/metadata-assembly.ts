@@ -34,6 +34,14 @@ export class MetadataAssembly<S> {
     return undefined
   }
 
+  /** End game: the first piece not held but asked of someone, skipping `skip`. */
+  nextClaimedElsewhere (skip: ReadonlySet<number>): number | undefined {
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (this._source[i] === undefined && this._claimed[i] !== undefined && !skip.has(i)) return i
+    }
+    return undefined
+  }
+
   claim (piece: number, by: S): void { this._claimed[piece] = by }
 
   /** Clears a claim, if `by` still holds it (a timed-out request may have been handed on). */

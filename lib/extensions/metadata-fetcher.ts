@@ -61,9 +61,12 @@ interface Peer<C> {
   readonly id: number
   readonly size: number
   readonly inFlight: Map<number, ReturnType<typeof setTimeout>>
-  readonly rejected: Set<number>
+  /** Pieces it rejected or let time out: not asked of it again. */
+  readonly declined: Set<number>
   timeouts: number
   rejects: number
+  /** Pieces of the right size it answered: who to try first when fetching alone. */
+  answered: number
   status: Status
   reason?: string
 }
@@ -116,7 +119,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     const max = this._opts.maxMetadataSize ?? MAX_METADATA_SIZE
     if (size === undefined || !Number.isInteger(size) || size <= 0) return 'peer gave no metadata_size'
     if (size > max) return `metadata_size ${size} is above our limit of ${max} bytes`
-    this._peers.set(conn, { conn, id, size, inFlight: new Map(), rejected: new Set(), timeouts: 0, rejects: 0, status: 'active' })
+    this._peers.set(conn, { conn, id, size, inFlight: new Map(), declined: new Set(), timeouts: 0, rejects: 0, answered: 0, status: 'active' })
     this._schedule()
     return undefined
   }
@@ -166,6 +169,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     const asm = this._asm
     if (asm === undefined || asm.size !== p.size) return
     asm.release(piece, p)
+    p.answered++
     if (!asm.has(piece)) asm.store(piece, data, p)
     if (asm.complete) this._verify(asm)
   }
@@ -176,7 +180,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     clearTimeout(timer)
     p.inFlight.delete(piece)
     this._asm?.release(piece, p)
-    p.rejected.add(piece)
+    p.declined.add(piece)
     p.rejects++
     if (p.rejects >= (this._opts.maxRejects ?? DEFAULT_MAX_REJECTS)) this._retire(p, 'retired', `rejected ${p.rejects} requests`)
   }
@@ -184,6 +188,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   private _onTimeout (p: Peer<C>, piece: number): void {
     p.inFlight.delete(piece)
     this._asm?.release(piece, p)
+    p.declined.add(piece)
     p.timeouts++
     if (p.timeouts >= (this._opts.maxTimeouts ?? DEFAULT_MAX_TIMEOUTS)) this._retire(p, 'retired', `${p.timeouts} requests unanswered`)
     this._schedule()
@@ -227,9 +232,16 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
       // Attribution: the whole assembly from one peer, so a failure names it.
       if (this._solo === undefined || this._solo.status !== 'active') {
         if (this._solo !== undefined || asm.haveCount > 0) { this._asm = undefined; this._schedule(); return }
-        this._solo = peers[0]
+        this._solo = peers.reduce<Peer<C> | undefined>((best, p) => best === undefined || p.answered > best.answered ? p : best, undefined)
       }
-      peers = this._solo === undefined ? [] : [this._solo]
+      const solo = this._solo
+      if (solo !== undefined && solo.inFlight.size === 0 && asm.nextWanted(solo.declined) === undefined) {
+        // It declined a piece it alone must supply: it cannot clear or convict itself.
+        this._retire(solo, 'retired', 'declined a piece while fetching alone to find a liar')
+        this._schedule()
+        return
+      }
+      peers = solo === undefined ? [] : [solo]
     }
     if (peers.length === 0) return
     const max = this._opts.maxInFlightPerPeer ?? DEFAULT_METADATA_IN_FLIGHT
@@ -239,11 +251,18 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
       for (let k = 0; k < peers.length; k++) {
         const p = peers[(k + this._rotate) % peers.length] as Peer<C>
         if (p.status !== 'active' || p.inFlight.size >= max) continue
-        const piece = asm.nextWanted(p.rejected)
+        const piece = asm.nextWanted(p.declined)
         if (piece === undefined) continue
         this._request(p, asm, piece)
         progress = true
       }
+    }
+    // End game: an idle peer also asks for a piece someone else holds, so one slow or silent
+    // peer costs a round trip instead of a request timeout.
+    for (const p of peers) {
+      if (p.status !== 'active' || p.inFlight.size > 0) continue
+      const piece = asm.nextClaimedElsewhere(p.declined)
+      if (piece !== undefined) this._request(p, asm, piece, false)
     }
   }
 
@@ -262,12 +281,12 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     return this._asm
   }
 
-  private _request (p: Peer<C>, asm: MetadataAssembly<Peer<C>>, piece: number): void {
+  private _request (p: Peer<C>, asm: MetadataAssembly<Peer<C>>, piece: number, claim = true): void {
     const ms = this._opts.requestTimeout ?? DEFAULT_METADATA_REQUEST_TIMEOUT
     const timer = setTimeout(() => { this._onTimeout(p, piece) }, ms)
     timer.unref?.()
     p.inFlight.set(piece, timer)
-    asm.claim(piece, p)
+    if (claim) asm.claim(piece, p)
     if (p.conn.destroyed === true) { this.removePeer(p.conn); return }
     p.conn.extended(p.id, encodeUtMetadata({ type: 'request', piece }))
   }
