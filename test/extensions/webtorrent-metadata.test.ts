@@ -3,27 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import WebTorrent, { type Torrent } from 'webtorrent'
+import WebTorrent from 'webtorrent'
 import { ourExtensions } from '../../lib/extensions/extension-ids.js'
 import { MetadataFetcher } from '../../lib/extensions/metadata-fetcher.js'
 import { MetadataResponder } from '../../lib/extensions/metadata-responder.js'
 import { parseInfoDict } from '../../lib/metainfo/parse.js'
 import { connect, type PeerConnection } from '../../lib/wire/index.js'
 import { prng, within } from '../wire/helpers.js'
+import { webtorrentSeeder, WT_OPTS } from './webtorrent-helpers.js'
 import { infoDict } from './helpers.js'
 import { attach, metadataSeeder } from './wire-peers.js'
-
-// secure 0: we do not speak MSE (protocol encryption), so webtorrent must dial in plaintext.
-const WT_OPTS = { dht: false, lsd: false, utp: false, utPex: false, natUpnp: false, natPmp: false, webSeeds: false, tracker: false, secure: 0 } as const
-
-/** A webtorrent client seeding `content`, listening on an ephemeral port; no DHT, LSD, trackers or NAT. */
-async function webtorrentSeeder (content: Uint8Array, pieceLength: number): Promise<{ client: WebTorrent, torrent: Torrent, port: number }> {
-  const client = new WebTorrent(WT_OPTS)
-  client.on('error', () => {})
-  const torrent = await within(10_000, 'webtorrent seed', new Promise<Torrent>((resolve) => { client.seed(Buffer.from(content), { name: 'interop.bin', pieceLength }, resolve) }))
-  if (!client.listening) await within(5000, 'webtorrent listening', new Promise<void>((resolve) => { client.on('listening', resolve) }))
-  return { client, torrent, port: client.torrentPort }
-}
 
 test('BEP 9 interop: our fetcher gets the info dict from a webtorrent seeder and it hashes to webtorrent\'s info hash', async (t) => {
   // 2000 pieces of 1 KiB: a 40 KB `pieces` string, so the metadata spans three 16 KiB pieces.
