@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net'
 import { EXTENSION_IDS, ourExtensions } from '../../lib/extensions/extension-ids.js'
+import { routeExtended } from '../../lib/extensions/extension-router.js'
 import type { MetadataFetcher } from '../../lib/extensions/metadata-fetcher.js'
 import type { MetadataResponder } from '../../lib/extensions/metadata-responder.js'
 import { acceptPeer, type OurExtensions, type PeerConnection } from '../../lib/wire/index.js'
@@ -7,21 +8,19 @@ import type { Message } from '../../lib/wire/messages.js'
 
 /**
  * What the engine does with a connection, cut down to BEP 9: the one reader of its messages
- * hands ut_metadata messages to the fetcher and the responder, offers the peer to the fetcher
- * once its extension handshake is in, and drops peers the fetcher calls bad.
+ * routes extended messages (id 0: the peer's extension handshake, so the fetcher may use it;
+ * our ut_metadata id: fetcher and responder), and tells the fetcher when the peer leaves.
  */
 export function attach (conn: PeerConnection, parts: { fetcher?: MetadataFetcher<PeerConnection>, responder?: MetadataResponder }, ourId: number = EXTENSION_IDS.ut_metadata): void {
   conn.on('error', () => {})
+  conn.on('close', () => { parts.fetcher?.removePeer(conn) })
   conn.on('data', (data: unknown) => {
     const m = data as Message
-    if (m.type !== 'extended' || m.id !== ourId) return
-    parts.fetcher?.onExtended(conn, m.payload)
-    parts.responder?.onExtended(conn, m.payload)
+    if (m.type !== 'extended') return
+    // Our own ids go through the router the engine uses; fake peers may advertise other ids.
+    if (ourId === EXTENSION_IDS.ut_metadata) routeExtended(conn, m.id, m.payload, parts)
+    else if (m.id === ourId) parts.responder?.onExtended(conn, m.payload)
   })
-  const offer = (): void => { parts.fetcher?.addPeer(conn) }
-  conn.on('extended-handshake', offer)
-  if (conn.peerExtendedHandshake !== undefined) offer()
-  conn.on('close', () => { parts.fetcher?.removePeer(conn) })
 }
 
 /** A loopback listener that serves one torrent's metadata with our responder, advertising `extensions`. */
