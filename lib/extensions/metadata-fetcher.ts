@@ -15,16 +15,7 @@ import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLe
  * - `removePeer(conn)` when the connection closes,
  * - `destroy()` when it stops (a pending `metadata` rejects).
  *
- * Hostile or broken peers, and what each costs them:
- * | peer does | outcome |
- * | --- | --- |
- * | metadata_size ≤ 0 or > maxMetadataSize | not used (`addPeer` returns the reason) |
- * | data with total_size ≠ its metadata_size, wrong length for the index | `onBadPeer`, its pieces discarded |
- * | assembly from it alone fails SHA-1 | `onBadPeer`, its pieces discarded |
- * | assembly from several peers fails SHA-1 | fetched again from one peer at a time; the liar is the one whose piece differs from the verified bytes, or whose solo assembly fails |
- * | reject | not asked that piece again; `maxRejects` rejects and it is not asked anything |
- * | silence | each request times out after `requestTimeout`; `maxTimeouts` and it is not asked anything |
- * | data we did not ask for, malformed messages | ignored / `onBadPeer` (malformed) |
+ * What each kind of hostile or broken peer costs it: the table in lib/extensions/README.md.
  * Nobody supplies valid metadata within `timeout`: `metadata` rejects with a DownloadError
  * that says what each peer did.
  */
