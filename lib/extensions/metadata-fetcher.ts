@@ -27,7 +27,7 @@ export interface MetadataFetcherOptions<C extends ExtensionPeer> {
   readonly timeout?: number
   /** One piece request's answer time (default 10 s). */
   readonly requestTimeout?: number
-  /** Piece requests outstanding per peer (default 4). */
+  /** Piece requests outstanding per peer (default 4; fewer if the peer's `reqq` says so). */
   readonly maxInFlightPerPeer?: number
   /** Largest metadata_size believed (default 8 MiB: real info dicts are kilobytes to a few MiB). */
   readonly maxMetadataSize?: number
@@ -40,7 +40,7 @@ export interface MetadataFetcherOptions<C extends ExtensionPeer> {
 export const DEFAULT_METADATA_TIMEOUT = 120_000
 export const DEFAULT_METADATA_REQUEST_TIMEOUT = 10_000
 export const DEFAULT_METADATA_IN_FLIGHT = 4
-export const MAX_METADATA_SIZE = 8 * 1024 * 1024
+export const DEFAULT_MAX_METADATA_SIZE = 8 * 1024 * 1024
 const DEFAULT_MAX_TIMEOUTS = 2
 const DEFAULT_MAX_REJECTS = 3
 
@@ -107,7 +107,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     const id = peerExtensionId(conn, 'ut_metadata')
     if (id === undefined) return 'peer does not offer ut_metadata'
     const size = conn.peerExtendedHandshake?.metadataSize
-    const max = this._opts.maxMetadataSize ?? MAX_METADATA_SIZE
+    const max = this._opts.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
     if (size === undefined || !Number.isInteger(size) || size <= 0) return 'peer gave no metadata_size'
     if (size > max) return `metadata_size ${size} is above our limit of ${max} bytes`
     this._peers.set(conn, { conn, id, size, inFlight: new Map(), declined: new Set(), timeouts: 0, rejects: 0, answered: 0, status: 'active' })
@@ -241,7 +241,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
       progress = false
       for (let k = 0; k < peers.length; k++) {
         const p = peers[(k + this._rotate) % peers.length] as Peer<C>
-        if (p.status !== 'active' || p.inFlight.size >= max) continue
+        if (p.status !== 'active' || p.inFlight.size >= Math.min(max, p.conn.peerExtendedHandshake?.reqq ?? max)) continue
         const piece = asm.nextWanted(p.declined)
         if (piece === undefined) continue
         this._request(p, asm, piece)

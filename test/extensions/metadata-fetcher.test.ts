@@ -189,3 +189,15 @@ test('BEP 9: a closed connection gives its requests to the others; destroy rejec
   g.destroy()
   await assert.rejects(g.metadata, /stopped/)
 })
+
+test('BEP 10 reqq: a peer that queues one request is sent one at a time', async () => {
+  const { f } = fetcher()
+  const peer = new FakePeer('small', META.bytes.length)
+  ;(peer.peerExtendedHandshake as { reqq?: number }).reqq = 1
+  join(f, peer)
+  assert.deepEqual(peer.requested, [0])
+  peer.reply = serving(META.bytes)
+  f.onExtended(peer, serving(META.bytes)(0))
+  assert.ok(Buffer.from(await within(2000, 'metadata', f.metadata)).equals(META.bytes))
+  assert.deepEqual(peer.requested, [0, 1, 2])
+})
