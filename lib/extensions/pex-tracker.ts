@@ -62,6 +62,7 @@ export class PexTracker<C extends ExtensionPeer = ExtensionPeer> {
   private readonly _opts: PexTrackerOptions<C>
   private readonly _peers = new Map<C, PeerState>()
   private readonly _now: () => number
+  private _disabled = false
   /** Inbound messages ignored (too soon, malformed): for logs and tests. */
   ignoredMessages = 0
 
@@ -70,9 +71,19 @@ export class PexTracker<C extends ExtensionPeer = ExtensionPeer> {
     this._now = opts.now ?? Date.now
   }
 
-  get enabled (): boolean { return this._opts.private !== true }
+  get enabled (): boolean { return this._opts.private !== true && !this._disabled }
+
+  /**
+   * BEP 27 for a magnet: the metadata just showed a private torrent, so PEX stops for good (the
+   * ut_pex we advertised before knowing stays unanswered and unused).
+   */
+  disable (): void {
+    this._disabled = true
+    this._peers.clear()
+  }
 
   connected (conn: C, contact: PexContact): void {
+    if (!this.enabled) return
     const s = this._peers.get(conn)
     if (s === undefined) this._peers.set(conn, { contact, told: new Map(), lastSent: undefined, lastReceived: undefined })
     else s.contact = contact

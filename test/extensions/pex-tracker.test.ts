@@ -150,3 +150,17 @@ test('BEP 27: a private torrent sends no PEX and ignores what it receives', () =
   assert.equal(pex.onExtended(a, encodePex({ added: [{ host: '10.9.9.9', port: 1, flags: flagsFromByte(0) }], dropped: [] })), 0)
   assert.deepEqual(learned, [])
 })
+
+test('BEP 27 for a magnet: once the metadata shows a private torrent, disable() stops PEX for good', () => {
+  const { pex, learned, connect, advance } = setup()
+  const a = connect('10.0.0.1')
+  connect('10.0.0.2')
+  pex.disable()
+  advance(120_000)
+  assert.equal(pex.sendDue(), 0)
+  assert.equal(pex.buildMessage(a), undefined)
+  connect('10.0.0.3')
+  assert.equal(pex.onExtended(a, encodePex({ added: [{ host: '10.9.9.9', port: 1, flags: flagsFromByte(0) }], dropped: [] })), 0)
+  assert.deepEqual(learned, [])
+  assert.deepEqual(a.sent, [])
+})
