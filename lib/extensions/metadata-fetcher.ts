@@ -73,6 +73,8 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   /** While attributing: the one peer the current assembly comes from. */
   private _solo: Peer<C> | undefined
   private _rotate = 0
+  /** What peers that left had done, for the timeout's message (bounded like any log). */
+  private readonly _gone = new Map<string, number>()
   private _done = false
   private _resolve!: (bytes: Uint8Array) => void
   private _reject!: (err: Error) => void
@@ -119,7 +121,8 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   removePeer (conn: C): void {
     const p = this._peers.get(conn)
     if (p === undefined) return
-    this._retire(p, 'retired', 'disconnected')
+    if (p.status === 'active') this._retire(p, 'retired', 'disconnected')
+    note(this._gone, `${p.status}: ${p.reason ?? ''}`)
     this._peers.delete(conn)
     this._schedule()
   }
@@ -326,12 +329,15 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   }
 
   private _summary (): string {
-    if (this._peers.size === 0) return 'no peer offered ut_metadata'
-    const reasons = new Map<string, number>()
-    for (const p of this._peers.values()) {
-      const r = p.status === 'active' ? 'still asked, no valid answer yet' : `${p.status}: ${p.reason ?? ''}`
-      reasons.set(r, (reasons.get(r) ?? 0) + 1)
-    }
+    const reasons = new Map(this._gone)
+    for (const p of this._peers.values()) note(reasons, p.status === 'active' ? 'still asked, no valid answer yet' : `${p.status}: ${p.reason ?? ''}`)
+    if (reasons.size === 0) return 'no peer offered ut_metadata'
     return [...reasons].map(([r, n]) => `${n} peer${n === 1 ? '' : 's'} ${r}`).join('; ')
   }
+}
+
+/** Counts `reason`; past a few distinct reasons the rest share one line (reasons embed numbers). */
+function note (reasons: Map<string, number>, reason: string): void {
+  const key = reasons.has(reason) || reasons.size < 8 ? reason : 'gone for other reasons'
+  reasons.set(key, (reasons.get(key) ?? 0) + 1)
 }
