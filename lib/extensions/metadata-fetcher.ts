@@ -162,6 +162,8 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     p.inFlight.delete(piece)
     const asm = this._asm
     if (asm === undefined || asm.size !== p.size) return
+    // While finding a liar, only the solo peer's bytes count (others' answers are stale).
+    if (this._failed !== undefined && p !== this._solo) return
     asm.release(piece, p)
     p.answered++
     if (!asm.has(piece)) asm.store(piece, data, p)
@@ -281,7 +283,8 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     timer.unref?.()
     p.inFlight.set(piece, timer)
     if (claim) asm.claim(piece, p)
-    if (p.conn.destroyed === true) { this.removePeer(p.conn); return }
+    // Retire only: removePeer would reschedule inside the caller's loop.
+    if (p.conn.destroyed === true) { this._retire(p, 'retired', 'disconnected'); return }
     p.conn.extended(p.id, encodeUtMetadata({ type: 'request', piece }))
   }
 

@@ -201,3 +201,27 @@ test('BEP 10 reqq: a peer that queues one request is sent one at a time', async 
   assert.ok(Buffer.from(await within(2000, 'metadata', f.metadata)).equals(META.bytes))
   assert.deepEqual(peer.requested, [0, 1, 2])
 })
+
+test('BEP 9: while one peer supplies alone to find a liar, late answers from other peers are not mixed in', async () => {
+  const { f, bad } = fetcher({ maxInFlightPerPeer: 1 })
+  const wrong = serving(corrupt(META.bytes))
+  const liar = new FakePeer('liar', META.bytes.length, (piece) => piece === 0 ? wrong(0) : undefined)
+  const honest = new FakePeer('honest', META.bytes.length)
+  const late = new FakePeer('late', META.bytes.length)
+  join(f, liar, honest, late)
+  await tick()
+  // The liar answered 0 and, idle, also asked for 1 (end game); 2 is late's.
+  assert.deepEqual([liar.requested, honest.requested, late.requested], [[0, 1], [1], [2]])
+  f.onExtended(honest, serving(META.bytes)(1))
+  assert.deepEqual(honest.requested, [1, 2])
+  f.onExtended(honest, serving(META.bytes)(2))
+  // 0 from the liar, 1 and 2 from the honest peer: SHA-1 fails, the honest peer (most answers) goes solo.
+  assert.deepEqual(honest.requested, [1, 2, 0])
+  f.onExtended(late, wrong(2)) // a late answer to the old request: not part of the solo assembly
+  honest.reply = serving(META.bytes)
+  f.onExtended(honest, serving(META.bytes)(0))
+  assert.ok(Buffer.from(await within(2000, 'metadata', f.metadata)).equals(META.bytes))
+  assert.deepEqual(honest.requested, [1, 2, 0, 1, 2])
+  assert.deepEqual(bad.map(b => b[0]), ['liar'])
+  assert.match(bad[0]?.[1] ?? '', /piece 0 that differs/)
+})
