@@ -92,6 +92,19 @@ test('BEP 27: a private torrent is never looked up or announced', async () => {
   }
 })
 
+test('DHT: an aborted lookup ends at once', async () => {
+  const ours = await DhtNode.start({ bootstrap: ['127.0.0.1:9'], bindAddress: '127.0.0.1', queryTimeout: 20_000 })
+  try {
+    const ac = new AbortController()
+    const lookup = ours.findPeers({ infoHash: HASH }, () => {}, { signal: ac.signal })
+    ac.abort()
+    assert.equal(await within(1000, 'aborted lookup', lookup), 0)
+    assert.equal(await ours.findPeers({ infoHash: HASH }, () => {}, { signal: ac.signal }), 0)
+  } finally {
+    await ours.destroy()
+  }
+})
+
 test('DHT: destroy ends a lookup in progress and is bounded; bad input is a UsageError', async () => {
   // Bootstrap to a loopback port nobody answers: the lookup would wait on timeouts.
   const ours = await DhtNode.start({ bootstrap: ['127.0.0.1:9'], bindAddress: '127.0.0.1', queryTimeout: 20_000 })
