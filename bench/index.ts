@@ -1,3 +1,4 @@
+import { printMetadataFetch } from './metadata-fetch.js'
 import { printWireLoopback } from './wire-loopback.js'
 import { printWireParser } from './wire-parser.js'
 import { printSeedUpload } from './seed-upload.js'
@@ -6,3 +7,4 @@ import { printSeedUpload } from './seed-upload.js'
 printWireParser(process.stdout)
 await printWireLoopback(process.stdout)
 await printSeedUpload(process.stdout)
+await printMetadataFetch(process.stdout)

@@ -9,6 +9,7 @@ declare module 'webtorrent' {
     natPmp?: boolean
     webSeeds?: boolean
     tracker?: boolean | Record<string, unknown>
+    utPex?: boolean
     torrentPort?: number
   }
   interface SeedOptions {
@@ -32,6 +33,9 @@ declare module 'webtorrent' {
   }
   export interface Torrent extends EventEmitter {
     infoHash: string
+    /** The bencoded info dict. */
+    info: unknown
+    metadata: Uint8Array
     torrentFile: Uint8Array
     files: TorrentFileEntry[]
     done: boolean
@@ -43,6 +47,7 @@ declare module 'webtorrent' {
   export default class WebTorrent extends EventEmitter {
     constructor (opts?: WebTorrentOptions)
     torrentPort: number
+    listening: boolean
     torrents: Torrent[]
     seed (input: Uint8Array | Uint8Array[] | string, opts: SeedOptions, onseed?: (t: Torrent) => void): Torrent
     add (id: Uint8Array | string, opts: AddOptions, ontorrent?: (t: Torrent) => void): Torrent

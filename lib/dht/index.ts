@@ -1,0 +1,2 @@
+/** BEP 5 DHT: our node, over the bittorrent-dht package. */
+export { DEFAULT_BOOTSTRAP, DhtError, DhtNode, parseHostPort, type DhtNodeOptions, type TorrentRef } from './dht-node.js'
