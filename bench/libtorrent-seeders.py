@@ -7,8 +7,9 @@ Run with Debian's /usr/bin/python3 (python3-libtorrent), not a pyenv python:
                                                [--tracker URL]
 
 Creates TORRENT (v1 only, no announce) from DATA if it is missing, then starts the sessions and
-prints one JSON line on stdout: {"ports": [...], "torrent": "...", "pieces": N}. It exits when its
-stdin closes, so the benchmark that started it can always end it (and it also kills it by PID).
+prints one JSON line on stdout: {"ports": [...], "torrent": "...", "pieces": N}. A line "stats N" on
+stdin prints {"seq": N, "uploaded": BYTES}. It exits when its stdin closes, so the benchmark that started it
+can always end it (and it also kills it by PID).
 """
 import json
 import os
@@ -136,7 +137,14 @@ def main():
             stop.wait(0.5)
 
     threading.Thread(target=pump, daemon=True).start()
-    sys.stdin.read()  # returns when the parent closes our stdin (or dies)
+    # One command on stdin: "stats N" prints the payload bytes uploaded so far (all sessions), so the
+    # benchmark sees what a download cost the swarm (duplicate requests show as more than the file).
+    # The loop ends when the parent closes our stdin (or dies).
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) == 2 and words[0] == 'stats':
+            uploaded = sum(h.status().total_payload_upload for _, h in seeders)
+            print(json.dumps({'seq': int(words[1]), 'uploaded': uploaded}), flush=True)
     stop.set()
 
 

@@ -13,6 +13,10 @@ export interface Run {
   ttfb?: number
   peakRss: number
   cpuSeconds: number
+  /** CPU the seeders spent during the run: near 2 cores × the run's time, they were the limit. */
+  seederCpuSeconds?: number
+  /** Payload the seeders sent during the run / file size: above 1, blocks were fetched twice. */
+  sentRatio?: number
   note?: string
 }
 

@@ -11,6 +11,10 @@ export interface Seeders {
   readonly kind: 'libtorrent' | 'webtorrent'
   readonly ports: number[]
   readonly torrent: string
+  /** CPU seconds the seeders have used so far (webtorrent: this whole process's). */
+  cpuSeconds (): number
+  /** Payload bytes all seeders have uploaded so far. */
+  uploaded (): Promise<number>
   close (): Promise<void>
 }
 
@@ -29,12 +33,21 @@ export async function startLibtorrentSeeders (children: Children, data: BenchDat
   if (opts.tracker !== undefined) args.push('--tracker', opts.tracker)
   // stdin is a pipe we hold open: the script exits when it closes, even if we die.
   const child = children.start(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-  const line = await watchLines(child).when(l => l.startsWith('{'), START_MS)
+  const lines = watchLines(child)
+  const line = await lines.when(l => l.includes('"ports"'), START_MS)
   const { ports } = JSON.parse(line.text) as { ports: number[] }
+  let seq = 0
   return {
     kind: 'libtorrent',
     ports,
     torrent,
+    cpuSeconds: () => child.usage().cpuSeconds,
+    uploaded: async () => {
+      const tag = `{"seq": ${++seq},`
+      child.proc.stdin?.write(`stats ${seq}\n`)
+      const answer = await lines.when(l => l.startsWith(tag), 10_000)
+      return (JSON.parse(answer.text) as { uploaded: number }).uploaded
+    },
     close: async () => { child.proc.stdin?.end(); await child.stop() }
   }
 }
@@ -73,5 +86,7 @@ export async function startWebtorrentSeeders (data: BenchData, torrent: string, 
     await close()
     throw err
   }
-  return { kind: 'webtorrent', ports: clients.map(c => c.torrentPort), torrent, close }
+  const cpuSeconds = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6 }
+  const uploaded = async (): Promise<number> => clients.reduce((n, c) => n + c.torrents.reduce((m, t) => m + ((t as { uploaded?: number }).uploaded ?? 0), 0), 0)
+  return { kind: 'webtorrent', ports: clients.map(c => c.torrentPort), torrent, cpuSeconds, uploaded, close }
 }

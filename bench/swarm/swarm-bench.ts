@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { Server } from 'bittorrent-tracker'
 import { Children } from './children.js'
+import { newestProfile, topSelfTime } from './cpu-profile-top.js'
 import { ensureBenchData, torrentPath } from './data-cache.js'
 import { runAria2, runBtStream, runLibtorrent, type Run, type Target } from './downloaders.js'
 import { measureLimits, type Limits } from './limits.js'
@@ -30,6 +32,7 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
   let seeders: Seeders | undefined
   let tracker: Server | undefined
   const rows: Row[] = []
+  let profile: string | undefined
   try {
     out.write(`swarm download: ${count} seeders on 127.0.0.1, ${sizeMiB} MiB file, ${pieceKiB} KiB pieces\n`)
     let limits: Limits | undefined
@@ -60,7 +63,13 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
     const attempt = async (client: string, run: () => Promise<Run>): Promise<void> => {
       log(`downloading: ${client}`)
       try {
-        rows.push(await run())
+        const cpu0 = seeders?.cpuSeconds() ?? 0
+        const sent0 = await seeders?.uploaded() ?? 0
+        const r = await run()
+        // The sampler reads /proc every 50 ms: wait one period so the seeders' count is current.
+        await new Promise(resolve => setTimeout(resolve, 100))
+        const sent = (await seeders?.uploaded() ?? 0) - sent0
+        rows.push({ ...r, seederCpuSeconds: (seeders?.cpuSeconds() ?? 0) - cpu0, sentRatio: sent / data.size })
       } catch (err) {
         rows.push({ client, error: (err as Error).message })
         out.write(`  ${client} failed: ${(err as Error).message}\n`)
@@ -71,11 +80,15 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
     await attempt('bt-stream | cat >/dev/null', () => runBtStream(children, target, 'cat'))
     const profDir = process.env.BENCH_CPU_PROF
     if (profDir !== undefined && profDir !== '') {
-      await attempt('bt-stream --cpu-prof | node count', async () => ({ ...await runBtStream(children, target, 'count', { cpuProfDir: profDir }), note: `profile in ${profDir}` }))
+      mkdirSync(profDir, { recursive: true })
+      await attempt('bt-stream --cpu-prof | node count', async () => ({ ...await runBtStream(children, target, 'count', { cpuProfDir: profDir }), client: 'bt-stream --cpu-prof | count', note: `profile in ${profDir}` }))
+      const file = newestProfile(profDir)
+      if (file !== undefined) profile = `bt-stream ${file}\n` + topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof topSelfTime>[0], 25)
     }
     if (seeders.kind === 'libtorrent') await attempt('libtorrent 2.0 (python)', () => runLibtorrent(children, target))
     if (announce !== undefined) await attempt('aria2c', () => runAria2(children, target, announce as string))
     out.write('\n' + formatReport(`seeders: ${seeders.kind} ×${count}`, rows, limits))
+    if (profile !== undefined) out.write(profile)
   } finally {
     await seeders?.close().catch(() => {})
     if (tracker !== undefined) await new Promise<void>(resolve => tracker?.close(() => resolve()))
