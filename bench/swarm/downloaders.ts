@@ -29,7 +29,8 @@ export interface Target {
 }
 
 const MiB = 1024 * 1024
-const BT_STREAM = fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
+/** BENCH_BT_STREAM: another build's bin/bt-stream.js, to compare two versions of the engine. */
+const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 const CONSUMER = fileURLToPath(new URL('./consumer.js', import.meta.url))
 const LT_LEECHER = fileURLToPath(new URL('../../../bench/libtorrent-leecher.py', import.meta.url))
 /** Downloads that write files write them to RAM, so no disk is measured and nothing is left. */

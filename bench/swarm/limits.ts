@@ -12,6 +12,7 @@ export interface Limits {
 
 const SHA1_BYTES = 256 * 1024 * 1024
 const SHA1_PIECE = 256 * 1024
+const SHA1_ROUNDS = 3
 const LOOPBACK_BYTES = 1024 * 1024 * 1024
 const RUN_MS = 120_000
 const MiB = 1024 * 1024
@@ -19,12 +20,19 @@ const MiB = 1024 * 1024
 const PAIR = fileURLToPath(new URL('./loopback-pair.js', import.meta.url))
 const CONSUMER = fileURLToPath(new URL('./consumer.js', import.meta.url))
 
-/** SHA-1 of 256 MiB in 256 KiB pieces, one digest each: what verifying every piece costs. */
+/**
+ * SHA-1 of 256 MiB in 256 KiB pieces, one digest each: what verifying every piece costs. The best
+ * of SHA1_ROUNDS, as a shared 2-core machine has slow moments.
+ */
 export function sha1Rate (): number {
   const piece = Buffer.alloc(SHA1_PIECE, 0xa5)
-  const t0 = performance.now()
-  for (let i = 0; i < SHA1_BYTES / SHA1_PIECE; i++) createHash('sha1').update(piece).digest()
-  return SHA1_BYTES / MiB / ((performance.now() - t0) / 1000)
+  let best = 0
+  for (let round = 0; round < SHA1_ROUNDS; round++) {
+    const t0 = performance.now()
+    for (let i = 0; i < SHA1_BYTES / SHA1_PIECE; i++) createHash('sha1').update(piece).digest()
+    best = Math.max(best, SHA1_BYTES / MiB / ((performance.now() - t0) / 1000))
+  }
+  return best
 }
 
 /** 1 GiB over 127.0.0.1 TCP from one node process to another (optionally hashed on arrival). */

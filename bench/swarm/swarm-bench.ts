@@ -15,7 +15,8 @@ import { formatReport } from './table.js'
  *
  * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_SEEDERS (4), BENCH_RUN_TIMEOUT_S (120),
  * BENCH_DIR (/tmp/bt-stream-bench), BENCH_CPU_PROF=dir (one more bt-stream run under
- * --cpu-prof), BENCH_LIMITS=0 (skip the limits), BENCH_SEEDER=webtorrent (force the fallback).
+ * --cpu-prof), BENCH_LIMITS=0 (skip the limits), BENCH_SEEDER=webtorrent (force the fallback),
+ * BENCH_BT_ARGS="--window 64M" (more bt-stream options, space-separated).
  */
 type Row = Run | { client: string, error: string }
 
@@ -75,13 +76,15 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
         out.write(`  ${client} failed: ${(err as Error).message}\n`)
       }
     }
-    await attempt('bt-stream | node sha1', () => runBtStream(children, target, 'hash'))
-    await attempt('bt-stream | node count', () => runBtStream(children, target, 'count'))
-    await attempt('bt-stream | cat >/dev/null', () => runBtStream(children, target, 'cat'))
+    const btArgs = { extraArgs: (process.env.BENCH_BT_ARGS ?? '').split(' ').filter(a => a !== '') }
+    if (btArgs.extraArgs.length > 0) log(`bt-stream runs with ${btArgs.extraArgs.join(' ')}`)
+    await attempt('bt-stream | node sha1', () => runBtStream(children, target, 'hash', btArgs))
+    await attempt('bt-stream | node count', () => runBtStream(children, target, 'count', btArgs))
+    await attempt('bt-stream | cat >/dev/null', () => runBtStream(children, target, 'cat', btArgs))
     const profDir = process.env.BENCH_CPU_PROF
     if (profDir !== undefined && profDir !== '') {
       mkdirSync(profDir, { recursive: true })
-      await attempt('bt-stream --cpu-prof | node count', async () => ({ ...await runBtStream(children, target, 'count', { cpuProfDir: profDir }), client: 'bt-stream --cpu-prof | count', note: `profile in ${profDir}` }))
+      await attempt('bt-stream --cpu-prof | node count', async () => ({ ...await runBtStream(children, target, 'count', { ...btArgs, cpuProfDir: profDir }), client: 'bt-stream --cpu-prof | count', note: `profile in ${profDir}` }))
       const file = newestProfile(profDir)
       if (file !== undefined) profile = `bt-stream ${file}\n` + topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof topSelfTime>[0], 25)
     }

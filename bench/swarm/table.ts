@@ -13,11 +13,15 @@ export function formatReport (title: string, runs: Array<Run | { client: string,
   const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join('  ').trimEnd()
   const out = [title, line(head), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)]
   if (limits !== undefined) {
+    const rows = [
+      ['SHA-1, node crypto, 256 KiB pieces (best of 3)', limits.sha1MiBps],
+      ['loopback TCP, node → node (2 processes)', limits.tcpMiBps],
+      ['loopback TCP, receiving end hashes (SHA-1)', limits.tcpHashMiBps],
+      ['pipe, node stdout → node consumer', limits.pipeMiBps]
+    ] as const
+    const w = Math.max(...rows.map(r => r[0].length))
     out.push('machine limits:')
-    out.push(`  SHA-1 (node crypto, 256 KiB pieces)       ${limits.sha1MiBps.toFixed(0)} MiB/s`)
-    out.push(`  loopback TCP, node → node (2 processes)   ${limits.tcpMiBps.toFixed(0)} MiB/s`)
-    out.push(`  loopback TCP, receive and SHA-1           ${limits.tcpHashMiBps.toFixed(0)} MiB/s`)
-    out.push(`  pipe, node stdout → node consumer         ${limits.pipeMiBps.toFixed(0)} MiB/s`)
+    for (const [label, mibps] of rows) out.push(`  ${label.padEnd(w)}  ${mibps.toFixed(0).padStart(5)} MiB/s`)
   }
   return out.join('\n') + '\n'
 }
