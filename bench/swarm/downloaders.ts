@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Child, type Children, deadline, watchLines } from './children.js'
@@ -35,6 +35,13 @@ const CONSUMER = fileURLToPath(new URL('./consumer.js', import.meta.url))
 const LT_LEECHER = fileURLToPath(new URL('../../../bench/libtorrent-leecher.py', import.meta.url))
 /** Downloads that write files write them to RAM, so no disk is measured and nothing is left. */
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : '/tmp'
+
+const SCRATCH_PREFIX = 'bt-stream-bench-'
+
+/** Download dirs an interrupted run (Ctrl-C kills before its cleanup) left in SCRATCH. */
+export function cleanScratch (): void {
+  for (const f of readdirSync(SCRATCH)) if (f.startsWith(SCRATCH_PREFIX)) rmSync(join(SCRATCH, f), { recursive: true, force: true })
+}
 
 const peerList = (t: Target): string => t.ports.map(p => `127.0.0.1:${p}`).join(',')
 
@@ -91,7 +98,7 @@ async function measureBtStream (bt: Child, reader: Child, t: Target, consumer: '
 
 /** libtorrent 2.0's leecher (python3-libtorrent) into a RAM dir, dialing the seeders itself. */
 export async function runLibtorrent (children: Children, t: Target): Promise<Run> {
-  const dir = mkdtempSync(join(SCRATCH, 'bt-stream-bench-lt-'))
+  const dir = mkdtempSync(join(SCRATCH, `${SCRATCH_PREFIX}lt-`))
   const lt = children.start(SYSTEM_PYTHON, [LT_LEECHER, t.torrent, dir, peerList(t)])
   try {
     const lines = watchLines(lt)
@@ -117,7 +124,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
 
 /** aria2c into a RAM dir; it learns the peers only from a tracker (it has no --peer). */
 export async function runAria2 (children: Children, t: Target, tracker: string): Promise<Run> {
-  const dir = mkdtempSync(join(SCRATCH, 'bt-stream-bench-aria2-'))
+  const dir = mkdtempSync(join(SCRATCH, `${SCRATCH_PREFIX}aria2-`))
   const aria = children.start('aria2c', [
     `--dir=${dir}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
     `--bt-tracker=${tracker}`, '--seed-time=0', '--file-allocation=none', '--summary-interval=0',

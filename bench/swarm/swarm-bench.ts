@@ -4,7 +4,7 @@ import { Server } from 'bittorrent-tracker'
 import { Children } from './children.js'
 import { newestProfile, topSelfTime } from './cpu-profile-top.js'
 import { ensureBenchData, torrentPath } from './data-cache.js'
-import { runAria2, runBtStream, runLibtorrent, type Run, type Target } from './downloaders.js'
+import { cleanScratch, runAria2, runBtStream, runLibtorrent, type Run, type Target } from './downloaders.js'
 import { measureLimits, type Limits } from './limits.js'
 import { hasLibtorrent, startLibtorrentSeeders, startWebtorrentSeeders, type Seeders } from './seeders.js'
 import { formatReport } from './table.js'
@@ -41,6 +41,7 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
       log('measuring machine limits (SHA-1, loopback TCP, pipe)')
       limits = await measureLimits(children)
     }
+    cleanScratch()
     const data = ensureBenchData(sizeMiB, log)
     const torrent = torrentPath(data, pieceKiB)
     const aria2 = spawnSync('aria2c', ['--version'], { stdio: 'ignore' }).status === 0
