@@ -114,7 +114,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
       ttfb: (first.at - lt.startedAt) / 1000,
       peakRss: u.peakRss,
       cpuSeconds: u.cpuSeconds,
-      note: 'to /dev/shm; TTFB = 1st piece'
+      note: 'to /dev/shm (RSS: + mapped file); TTFB: 1st piece'
     }
   } finally {
     await lt.stop()
