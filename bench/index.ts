@@ -1,10 +1,21 @@
 import { printMetadataFetch } from './metadata-fetch.js'
+import { printSeedUpload } from './seed-upload.js'
+import { printSwarmBench } from './swarm/swarm-bench.js'
 import { printWireLoopback } from './wire-loopback.js'
 import { printWireParser } from './wire-parser.js'
-import { printSeedUpload } from './seed-upload.js'
 
-/** `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine). */
-printWireParser(process.stdout)
-await printWireLoopback(process.stdout)
-await printSeedUpload(process.stdout)
-await printMetadataFetch(process.stdout)
+/**
+ * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
+ * BENCH_ONLY=wire|seed|metadata|swarm runs one group; bench/README.md has the swarm's setup.
+ */
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm'] as const
+const only = process.env.BENCH_ONLY
+if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
+const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
+if (run('wire')) {
+  printWireParser(process.stdout)
+  await printWireLoopback(process.stdout)
+}
+if (run('seed')) await printSeedUpload(process.stdout)
+if (run('metadata')) await printMetadataFetch(process.stdout)
+if (run('swarm')) await printSwarmBench(process.stdout)
