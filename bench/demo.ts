@@ -1,8 +1,8 @@
 /**
- * `npm run demo`: the main job on an embedded default, with no internet. Starts a real tracker
- * (bittorrent-tracker) and three seeders on loopback for a generated file, runs the `bt-stream`
- * command on the torrent with stdout piped into a SHA-1, checks the bytes, says what happened,
- * and stops everything it started.
+ * `npm run demo`: the main job on an embedded default, with no internet. Generates a file, makes
+ * its torrent with `bt-stream create`'s code, starts a real tracker (bittorrent-tracker) and three
+ * of our own seeders on loopback, runs the `bt-stream` command on the torrent with stdout piped
+ * into a SHA-1, checks the bytes, says what happened, and stops everything it started.
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -10,28 +10,37 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startLocalSwarm } from '../test/e2e/local-swarm.js'
-import { seededBytes } from '../test/swarm/fixture-torrent.js'
+import { Server } from 'bittorrent-tracker'
+import { createTorrent } from '../lib/metainfo/create.js'
+import { seedFromDisk, type SeedSession } from '../lib/session/seed.js'
 import { humanSize } from '../lib/util/format.js'
+import { seededBytes } from '../test/swarm/fixture-torrent.js'
 
 const SIZE = Number(process.env.DEMO_SIZE_MIB ?? 64) * 1024 * 1024
 const SEEDERS = 3
 const BIN = fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
 
 async function main (): Promise<number> {
-  process.stdout.write(`demo: generating ${humanSize(SIZE)} and starting a tracker and ${SEEDERS} seeders on 127.0.0.1 ...\n`)
-  const data = seededBytes(SIZE, 2026)
-  const expected = createHash('sha1').update(data).digest('hex')
-  const swarm = await startLocalSwarm([{ name: 'demo.bin', data }], { seeders: SEEDERS, pieceLength: 256 * 1024 })
   const dir = mkdtempSync(join(tmpdir(), 'bt-stream-demo-'))
+  const tracker = new Server({ udp: false, ws: false, stats: false, http: true })
+  const seeders: SeedSession[] = []
   try {
-    const torrent = join(dir, 'demo.torrent')
-    writeFileSync(torrent, swarm.torrent)
-    process.stdout.write(`demo: tracker ${swarm.announce}, seeders on ports ${swarm.seederPorts.join(', ')}\n`)
-    process.stdout.write(`demo: $ bt-stream ${torrent} --progress | sha1sum\n`)
+    await new Promise<void>(resolve => tracker.listen(0, '127.0.0.1', () => resolve()))
+    const announce = `http://127.0.0.1:${(tracker.http!.address() as { port: number }).port}/announce`
+    process.stdout.write(`demo: generating ${humanSize(SIZE)}, a torrent for it, a tracker and ${SEEDERS} bt-stream seeders on 127.0.0.1 ...\n`)
+    const data = seededBytes(SIZE, 2026)
+    const expected = createHash('sha1').update(data).digest('hex')
+    const file = join(dir, 'demo.bin')
+    writeFileSync(file, data)
+    const { torrent, meta } = await createTorrent(file, { trackers: [announce], pieceLength: 256 * 1024 })
+    const torrentPath = join(dir, 'demo.torrent')
+    writeFileSync(torrentPath, torrent)
+    for (let i = 0; i < SEEDERS; i++) seeders.push(await seedFromDisk(meta, file, { host: '127.0.0.1' }))
+    process.stdout.write(`demo: tracker ${announce}; seeders on ports ${seeders.map(s => s.port).join(', ')}\n`)
+    process.stdout.write(`demo: $ bt-stream ${torrentPath} --progress | sha1sum\n`)
     const started = process.hrtime.bigint()
     const result = await new Promise<{ code: number | null, hash: string, bytes: number, firstByteMs: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, torrent, '--progress'], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, [BIN, torrentPath, '--progress'], { stdio: ['ignore', 'pipe', 'inherit'] })
       const hash = createHash('sha1')
       let bytes = 0
       let firstByteMs = -1
@@ -45,17 +54,19 @@ async function main (): Promise<number> {
     })
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     const ok = result.code === 0 && result.hash === expected && result.bytes === SIZE
+    const uploaded = seeders.map(s => humanSize(s.seeder.uploaded)).join(', ')
     process.stdout.write([
       `demo: bt-stream exited ${String(result.code)} after ${seconds.toFixed(2)} s; first byte after ${result.firstByteMs.toFixed(0)} ms`,
-      `demo: received ${humanSize(result.bytes)} at ${humanSize(Math.round(result.bytes / seconds))}/s`,
+      `demo: received ${humanSize(result.bytes)} at ${humanSize(Math.round(result.bytes / seconds))}/s; the seeders uploaded ${uploaded}`,
       `demo: sha1 ${result.hash} ${result.hash === expected ? 'matches' : `DOES NOT MATCH ${expected}`} the generated file`,
       ok ? 'demo: OK' : 'demo: FAILED',
       ''
     ].join('\n'))
     return ok ? 0 : 1
   } finally {
+    await Promise.all(seeders.map(s => s.close()))
+    await new Promise<void>(resolve => tracker.close(() => resolve()))
     rmSync(dir, { recursive: true, force: true })
-    await swarm.close()
   }
 }
 

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).command,
   peers: async () => (await import('./commands/peers.js')).command,
   piece: async () => (await import('./commands/piece.js')).command,
+  seed: async () => (await import('./commands/seed.js')).command,
   handshake: async () => (await import('./commands/handshake.js')).command
 }
 

@@ -6,6 +6,7 @@ import { humanSize } from '../../util/format.js'
 import { optionList, type ParsedArgs } from '../args.js'
 import type { CliIO } from '../io.js'
 import { progressLine, swarmOptions } from '../swarm-args.js'
+import { runSeed } from './seed.js'
 
 /**
  * `bt-stream x.torrent -o PATH`: resume check, then the download into PATH. Stdout stays empty;
@@ -39,6 +40,10 @@ export async function toDisk (meta: Metainfo, out: string, args: ParsedArgs, io:
       line.done()
       const p = dl.progress
       io.stderr.write(`bt-stream: ${out}: ${humanSize(total)} complete (${humanSize(p.resumed)} already on disk, ${humanSize(p.verified)} downloaded)\n`)
+    }
+    if (args.options.has('seed')) {
+      await dl.stop()
+      await (await runSeed(meta, out, args, io)).closed
     }
     return 0
   } catch (err) {

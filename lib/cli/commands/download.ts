@@ -17,6 +17,7 @@ Every piece is SHA-1 verified before any of its bytes is written.
 options:
   -o PATH            write to disk instead: a single-file torrent to PATH, a multi-file one into
                      the directory PATH; resumable (a rerun keeps every piece that verifies)
+  --seed             with -o: keep seeding after the download, until Ctrl-C
   --file SEL         one file of a multi-file torrent: its index or path (see bt-stream info);
                      with -o it may be given more than once
   --max-peers N      open connections at most (default 50)
@@ -34,7 +35,8 @@ const OPTIONS: OptionSpec[] = [
   ...SWARM_OPTIONS,
   { long: 'file', value: true },
   { long: 'window', value: true },
-  { long: 'output', short: 'o', value: true }
+  { long: 'output', short: 'o', value: true },
+  { long: 'seed', value: false }
 ]
 
 export const command: Command = async (argv, io) => {
@@ -43,6 +45,7 @@ export const command: Command = async (argv, io) => {
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
   const meta = await loadMeta(args.positionals[0] as string, io)
   const output = optionString(args, 'output')
+  if (args.options.has('seed') && output === undefined) throw new UsageError('--seed needs -o PATH: seeding serves the data from disk')
   if (output !== undefined) return await toDisk(meta, output, args, io)
   if (optionList(args, 'file').length > 1) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
   const fileOpt = optionString(args, 'file')

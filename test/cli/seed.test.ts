@@ -1,0 +1,62 @@
+/**
+ * `bt-stream seed <torrent> <path>` as a user runs it: verify the data, serve it, stop on Ctrl-C.
+ * The leecher is our library download; the seeder is the real binary.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { download } from '../../lib/session/download.js'
+import { makeTorrent, seededBytes } from '../swarm/fixture-torrent.js'
+
+const BIN = new URL('../../../bin/bt-stream.js', import.meta.url).pathname
+
+test('bt-stream seed serves verified data to a leecher and stops with exit 130 on SIGINT', async () => {
+  const data = seededBytes(2 * 1024 * 1024 + 7, 31)
+  const t = makeTorrent({ length: data.length, pieceLength: 64 * 1024, data })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
+  const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-trackers'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    writeFileSync(join(dir, 'x.torrent'), t.torrent)
+    writeFileSync(join(dir, 'x.bin'), data)
+    let stderr = ''
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no port announced: ${stderr}`)), 20_000)
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        const m = /on port (\d+)/.exec(stderr)
+        if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) }
+      })
+      child.once('close', () => reject(new Error(`seed exited: ${stderr}`)))
+    })
+    assert.match(stderr, /seeding "test\.bin" \(33\/33 pieces\)/)
+    const parts: Buffer[] = []
+    for await (const c of download(t.meta, { peers: [{ host: '127.0.0.1', port }], trackers: false })) parts.push(Buffer.from(c as Uint8Array))
+    assert.ok(Buffer.concat(parts).equals(data), 'byte-identical from our seeder')
+    const closed = new Promise<number | null>(resolve => child.once('close', resolve))
+    child.kill('SIGINT')
+    assert.equal(await closed, 130)
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('bt-stream seed with data that does not verify: exit 1, one line', async () => {
+  const t = makeTorrent({ length: 100_000, pieceLength: 16384 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
+  try {
+    writeFileSync(join(dir, 'x.torrent'), t.torrent)
+    writeFileSync(join(dir, 'x.bin'), Buffer.alloc(100_000))
+    const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin')], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    const code = await new Promise(resolve => child.once('close', resolve))
+    assert.equal(code, 1)
+    assert.match(stderr, /^bt-stream: .*x\.bin: no piece of "test\.bin" verifies there; nothing to seed\n$/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
