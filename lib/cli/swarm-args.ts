@@ -6,7 +6,8 @@ import { parseMagnet } from '../magnet/parse.js'
 import { parseTorrent } from '../metainfo/parse.js'
 import type { Metainfo } from '../metainfo/types.js'
 import type { PeerAddress } from '../tracker/compact.js'
-import { DownloadError } from '../util/errors.js'
+import { fetchMagnetMetadata } from '../session/magnet-metadata.js'
+import type { DhtOptions } from '../session/dht-source.js'
 import { optionInt, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
@@ -15,6 +16,10 @@ import { readInput } from './read-input.js'
 
 /** Options of every swarm command. */
 export const SWARM_OPTIONS: OptionSpec[] = [
+  { long: 'no-dht', value: false },
+  { long: 'dht-bootstrap', value: true },
+  { long: 'dht-port', value: true },
+  { long: 'metadata-timeout', value: true },
   { long: 'max-peers', value: true },
   { long: 'port', value: true },
   { long: 'peer', value: true },
@@ -26,14 +31,36 @@ export const SWARM_OPTIONS: OptionSpec[] = [
 ]
 
 /** The options every swarm command shares. */
-export function swarmOptions (args: ParsedArgs): { maxPeers?: number, port?: number, peers: PeerAddress[], trackers: boolean, stallTimeoutMs: number } {
+export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOptions {
   const peerList = optionString(args, 'peer')
   return {
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     port: optionInt(args, 'port', 1, 65535),
     peers: peerList === undefined ? [] : peerList.split(',').map(parseAddress),
     trackers: !args.options.has('no-trackers'),
-    stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000
+    stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000,
+    ...dhtOptions(args, meta === undefined || meta.announce.length === 0)
+  }
+}
+
+export interface SwarmCliOptions extends DhtOptions {
+  readonly maxPeers?: number
+  readonly port?: number
+  readonly peers: PeerAddress[]
+  readonly trackers: boolean
+  readonly stallTimeoutMs: number
+}
+
+/**
+ * The DHT (BEP 5) is asked when it is needed: a magnet, or a torrent without trackers, unless
+ * --no-dht; `--dht-bootstrap` turns it on whatever the torrent says.
+ */
+export function dhtOptions (args: ParsedArgs, needed: boolean): DhtOptions {
+  const bootstrap = optionString(args, 'dht-bootstrap')
+  return {
+    dht: !args.options.has('no-dht') && (needed || bootstrap !== undefined),
+    dhtBootstrap: bootstrap?.split(',').filter(s => s !== ''),
+    dhtPort: optionInt(args, 'dht-port', 1, 65535)
   }
 }
 
@@ -44,10 +71,28 @@ export function progressLine (args: ParsedArgs, io: CliIO): { show: boolean, lin
   return { show, line: new ProgressLine(io.stderr, tty), tty }
 }
 
-export async function loadMeta (source: string, io: CliIO): Promise<Metainfo> {
-  if (/^magnet:/i.test(source)) {
-    const magnet = parseMagnet(source)
-    throw new DownloadError(`magnet ${magnet.infoHashHex}: fetching metadata from peers (BEP 9) is not built yet; use the .torrent`)
-  }
-  return parseTorrent(await readInput(source, io.stdin))
+export interface LoadedMeta {
+  readonly meta: Metainfo
+  /** Peers that served a magnet's metadata: the download dials them first. */
+  readonly peers: PeerAddress[]
+  /** BEP 53 `so=`: the files a magnet selects. */
+  readonly selectOnly?: readonly number[]
+}
+
+/**
+ * A .torrent from a file or stdin, or a magnet's metadata fetched from its peers (BEP 9), with
+ * a progress note on stderr while it waits.
+ */
+export async function loadMeta (source: string, io: CliIO, args?: ParsedArgs): Promise<LoadedMeta> {
+  if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin)), peers: [] }
+  const magnet = parseMagnet(source)
+  const opts = args === undefined ? { peers: [], trackers: true, stallTimeoutMs: 0, dht: true } : swarmOptions(args)
+  const show = args !== undefined && progressLine(args, io).show
+  if (show) io.stderr.write(`bt-stream: fetching the metadata of ${magnet.name ?? magnet.infoHashHex} from peers ...\n`)
+  const got = await fetchMagnetMetadata(magnet, {
+    ...opts,
+    timeoutMs: args === undefined ? undefined : (optionInt(args, 'metadata-timeout', 1, 3600) ?? 120) * 1000,
+    signal: io.signal
+  })
+  return { meta: got.meta, peers: got.peers, selectOnly: magnet.selectOnly }
 }

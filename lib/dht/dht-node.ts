@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import DHT from 'bittorrent-dht'
-import { formatPeer, validPeer, type PeerAddress } from '../tracker/compact.js'
+import { formatPeer, parseHostPort, validPeer, type PeerAddress } from '../tracker/compact.js'
 import { BtStreamError, UsageError } from '../util/errors.js'
 
 /**
@@ -59,7 +59,7 @@ export class DhtNode {
 
   /** Creates the node and binds its UDP socket; joining the DHT (bootstrap) runs in the background. */
   static async start (opts: DhtNodeOptions = {}): Promise<DhtNode> {
-    const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map(parseHostPort)
+    const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map(parseBootstrapNode)
     const dht = new DHT({
       bootstrap,
       ...(opts.nodeId === undefined ? {} : { nodeId: Buffer.from(opts.nodeId) })
@@ -180,11 +180,9 @@ export class DhtNode {
   }
 }
 
-/** `host:port`, `[v6]:port`; throws UsageError for anything else. */
-export function parseHostPort (s: string): { host: string, port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s.trim())
-  const host = m?.[1] ?? m?.[2]
-  const port = Number(m?.[3])
-  if (host === undefined || !(port >= 1 && port <= 65535)) throw new UsageError(`not a host:port: "${s}"`)
-  return { host, port }
+/** `host:port`, `[v6]:port` (a bootstrap node); throws UsageError for anything else. */
+export function parseBootstrapNode (s: string): PeerAddress {
+  const addr = parseHostPort(s.trim())
+  if (addr === undefined) throw new UsageError(`not a host:port: "${s}"`)
+  return addr
 }

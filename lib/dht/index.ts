@@ -1,2 +1,2 @@
 /** BEP 5 DHT: our node, over the bittorrent-dht package. */
-export { DEFAULT_BOOTSTRAP, DhtError, DhtNode, parseHostPort, type DhtNodeOptions, type TorrentRef } from './dht-node.js'
+export { DEFAULT_BOOTSTRAP, DhtError, DhtNode, parseBootstrapNode, type DhtNodeOptions, type TorrentRef } from './dht-node.js'

@@ -8,8 +8,9 @@ import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
 import type { Swarm } from '../swarm/swarm.js'
+import { startDhtLookup, type DhtOptions } from './dht-source.js'
 
-export interface SourceOptions {
+export interface SourceOptions extends DhtOptions {
   /** Peers to dial besides those the trackers return. */
   readonly peers?: readonly PeerAddress[]
   /** Ask the torrent's trackers for peers (default true). */
@@ -36,12 +37,13 @@ export interface SourceHooks {
 export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Array, opts: SourceOptions, hooks: SourceHooks): PeerSources {
   const given = opts.peers ?? []
   for (const p of given) swarm.addPeer(p, 'manual')
+  const dht = startDhtLookup(meta.infoHash, opts, p => swarm.addPeer(p, 'dht'), meta.private)
   if (opts.trackers === false || meta.announce.length === 0) {
-    if (given.length === 0) {
-      const why = opts.trackers === false ? 'trackers are off and no peer was given' : 'the torrent names no tracker and no peer was given'
+    if (given.length === 0 && dht === undefined) {
+      const why = opts.trackers === false ? 'trackers are off and no peer was given' : 'the torrent names no tracker and no peer was given (and the DHT is off)'
       queueMicrotask(() => hooks.fail(new DownloadError(why)))
     }
-    return { announcer: undefined, stop: async () => {} }
+    return { announcer: undefined, stop: async () => { await dht?.stop() } }
   }
   const announcer = new Announcer({
     infoHash: meta.infoHash,
@@ -58,11 +60,11 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   if (hooks.trackerError !== undefined) announcer.on('tracker-error', hooks.trackerError)
   announcer.on('all-failed', failures => {
     // Trackers are our only source: with no peer known at all, nothing can come.
-    if (swarm.pool.stats.known === 0 && given.length === 0) {
+    if (swarm.pool.stats.known === 0 && given.length === 0 && dht === undefined) {
       hooks.fail(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
     }
   })
   swarm.on('complete', () => announcer.complete())
   announcer.start()
-  return { announcer, stop: () => announcer.stop() }
+  return { announcer, stop: async () => { await Promise.all([announcer.stop(), dht?.stop()]) } }
 }

@@ -46,10 +46,10 @@ test('info -: reads the .torrent from stdin', async () => {
   assert.equal((JSON.parse(io.out()) as { infoHash: string }).infoHash, expected.single?.infoHashV1)
 })
 
-test('info magnet:?...: prints what the magnet holds', async () => {
+test('info --no-fetch magnet:?...: prints what the magnet holds, contacting nobody', async () => {
   const io = fakeIO()
   const uri = `magnet:?xt=urn:btih:${expected.single?.infoHashV1 ?? ''}&dn=single.bin&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce&x.pe=[::1]:6881&so=0`
-  assert.equal(await main(['info', '--json', uri], io), 0)
+  assert.equal(await main(['info', '--no-fetch', '--json', uri], io), 0)
   assert.deepEqual(JSON.parse(io.out()), {
     kind: 'magnet',
     infoHash: expected.single?.infoHashV1,
@@ -60,7 +60,7 @@ test('info magnet:?...: prints what the magnet holds', async () => {
     selectOnly: [0]
   })
   const text = fakeIO()
-  assert.equal(await main(['info', uri], text), 0)
+  assert.equal(await main(['info', '--no-fetch', uri], text), 0)
   assert.match(text.out(), /^metadata: +not fetched/m)
   assert.match(text.out(), /^ {2}\[::1\]:6881$/m)
 })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import DHT from 'bittorrent-dht'
-import { DhtNode, parseHostPort } from '../../lib/dht/dht-node.js'
+import { DhtNode, parseBootstrapNode } from '../../lib/dht/dht-node.js'
 import type { PeerAddress } from '../../lib/tracker/compact.js'
 import { UsageError } from '../../lib/util/errors.js'
 import { within } from '../wire/helpers.js'
@@ -113,7 +113,7 @@ test('DHT: destroy ends a lookup in progress and is bounded; bad input is a Usag
   assert.equal(await within(1000, 'lookup ended', lookup), 0)
   await assert.rejects(ours.findPeers({ infoHash: new Uint8Array(5) }, () => {}), UsageError)
   await assert.rejects(ours.announce({ infoHash: HASH }, 40004), /destroyed/)
-  assert.deepEqual(parseHostPort('[::1]:6881'), { host: '::1', port: 6881 })
-  assert.deepEqual(parseHostPort('router.bittorrent.com:6881'), { host: 'router.bittorrent.com', port: 6881 })
-  for (const bad of ['nohost', '1.2.3.4:0', '1.2.3.4:70000', '::1:6881']) assert.throws(() => parseHostPort(bad), UsageError, bad)
+  assert.deepEqual(parseBootstrapNode('[::1]:6881'), { host: '::1', port: 6881 })
+  assert.deepEqual(parseBootstrapNode('router.bittorrent.com:6881'), { host: 'router.bittorrent.com', port: 6881 })
+  for (const bad of ['nohost', '1.2.3.4:0', '1.2.3.4:70000', '::1:6881']) assert.throws(() => parseBootstrapNode(bad), UsageError, bad)
 })

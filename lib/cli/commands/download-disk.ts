@@ -1,23 +1,24 @@
-import type { Metainfo } from '../../metainfo/types.js'
 import { downloadToDisk } from '../../session/download-to-disk.js'
 import { selectFiles } from '../../session/selection.js'
 import { DownloadError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
-import { optionList, type ParsedArgs } from '../args.js'
+import type { ParsedArgs } from '../args.js'
 import type { CliIO } from '../io.js'
-import { progressLine, swarmOptions } from '../swarm-args.js'
+import { progressLine, swarmOptions, type LoadedMeta } from '../swarm-args.js'
 import { runSeed } from './seed.js'
 
 /**
  * `bt-stream x.torrent -o PATH`: resume check, then the download into PATH. Stdout stays empty;
  * progress (checking, then downloading) goes to stderr like the stdout mode's.
  */
-export async function toDisk (meta: Metainfo, out: string, args: ParsedArgs, io: CliIO): Promise<number> {
-  const files = selectFiles(meta, optionList(args, 'file'))
+export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: readonly string[], args: ParsedArgs, io: CliIO): Promise<number> {
+  const files = selectFiles(meta, sels)
+  const common = swarmOptions(args, meta)
   const { show, line } = progressLine(args, io)
   let lastCheckDraw = 0
   const dl = await downloadToDisk(meta, out, {
-    ...swarmOptions(args),
+    ...common,
+    peers: [...common.peers, ...peers],
     files,
     signal: io.signal,
     onCheck: p => {

@@ -1,5 +1,4 @@
 import { pipeline } from 'node:stream/promises'
-import type { Metainfo } from '../../metainfo/types.js'
 import { chunker } from '../../output/chunker.js'
 import { progressMeter } from '../../output/progress-meter.js'
 import { download, type DownloadOptions } from '../../session/download.js'
@@ -7,7 +6,7 @@ import { DownloadError, UsageError } from '../../util/errors.js'
 import { optionInt, optionList, optionSize, optionString, parseArgs, type OptionSpec, type ParsedArgs } from '../args.js'
 import { toDisk } from './download-disk.js'
 import type { CliIO, Command } from '../io.js'
-import { loadMeta, progressLine, swarmOptions, SWARM_OPTIONS } from '../swarm-args.js'
+import { loadMeta, progressLine, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream <file.torrent | magnet:?... | -> [options] > out
 
@@ -43,21 +42,26 @@ export const command: Command = async (argv, io) => {
   const args = parseArgs(argv, OPTIONS)
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
-  const meta = await loadMeta(args.positionals[0] as string, io)
   const output = optionString(args, 'output')
   if (args.options.has('seed') && output === undefined) throw new UsageError('--seed needs -o PATH: seeding serves the data from disk')
-  if (output !== undefined) return await toDisk(meta, output, args, io)
-  if (optionList(args, 'file').length > 1) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
-  const fileOpt = optionString(args, 'file')
-  return await toStdout(meta, args, io, {
+  const fileSels = optionList(args, 'file')
+  if (output === undefined && fileSels.length > 1) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
+  const loaded = await loadMeta(args.positionals[0] as string, io, args)
+  // BEP 53: a magnet's so= selects files as --file does; --file wins.
+  const sels = fileSels.length > 0 ? fileSels : (loaded.selectOnly ?? []).map(String)
+  if (output !== undefined) return await toDisk(loaded, output, sels, args, io)
+  if (sels.length > 1) throw new UsageError(`the magnet selects ${sels.length} files (so=); stdout carries one: give --file, or use -o DIR`)
+  const fileOpt = sels[0]
+  return await toStdout(loaded, args, io, {
     file: fileOpt === undefined ? undefined : /^\d+$/.test(fileOpt) ? Number(fileOpt) : fileOpt,
     windowBytes: optionSize(args, 'window', 1024 * 1024, 4 * 1024 ** 3)
   })
 }
 
 /** Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`. */
-export async function toStdout (meta: Metainfo, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
-  const stream = download(meta, { ...extra, ...swarmOptions(args) })
+export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
+  const common = swarmOptions(args, meta)
+  const stream = download(meta, { ...extra, ...common, peers: [...common.peers, ...peers] })
   const { show, line, tty } = progressLine(args, io)
   const meter = progressMeter()
   const total = stream.selection.end - stream.selection.start

@@ -1,34 +1,50 @@
 import { parseMagnet, type Magnet } from '../../magnet/parse.js'
-import { parseTorrent } from '../../metainfo/parse.js'
+import { torrentFileBytes } from '../../metainfo/torrent-file.js'
 import type { Metainfo } from '../../metainfo/types.js'
 import { UsageError } from '../../util/errors.js'
 import { humanSize, printable } from '../../util/format.js'
-import { parseArgs } from '../args.js'
+import { optionString, parseArgs } from '../args.js'
+import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
+import { writeFile } from 'node:fs/promises'
+import { StorageError } from '../../util/errors.js'
 import type { Command } from '../io.js'
-import { readInput } from '../read-input.js'
 
 const HELP = `usage: bt-stream info [--json] <file.torrent | magnet:?... | ->
 
-Shows what a .torrent (or a magnet URI) describes: info hash, name, sizes, pieces, files,
-trackers. \`-\` reads the .torrent from stdin.
+Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers. \`-\` reads the
+.torrent from stdin. For a magnet URI the metadata is fetched from its peers first (BEP 9: its
+trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
 
 options:
-  --json    print the same as one JSON object
-  --help    this text
+  --json               print the same as one JSON object
+  --save-torrent FILE  also write the (fetched) metadata as a .torrent file
+  --no-fetch           for a magnet: print only what the URI itself holds, contact nobody
+  --peer LIST          peers to ask for a magnet's metadata: host:port[,...]
+  --no-trackers        do not ask the magnet's trackers
+  --no-dht, --dht-bootstrap HOST:PORT,..., --dht-port N
+  --metadata-timeout S give up after S seconds (default 120)
+  --help               this text
 `
 
 export const command: Command = async (argv, io) => {
-  const args = parseArgs(argv, [{ long: 'json', value: false }, { long: 'help', short: 'h', value: false }])
+  const args = parseArgs(argv, [
+    { long: 'json', value: false },
+    { long: 'save-torrent', value: true },
+    { long: 'no-fetch', value: false },
+    ...SWARM_OPTIONS.filter(o => o.long !== 'help')
+  ].concat([{ long: 'help', short: 'h', value: false }]))
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 1) throw new UsageError('info takes exactly one .torrent file, magnet URI or -')
   const source = args.positionals[0] as string
   const json = args.options.has('json')
-  if (/^magnet:/i.test(source)) {
+  if (/^magnet:/i.test(source) && args.options.has('no-fetch')) {
     const magnet = parseMagnet(source)
     io.stdout.write(json ? JSON.stringify(magnetJson(magnet), null, 2) + '\n' : magnetText(magnet))
     return 0
   }
-  const meta = parseTorrent(await readInput(source, io.stdin))
+  const { meta } = await loadMeta(source, io, args)
+  const save = optionString(args, 'save-torrent')
+  if (save !== undefined) await writeTorrentFile(save, torrentFileBytes(meta.infoBytes, { announce: meta.announce, urlList: meta.urlList }))
   io.stdout.write(json ? JSON.stringify(torrentJson(meta), null, 2) + '\n' : torrentText(meta))
   return 0
 }
@@ -112,4 +128,12 @@ function magnetText (m: Magnet): string {
   if (m.webSeeds.length > 0) lines.push('web seeds:', ...m.webSeeds.map(u => `  ${printable(u)}`))
   if (m.selectOnly !== undefined) lines.push(`select only:  files ${m.selectOnly.join(', ')}`)
   return lines.join('\n') + '\n'
+}
+
+async function writeTorrentFile (path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, bytes)
+  } catch (err) {
+    throw new StorageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+  }
 }

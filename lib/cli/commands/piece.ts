@@ -24,6 +24,5 @@ export const command: Command = async (argv, io) => {
   const [source, index] = args.positionals
   if (source === undefined || index === undefined || args.positionals.length !== 2) throw new UsageError('piece takes a torrent and a piece index')
   if (!/^\d+$/.test(index)) throw new UsageError(`piece index must be a whole number, got "${index}"`)
-  const meta = await loadMeta(source, io)
-  return await toStdout(meta, args, io, { piece: Number(index) })
+  return await toStdout(await loadMeta(source, io, args), args, io, { piece: Number(index) })
 }

@@ -24,6 +24,11 @@ export const command: Command = async (argv, io) => {
     { long: 'host', value: true },
     { long: 'max-peers', value: true },
     { long: 'no-trackers', value: false },
+    { long: 'no-dht', value: false },
+    { long: 'dht-bootstrap', value: true },
+    { long: 'dht-port', value: true },
+    { long: 'metadata-timeout', value: true },
+    { long: 'peer', value: true },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
     { long: 'help', short: 'h', value: false }
@@ -31,7 +36,7 @@ export const command: Command = async (argv, io) => {
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   const [source, path] = args.positionals
   if (source === undefined || path === undefined || args.positionals.length !== 2) throw new UsageError('seed takes a torrent and the path of its data')
-  const meta = await loadMeta(source, io)
+  const { meta } = await loadMeta(source, io, args)
   const session = await runSeed(meta, path, args, io)
   await session.closed
   return 0

@@ -1,0 +1,51 @@
+/**
+ * The DHT as a peer source (BEP 5): a node joins through the bootstrap nodes and looks the info
+ * hash up, now and again every few minutes while the download runs; found peers go to the same
+ * pool as the trackers'. Never for private torrents (BEP 27).
+ */
+import { DhtNode } from '../dht/dht-node.js'
+import type { PeerAddress } from '../tracker/compact.js'
+
+export interface DhtOptions {
+  /** Use the DHT. */
+  readonly dht?: boolean
+  /** `host:port` nodes to join through (default: the public routers). Tests pass loopback nodes. */
+  readonly dhtBootstrap?: readonly string[]
+  /** UDP port and address of our node (default: any free port, every interface). */
+  readonly dhtPort?: number
+  readonly dhtBind?: string
+}
+
+export interface DhtLookup {
+  stop (): Promise<void>
+}
+
+/** Repeat the lookup this often: the DHT's peer lists change slowly, and each lookup costs traffic. */
+const RELOOKUP_MS = 5 * 60_000
+
+export function startDhtLookup (infoHash: Uint8Array, opts: DhtOptions, onPeer: (p: PeerAddress) => void, isPrivate = false): DhtLookup | undefined {
+  if (opts.dht !== true || isPrivate) return undefined
+  const abort = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const nodeReady = DhtNode.start({ bootstrap: opts.dhtBootstrap, port: opts.dhtPort, bindAddress: opts.dhtBind })
+  nodeReady.catch(() => {})
+  const lookup = (node: DhtNode): void => {
+    if (abort.signal.aborted) return
+    node.findPeers({ infoHash }, onPeer, { signal: abort.signal })
+      .catch(() => 0)
+      .finally(() => {
+        if (abort.signal.aborted) return
+        timer = setTimeout(() => lookup(node), RELOOKUP_MS)
+        timer.unref()
+      })
+  }
+  nodeReady.then(lookup, () => {})
+  return {
+    async stop () {
+      abort.abort()
+      if (timer !== undefined) clearTimeout(timer)
+      const node = await nodeReady.catch(() => undefined)
+      await node?.destroy()
+    }
+  }
+}
