@@ -1,10 +1,12 @@
 import { main } from './main.js'
+import { startMemoryPacer } from './memory-pacer.js'
 
 /**
  * Binds main() to the real process: signals abort the running command (exit 130/143 as shells
  * expect), and a closed stdout (EPIPE, `| head`) ends quietly instead of crashing.
  */
 export function run (): void {
+  startMemoryPacer()
   const controller = new AbortController()
   let signalExit: number | undefined
   const onSignal = (code: number) => () => {

@@ -3,7 +3,7 @@
  * hash up, now and again every few minutes while the download runs; found peers go to the same
  * pool as the trackers'. Never for private torrents (BEP 27).
  */
-import { DhtNode } from '../dht/dht-node.js'
+import type { DhtNode } from '../dht/dht-node.js'
 import type { PeerAddress } from '../tracker/compact.js'
 
 export interface DhtOptions {
@@ -27,7 +27,8 @@ export function startDhtLookup (infoHash: Uint8Array, opts: DhtOptions, onPeer: 
   if (opts.dht !== true || isPrivate) return undefined
   const abort = new AbortController()
   let timer: NodeJS.Timeout | undefined
-  const nodeReady = DhtNode.start({ bootstrap: opts.dhtBootstrap, port: opts.dhtPort, bindAddress: opts.dhtBind })
+  // Loaded only when used: the DHT package and its dependencies cost ~14 MB of memory.
+  const nodeReady = import('../dht/dht-node.js').then(({ DhtNode }) => DhtNode.start({ bootstrap: opts.dhtBootstrap, port: opts.dhtPort, bindAddress: opts.dhtBind }))
   nodeReady.catch(() => {})
   const lookup = (node: DhtNode): void => {
     if (abort.signal.aborted) return

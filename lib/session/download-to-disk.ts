@@ -106,7 +106,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     have,
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
-    connect: dialer({ infoHash: meta.infoHash, peerId, pieceCount: meta.pieceCount })
+    connect: dialer({ meta, peerId })
   })
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
   sink.on('drain', () => swarm.sinkDrained())

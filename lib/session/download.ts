@@ -22,7 +22,7 @@ export interface DownloadOptions extends SourceOptions {
   readonly file?: number | string
   /** Just this piece (overrides `file`). */
   readonly piece?: number
-  /** Bytes past the output cursor that may be held in memory (default 32 MiB). */
+  /** Bytes past the output cursor that may be held in memory (default 16 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
   readonly peerId?: Uint8Array
@@ -43,7 +43,7 @@ export interface DownloadStreamEvents extends ReadableEvents {
 }
 
 /** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
-export const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
+export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024
 const PROGRESS_MS = 500
 
 /** The download's bytes, in order, with its swarm and progress attached. */
@@ -92,7 +92,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     windowPieces,
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
-    connect: dialer({ infoHash: meta.infoHash, peerId, pieceCount: meta.pieceCount })
+    connect: dialer({ meta, peerId })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))

@@ -4,6 +4,7 @@
  * peer's request pipeline full: the queue depth follows the peer's rate, the way libtorrent sizes
  * its request queue by time rather than by a fixed count.
  */
+import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
 import type { BlockRequest } from '../pieces/active-piece.js'
@@ -17,6 +18,8 @@ export interface PeerLink {
   readonly fast: boolean
   /** The peer's BEP 10 `reqq`, once its extension handshake arrived. */
   readonly reqq: number | undefined
+  /** The connection as the BEP 10 extensions (PEX, metadata) see it. */
+  readonly extensionPeer: ExtensionPeer
   interested (): void
   notInterested (): void
   request (index: number, begin: number, length: number): void

@@ -6,6 +6,10 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
+import type { ExtensionPeer } from '../extensions/extension-ids.js'
+import { routeExtended } from '../extensions/extension-router.js'
+import { MetadataResponder } from '../extensions/metadata-responder.js'
+import { PexTracker } from '../extensions/pex-tracker.js'
 import { equalBytes } from '../wire/handshake.js'
 import type { Message } from '../wire/messages.js'
 import { PiecePicker, type PieceSource } from '../pieces/piece-picker.js'
@@ -91,6 +95,8 @@ const MIN_STALE_MS = 1500
 const MAX_STRIKES = 3
 /** Re-check interest in every peer this often (a scan of the wanted pieces). */
 const INTEREST_EVERY_MS = 2000
+/** PEX messages are due at most once a minute per peer (BEP 11); checking often keeps them on time. */
+const PEX_CHECK_MS = 5000
 /** Disk mode: pieces being fetched hold at most this much memory. */
 const DEFAULT_MAX_ACTIVE_BYTES = 64 * 1024 * 1024
 
@@ -99,12 +105,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   readonly tracker: RequestTracker<PeerSession>
   readonly pool: PeerPool<WirePeer>
   private readonly opts: SwarmOptions
+  /** BEP 11 peer exchange into our pool (never for a private torrent, BEP 27). */
+  readonly pex: PexTracker<ExtensionPeer> | undefined
+  /** BEP 9: our info dict for peers that came by magnet. */
+  readonly metadata: MetadataResponder
   private readonly sessions = new Map<string, PeerSession>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
+  private lastPexCheck = 0
   private downloaded = 0
   private verifiedBytes = 0
   private wasted = 0
@@ -136,6 +147,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       retryBaseMs: 2000,
       dial: opts.connect
     })
+    this.pex = meta.private ? undefined : new PexTracker<ExtensionPeer>({ onPeers: peers => { for (const p of peers) this.addPeer(p, 'pex') } })
+    this.metadata = new MetadataResponder({ infoBytes: meta.infoBytes })
     this.pool.on('connection', (peer, addr) => this.onConnection(peer, addr))
     this.pool.on('dial-error', (addr, err) => this.emit('peer-error', addr, err))
   }
@@ -205,12 +218,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const session = new PeerSession(addr, peer, this.opts.meta.pieceCount)
     const key = addressKey(addr)
     this.sessions.set(key, session)
+    this.pex?.connected(peer.extensionPeer, { host: addr.host, port: addr.port, outgoing: true })
     peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, err))
   }
 
   private onClose (session: PeerSession, key: string, err: Error | null): void {
     if (this.sessions.get(key) !== session) return
     this.sessions.delete(key)
+    this.pex?.disconnected(session.link.extensionPeer)
     this.tracker.release(session)
     this.forgetAvailability(session)
     this.pool.disconnected(session.addr, session.received > 0)
@@ -259,6 +274,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         break
       case 'reject':
         if (this.tracker.releaseOne(s, m.index, m.begin)) this.refillAll()
+        break
+      case 'extended':
+        routeExtended(s.link.extensionPeer, m.id, m.payload, { pex: this.pex, responder: this.metadata })
         break
       default:
         break
@@ -385,6 +403,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
           s.link.cancel(r.index, r.begin, r.length)
         }
       }
+    }
+    if (this.pex !== undefined && now - this.lastPexCheck > PEX_CHECK_MS) {
+      this.lastPexCheck = now
+      this.pex.sendDue()
     }
     if (now - this.lastInterestCheck > INTEREST_EVERY_MS) {
       this.lastInterestCheck = now

@@ -5,7 +5,9 @@
  * memory is the request window, not the connection's buffer.
  */
 import { connect } from '../wire/connect.js'
-import type { PeerConnection, OurExtensions } from '../wire/peer-connection.js'
+import type { PeerConnection } from '../wire/peer-connection.js'
+import { ourExtensions } from '../extensions/extension-ids.js'
+import type { Metainfo } from '../metainfo/types.js'
 import type { Message } from '../wire/messages.js'
 import type { PeerAddress } from './peer-pool.js'
 import type { WirePeer } from './swarm.js'
@@ -16,6 +18,7 @@ export function wirePeer (conn: PeerConnection): WirePeer {
   return {
     peerId: hs.peerId,
     fast: conn.fastEnabled,
+    extensionPeer: conn,
     get reqq () { return conn.peerExtendedHandshake?.reqq },
     attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void {
       let error: Error | null = null
@@ -32,10 +35,8 @@ export function wirePeer (conn: PeerConnection): WirePeer {
 }
 
 export interface DialOptions {
-  readonly infoHash: Uint8Array
+  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
   readonly peerId: Uint8Array
-  readonly pieceCount: number
-  readonly extensions?: OurExtensions
   readonly connectTimeoutMs?: number
   readonly handshakeTimeoutMs?: number
 }
@@ -46,10 +47,11 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
     const conn = await connect({
       host: addr.host,
       port: addr.port,
-      infoHash: opts.infoHash,
+      infoHash: opts.meta.infoHash,
       peerId: opts.peerId,
-      pieceCount: opts.pieceCount,
-      extensions: opts.extensions,
+      pieceCount: opts.meta.pieceCount,
+      // BEP 10: we serve our metadata (BEP 9) and exchange peers (BEP 11, not when private).
+      extensions: ourExtensions({ metadataSize: opts.meta.infoBytes.length, private: opts.meta.private }),
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
       signal

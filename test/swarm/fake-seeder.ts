@@ -10,6 +10,8 @@ import { BitField } from '../../lib/wire/bitfield.js'
 import type { Message } from '../../lib/wire/messages.js'
 import type { PeerConnection } from '../../lib/wire/peer-connection.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
+import { encodePex, flagsFromByte } from '../../lib/extensions/pex-codec.js'
+import type { PeerAddress } from '../../lib/tracker/compact.js'
 
 export type Behaviour =
   | { kind: 'honest' }
@@ -28,7 +30,12 @@ export interface FakeSeeder {
   close (): Promise<void>
 }
 
-export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behaviour: Behaviour): Promise<FakeSeeder> {
+export interface FakeSeederExtras {
+  /** Tell every peer of these addresses by BEP 11 PEX once its extension handshake arrives. */
+  readonly pex?: readonly PeerAddress[]
+}
+
+export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behaviour: Behaviour, extras: FakeSeederExtras = {}): Promise<FakeSeeder> {
   let sent = 0
   let connections = 0
   let slowQueue: Promise<void> = Promise.resolve()
@@ -42,9 +49,11 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
       accept: hash => Buffer.from(hash).equals(Buffer.from(meta.infoHash)),
       have: BitField.full(meta.pieceCount),
       pieceCount: meta.pieceCount,
-      handshakeTimeout: 5000
+      handshakeTimeout: 5000,
+      extensions: { m: { ut_pex: 7 } }
     }).then(conn => {
       connections++
+      if (extras.pex !== undefined) sendPexWhenReady(conn, extras.pex)
       conns.add(conn)
       conn.on('error', () => {})
       conn.on('close', () => conns.delete(conn))
@@ -71,6 +80,15 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
     if (behaviour.kind === 'slow') {
       slowQueue = slowQueue.then(() => new Promise<void>(resolve => setTimeout(() => { send(); resolve() }, behaviour.delayMs).unref()))
     } else send()
+  }
+
+  const sendPexWhenReady = (conn: PeerConnection, peers: readonly PeerAddress[]): void => {
+    const send = (): void => {
+      const id = conn.peerExtendedHandshake?.m.ut_pex
+      if (id !== undefined && id > 0) conn.extended(id, encodePex({ added: peers.map(p => ({ ...p, flags: flagsFromByte(0x10) })), dropped: [] }))
+    }
+    if (conn.peerExtendedHandshake !== undefined) send()
+    else conn.once('extended-handshake', send)
   }
 
   server.listen(0, '127.0.0.1')

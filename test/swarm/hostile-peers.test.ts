@@ -93,3 +93,17 @@ test('peers that keep us choked: after the stall timeout, a clear error instead 
     await assert.rejects(collect(stream), /no data for 1 s from 1 connected peers \(1 choking us\)/)
   })
 })
+
+test('BEP 11 PEX: a peer learned from another peer\'s ut_pex message joins the pool and serves', async () => {
+  const t = makeTorrent({ length: 512 * 1024, pieceLength: 32 * 1024 })
+  const hidden = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  // The only peer we are told of keeps us choked, but names the hidden one.
+  const teller = await startFakeSeeder(t.meta, t.data, { kind: 'choking' }, { pex: [{ host: '127.0.0.1', port: hidden.port }] })
+  try {
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: teller.port }], trackers: false, stallTimeoutMs: 20_000 })
+    assert.ok((await collect(stream)).equals(t.data))
+    assert.ok(hidden.sent() > 0, 'the peer known only through PEX served the data')
+  } finally {
+    await Promise.all([hidden.close(), teller.close()])
+  }
+})

@@ -20,7 +20,7 @@ options:
   --file SEL         one file of a multi-file torrent: its index or path (see bt-stream info);
                      with -o it may be given more than once
   --max-peers N      open connections at most (default 50)
-  --window SIZE      bytes held in memory ahead of stdout (default 32M)
+  --window SIZE      bytes held in memory ahead of stdout (default 16M)
   --port N           the port announced to trackers
   --peer LIST        extra peers to dial: host:port[,host:port...]
   --no-trackers      do not ask the torrent's trackers (use --peer)
