@@ -101,3 +101,24 @@ test('magnet with no tracker: peers from a private loopback DHT (BEP 5), metadat
     await swarm.close()
   }
 })
+
+test('bt-stream "magnet:?..." > out: the real binary, metadata then the file on stdout', async () => {
+  const { spawn } = await import('node:child_process')
+  const { createHash } = await import('node:crypto')
+  const data = seededBytes(2 * 1024 * 1024 + 1, 44)
+  const swarm = await startLocalSwarm([{ name: 'c.bin', data }], { seeders: 2, pieceLength: 64 * 1024 })
+  try {
+    const uri = `magnet:?xt=urn:btih:${swarm.meta.infoHashHex}&dn=c.bin&tr=${encodeURIComponent(swarm.announce)}`
+    const bin = new URL('../../../bin/bt-stream.js', import.meta.url).pathname
+    const child = spawn(process.execPath, [bin, uri, '--no-dht', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const hash = createHash('sha1')
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => hash.update(c))
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    const code = await within(60_000, 'bt-stream magnet', new Promise(resolve => child.once('close', resolve)))
+    assert.equal(code, 0, stderr)
+    assert.equal(hash.digest('hex'), createHash('sha1').update(data).digest('hex'))
+  } finally {
+    await swarm.close()
+  }
+})
