@@ -57,3 +57,10 @@ export function prng (seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** Every chunk of a stream, concatenated (the stream's whole output). */
+export async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const c of stream) parts.push(Buffer.from(c as Uint8Array))
+  return Buffer.concat(parts)
+}

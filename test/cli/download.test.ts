@@ -39,20 +39,30 @@ function run (args: string[], opts: { readBytes?: number, killAfterBytes?: numbe
 
 const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex')
 
+/** Runs `fn` with `torrent` written to a temporary .torrent file, removed afterwards. */
+async function withTorrentFile<T> (torrent: Uint8Array, fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const path = join(dir, 'x.torrent')
+    writeFileSync(path, torrent)
+    return await fn(path)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 test('bt-stream file.torrent > out: the whole file, in order, exit 0', async () => {
   const data = seededBytes(3 * 1024 * 1024 + 5, 11)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 2, pieceLength: 128 * 1024 })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
   try {
-    const torrent = join(dir, 'f.torrent')
-    writeFileSync(torrent, swarm.torrent)
-    const r = await run([torrent, '--quiet'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdoutBytes, data.length)
-    assert.equal(r.stdoutHash, sha1(data))
-    assert.equal(r.stderr, '', 'stdout carries the bytes; stderr stays quiet when not a terminal')
+    await withTorrentFile(swarm.torrent, async torrent => {
+      const r = await run([torrent, '--quiet'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdoutBytes, data.length)
+      assert.equal(r.stdoutHash, sha1(data))
+      assert.equal(r.stderr, '', 'stdout carries the bytes; stderr stays quiet when not a terminal')
+    })
   } finally {
-    rmSync(dir, { recursive: true, force: true })
     await swarm.close()
   }
 })
@@ -60,16 +70,14 @@ test('bt-stream file.torrent > out: the whole file, in order, exit 0', async () 
 test('| head -c 1000000: a closed pipe ends quietly with exit 0', async () => {
   const data = seededBytes(16 * 1024 * 1024, 12)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
   try {
-    const torrent = join(dir, 'f.torrent')
-    writeFileSync(torrent, swarm.torrent)
-    const r = await run([torrent], { readBytes: 1_000_000 })
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdoutHash, sha1(data.subarray(0, 1_000_000)))
-    assert.equal(r.stderr, '')
+    await withTorrentFile(swarm.torrent, async torrent => {
+      const r = await run([torrent], { readBytes: 1_000_000 })
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdoutHash, sha1(data.subarray(0, 1_000_000)))
+      assert.equal(r.stderr, '')
+    })
   } finally {
-    rmSync(dir, { recursive: true, force: true })
     await swarm.close()
   }
 })
@@ -77,66 +85,52 @@ test('| head -c 1000000: a closed pipe ends quietly with exit 0', async () => {
 test('SIGINT stops cleanly with exit 130', async () => {
   const data = seededBytes(64 * 1024 * 1024, 13)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
   try {
-    const torrent = join(dir, 'f.torrent')
-    writeFileSync(torrent, swarm.torrent)
-    const r = await run([torrent, '--window', '2M'], { killAfterBytes: 1 })
-    assert.equal(r.code, 130, r.stderr)
+    await withTorrentFile(swarm.torrent, async torrent => {
+      const r = await run([torrent, '--window', '2M'], { killAfterBytes: 1 })
+      assert.equal(r.code, 130, r.stderr)
+    })
   } finally {
-    rmSync(dir, { recursive: true, force: true })
     await swarm.close()
   }
 })
 
 test('a multi-file torrent to stdout without --file exits 2 and lists the files', async () => {
   const t = makeTorrent({ length: 0, pieceLength: 16384, name: 'album', files: [{ path: ['a.bin'], length: 100 }, { path: ['sub', 'b.bin'], length: 200 }] })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
-  try {
-    const torrent = join(dir, 'm.torrent')
-    writeFileSync(torrent, t.torrent)
+  await withTorrentFile(t.torrent, async torrent => {
     const r = await run([torrent])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /holds 2 files; choose one with --file/)
     assert.match(r.stderr, /0 {2}album\/a\.bin/)
     assert.match(r.stderr, /1 {2}album\/sub\/b\.bin/)
     assert.equal(r.stdoutBytes, 0)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
   const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
-  try {
-    const torrent = join(dir, 'x.torrent')
-    writeFileSync(torrent, t.torrent)
+  await withTorrentFile(t.torrent, async torrent => {
     const r = await run([torrent, '--stall-timeout', '5'])
     assert.equal(r.code, 1)
     assert.match(r.stderr, /^bt-stream: (all trackers failed: http:\/\/127\.0\.0\.1:9\/announce|no peers found)/)
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('bt-stream piece <torrent> <index>: one verified piece on stdout; out of range is a usage error', async () => {
   const data = seededBytes(1024 * 1024 + 100, 14)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 64 * 1024 })
-  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
   try {
-    const torrent = join(dir, 'f.torrent')
-    writeFileSync(torrent, swarm.torrent)
-    const last = swarm.meta.pieceCount - 1
-    const r = await run(['piece', torrent, String(last), '--no-trackers', '--peer', `127.0.0.1:${swarm.seederPorts[0]!}`])
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdoutHash, sha1(data.subarray(last * 64 * 1024)))
-    const bad = await run(['piece', torrent, String(last + 1)])
-    assert.equal(bad.code, 2)
-    assert.match(bad.stderr, new RegExp(`piece ${last + 1} is out of range: the torrent has pieces 0\\.\\.${last}`))
+    await withTorrentFile(swarm.torrent, async torrent => {
+      const last = swarm.meta.pieceCount - 1
+      const r = await run(['piece', torrent, String(last), '--no-trackers', '--peer', `127.0.0.1:${swarm.seederPorts[0]!}`])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdoutHash, sha1(data.subarray(last * 64 * 1024)))
+      const bad = await run(['piece', torrent, String(last + 1)])
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, new RegExp(`piece ${last + 1} is out of range: the torrent has pieces 0\\.\\.${last}`))
+    })
   } finally {
-    rmSync(dir, { recursive: true, force: true })
     await swarm.close()
   }
 })

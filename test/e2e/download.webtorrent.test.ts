@@ -7,12 +7,8 @@ import assert from 'node:assert/strict'
 import { download } from '../../lib/session/download.js'
 import { seededBytes } from '../swarm/fixture-torrent.js'
 import { startLocalSwarm } from './local-swarm.js'
+import { collect } from '../helpers.js'
 
-async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of stream) parts.push(Buffer.from(c as Uint8Array))
-  return Buffer.concat(parts)
-}
 
 test('single file from three webtorrent seeders via the tracker; piece size does not divide the file', async () => {
   const data = seededBytes(5 * 1024 * 1024 + 12345, 1)

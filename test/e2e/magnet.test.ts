@@ -15,16 +15,11 @@ import { parseMagnet } from '../../lib/magnet/parse.js'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
 import { download } from '../../lib/session/download.js'
 import { fetchMagnetMetadata } from '../../lib/session/magnet-metadata.js'
-import { fakeIO } from '../helpers.js'
+import { collect, fakeIO } from '../helpers.js'
 import { seededBytes } from '../swarm/fixture-torrent.js'
 import { within } from '../wire/helpers.js'
 import { startLocalSwarm } from './local-swarm.js'
 
-async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of stream) parts.push(Buffer.from(c as Uint8Array))
-  return Buffer.concat(parts)
-}
 
 test('magnet with tr=: metadata from webtorrent seeders (BEP 9), then a byte-identical download', async () => {
   const data = seededBytes(3 * 1024 * 1024 + 17, 41)

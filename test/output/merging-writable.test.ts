@@ -1,16 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MergingWritable } from '../../lib/output/merging-writable.js'
+import { collect } from '../helpers.js'
 
 function piece (index: number, length: number): { index: number, data: Uint8Array } {
   return { index, data: new Uint8Array(length).fill(index + 1) }
 }
 
-async function collect (r: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of r) parts.push(Buffer.from(c as Uint8Array))
-  return Buffer.concat(parts)
-}
 
 test('pieces written in any order come out in order', async () => {
   const m = new MergingWritable({ pieceLength: 4, start: 0, end: 14, maxHeldBytes: 64 })

@@ -7,12 +7,8 @@ import assert from 'node:assert/strict'
 import { download } from '../../lib/session/download.js'
 import { startFakeSeeder, type Behaviour, type FakeSeeder } from './fake-seeder.js'
 import { makeTorrent, type MadeTorrent } from './fixture-torrent.js'
+import { collect } from '../helpers.js'
 
-async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const c of stream) parts.push(Buffer.from(c as Uint8Array))
-  return Buffer.concat(parts)
-}
 
 async function withSeeders (t: MadeTorrent, behaviours: Behaviour[], fn: (seeders: FakeSeeder[]) => Promise<void>): Promise<void> {
   const seeders = await Promise.all(behaviours.map(b => startFakeSeeder(t.meta, t.data, b)))
