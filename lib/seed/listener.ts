@@ -147,6 +147,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
         return !conn.destroying
       }
     }
+    socket.setNoDelay(true) // small messages go out at once (see lib/wire/connect.ts)
     const conn = new PeerConnection(socket, opts)
     // A peer must never crash us: errors before the owner listens are reported as 'refused'.
     conn.on('error', () => {})

@@ -8,6 +8,9 @@ import { connect } from '../wire/connect.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
 import { PeerPool } from '../swarm/peer-pool.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
+import { EXTENSION_IDS } from '../extensions/extension-ids.js'
+import { routeExtended } from '../extensions/extension-router.js'
+import { MetadataResponder } from '../extensions/metadata-responder.js'
 import { Choker, type ChokerOptions, type ChokerPeer } from './choker.js'
 import type { PeerListener } from './listener.js'
 import { Uploader, type PieceReader, type UploaderOptions } from './uploader.js'
@@ -42,6 +45,8 @@ export interface SeederOptions {
   /** Dials in flight at most (default 8). */
   readonly maxHalfOpen?: number
   readonly choker?: Omit<ChokerOptions, 'isSeed'>
+  /** The info dict's bytes: served to peers that came by magnet (BEP 9 ut_metadata). */
+  readonly infoBytes?: Uint8Array
   readonly uploader?: Omit<UploaderOptions, 'reader' | 'have' | 'geometry'>
   readonly now?: () => number
 }
@@ -71,6 +76,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
   private readonly _now: () => number
   private readonly _onPeer: (conn: PeerConnection, hex: string) => void
   private readonly _pool: PeerPool<PeerConnection>
+  private readonly _metadata: MetadataResponder | undefined
   private _uploadedByClosed = 0
   private _started = false
   private _closing: Promise<void> | undefined
@@ -78,6 +84,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
   constructor (opts: SeederOptions) {
     super()
     this._opts = opts
+    this._metadata = opts.infoBytes === undefined ? undefined : new MetadataResponder({ infoBytes: opts.infoBytes })
     this._now = opts.now ?? Date.now
     this.choker = new Choker({ ...opts.choker, isSeed: () => opts.have.hasAll(), now: opts.choker?.now ?? this._now })
     this._onPeer = (conn, hex) => { if (hex === opts.meta.infoHashHex) this.addConnection(conn) }
@@ -191,7 +198,9 @@ export class Seeder extends EventEmitter<SeederEvents> {
   }
 
   private _extensions (): OurExtensions {
-    return { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: this._opts.listener.port }
+    const base = { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: this._opts.listener.port }
+    const info = this._opts.infoBytes
+    return info === undefined ? base : { ...base, m: { ut_metadata: EXTENSION_IDS.ut_metadata }, metadataSize: info.length }
   }
 
   /** Until the Announcer stops (its peer stream ends), every address it finds goes to the pool. */
@@ -207,6 +216,9 @@ export class Seeder extends EventEmitter<SeederEvents> {
     switch (m.type) {
       case 'request': case 'cancel': peer.uploader.onMessage(m); return
       case 'interested': case 'notInterested': this.choker.fill(); return
+      case 'extended':
+        if (this._metadata !== undefined) routeExtended(peer.conn, m.id, m.payload, { responder: this._metadata })
+        return
       case 'bitfield': case 'haveAll': case 'have': {
         // Two seeds have nothing to say to each other.
         if (this._opts.have.hasAll() && peer.conn.peerPieces?.hasAll() === true) peer.conn.destroy()

@@ -48,7 +48,7 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
     ? undefined
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
-  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers })
+  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes })
   seeder.start()
   let closing: Promise<void> | undefined
   return {

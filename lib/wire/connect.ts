@@ -39,6 +39,7 @@ export async function connect (opts: ConnectOptions): Promise<PeerConnection> {
  * and `accept` decides whether we serve it. Resolves once both handshakes are done.
  */
 export async function acceptPeer (socket: Socket, opts: Omit<PeerConnectionOptions, 'infoHash'> & Required<Pick<PeerConnectionOptions, 'accept'>>): Promise<PeerConnection> {
+  socket.setNoDelay(true)
   const conn = new PeerConnection(socket, opts)
   await waitForHandshake(conn)
   return conn
@@ -55,7 +56,13 @@ function dial (host: string, port: number, timeout: number, signal: AbortSignal 
     }
     const timer = setTimeout(() => { fail(new PeerConnectError(`cannot connect to ${host}:${port}: no answer within ${timeout} ms`)) }, timeout)
     const onAbort = (): void => { fail(new PeerConnectError('aborted')) }
-    const onConnect = (): void => { cleanup(); resolve(socket) }
+    const onConnect = (): void => {
+      cleanup()
+      // Requests and haves are small writes: Nagle would hold them for the peer's delayed ACK
+      // (~40 ms measured here), stalling the pipeline. libtorrent sets TCP_NODELAY too.
+      socket.setNoDelay(true)
+      resolve(socket)
+    }
     const cleanup = (): void => {
       clearTimeout(timer)
       socket.off('connect', onConnect)
