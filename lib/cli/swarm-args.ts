@@ -33,13 +33,16 @@ export const SWARM_OPTIONS: OptionSpec[] = [
 /** The options every swarm command shares. */
 export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOptions {
   const peerList = optionString(args, 'peer')
+  const peers = peerList === undefined ? [] : peerList.split(',').map(parseAddress)
+  const trackers = !args.options.has('no-trackers')
   return {
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     port: optionInt(args, 'port', 1, 65535),
-    peers: peerList === undefined ? [] : peerList.split(',').map(parseAddress),
-    trackers: !args.options.has('no-trackers'),
+    peers,
+    trackers,
     stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000,
-    ...dhtOptions(args, meta === undefined || meta.announce.length === 0)
+    // Needed: nothing else would find a peer (no tracker to ask, none given).
+    ...dhtOptions(args, peers.length === 0 && (meta === undefined || meta.announce.length === 0 || !trackers))
   }
 }
 
@@ -52,13 +55,14 @@ export interface SwarmCliOptions extends DhtOptions {
 }
 
 /**
- * The DHT (BEP 5) is asked when it is needed: a magnet, or a torrent without trackers, unless
- * --no-dht; `--dht-bootstrap` turns it on whatever the torrent says.
+ * The DHT (BEP 5) is asked when it is needed: a magnet, or a torrent without trackers, when no
+ * peer was given; otherwise once every tracker failed. Never with --no-dht, nor for a private torrent.
+ * `--dht-bootstrap` turns it on whatever the torrent says.
  */
 export function dhtOptions (args: ParsedArgs, needed: boolean): DhtOptions {
   const bootstrap = optionString(args, 'dht-bootstrap')
   return {
-    dht: !args.options.has('no-dht') && (needed || bootstrap !== undefined),
+    dht: args.options.has('no-dht') ? false : needed || bootstrap !== undefined ? true : 'fallback',
     dhtBootstrap: bootstrap?.split(',').filter(s => s !== ''),
     dhtPort: optionInt(args, 'dht-port', 1, 65535)
   }

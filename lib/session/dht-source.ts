@@ -7,8 +7,8 @@ import type { DhtNode } from '../dht/dht-node.js'
 import type { PeerAddress } from '../tracker/compact.js'
 
 export interface DhtOptions {
-  /** Use the DHT. */
-  readonly dht?: boolean
+  /** Use the DHT: always, or only once every tracker failed (`'fallback'`). */
+  readonly dht?: boolean | 'fallback'
   /** `host:port` nodes to join through (default: the public routers). Tests pass loopback nodes. */
   readonly dhtBootstrap?: readonly string[]
   /** UDP port and address of our node (default: any free port, every interface). */
@@ -24,7 +24,7 @@ export interface DhtLookup {
 const RELOOKUP_MS = 5 * 60_000
 
 export function startDhtLookup (infoHash: Uint8Array, opts: DhtOptions, onPeer: (p: PeerAddress) => void, isPrivate = false): DhtLookup | undefined {
-  if (opts.dht !== true || isPrivate) return undefined
+  if (opts.dht === undefined || opts.dht === false || isPrivate) return undefined
   const abort = new AbortController()
   let timer: NodeJS.Timeout | undefined
   // Loaded only when used: the DHT package and its dependencies cost ~14 MB of memory.

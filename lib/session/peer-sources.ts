@@ -37,7 +37,9 @@ export interface SourceHooks {
 export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Array, opts: SourceOptions, hooks: SourceHooks): PeerSources {
   const given = opts.peers ?? []
   for (const p of given) swarm.addPeer(p, 'manual')
-  const dht = startDhtLookup(meta.infoHash, opts, p => swarm.addPeer(p, 'dht'), meta.private)
+  // 'fallback' waits for every tracker to fail; with no trackers running it never starts.
+  const fallback = opts.dht === 'fallback'
+  let dht = opts.dht === true ? startDhtLookup(meta.infoHash, opts, p => swarm.addPeer(p, 'dht'), meta.private) : undefined
   if (opts.trackers === false || meta.announce.length === 0) {
     if (given.length === 0 && dht === undefined) {
       const why = opts.trackers === false ? 'trackers are off and no peer was given' : 'the torrent names no tracker and no peer was given (and the DHT is off)'
@@ -59,10 +61,11 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   announcer.peers.on('data', (p: unknown) => swarm.addPeer(p as PeerAddress, 'tracker'))
   if (hooks.trackerError !== undefined) announcer.on('tracker-error', hooks.trackerError)
   announcer.on('all-failed', failures => {
-    // Trackers are our only source: with no peer known at all, nothing can come.
-    if (swarm.pool.stats.known === 0 && given.length === 0 && dht === undefined) {
-      hooks.fail(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
-    }
+    if (swarm.pool.stats.known > 0 || given.length > 0 || dht !== undefined) return
+    // BEP 5 as the fallback: the trackers are gone, the DHT may still know the swarm.
+    if (fallback) dht = startDhtLookup(meta.infoHash, opts, p => swarm.addPeer(p, 'dht'), meta.private)
+    // Trackers were our only source: with no peer known at all, nothing can come.
+    if (dht === undefined) hooks.fail(new DownloadError(`all trackers failed: ${failures.map(f => f.error.message).join('; ')}`))
   })
   swarm.on('complete', () => announcer.complete())
   announcer.start()

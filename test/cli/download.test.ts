@@ -110,7 +110,7 @@ test('a multi-file torrent to stdout without --file exits 2 and lists the files'
 test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
   const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
   await withTorrentFile(t.torrent, async torrent => {
-    const r = await run([torrent, '--stall-timeout', '5'])
+    const r = await run([torrent, '--stall-timeout', '5', '--no-dht'])
     assert.equal(r.code, 1)
     assert.match(r.stderr, /^bt-stream: (all trackers failed: http:\/\/127\.0\.0\.1:9\/announce|no peers found)/)
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)

@@ -117,3 +117,27 @@ test('bt-stream "magnet:?..." > out: the real binary, metadata then the file on 
     await swarm.close()
   }
 })
+
+test('BEP 5 as the fallback: every tracker fails, the DHT still finds the swarm', async () => {
+  const data = seededBytes(600_000, 45)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 32 * 1024 })
+  const nodes: DHT[] = []
+  try {
+    nodes.push(await dhtNode([]))
+    const first = `127.0.0.1:${nodes[0]!.address().port}`
+    nodes.push(await dhtNode([first]))
+    await within(10_000, 'announce', new Promise<void>((resolve, reject) => {
+      nodes[1]!.announce(Buffer.from(swarm.meta.infoHash), swarm.seederPorts[0]!, err => { if (err === null || err === undefined) resolve(); else reject(err) })
+    }))
+    // The same torrent, but its tracker is a closed port.
+    const meta = { ...swarm.meta, announce: [['http://127.0.0.1:9/announce']] }
+    const stream = download(meta, { dht: 'fallback', dhtBootstrap: nodes.map(n => `127.0.0.1:${n.address().port}`), dhtBind: '127.0.0.1', stallTimeoutMs: 30_000 })
+    const trackerErrors: string[] = []
+    stream.on('tracker-error', f => trackerErrors.push(f.url))
+    assert.ok((await collect(stream)).equals(data))
+    assert.deepEqual(trackerErrors.slice(0, 1), ['http://127.0.0.1:9/announce'], 'the tracker failed first')
+  } finally {
+    await Promise.all(nodes.map(n => new Promise<void>(resolve => n.destroy(() => resolve()))))
+    await swarm.close()
+  }
+})

@@ -29,9 +29,12 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     }
   })
   const total = dl.progress.total
+  // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
+  let peerCount = 0
   const draw = (): void => {
     const p = dl.progress
-    line.draw({ delivered: dl.progress.resumed + p.verified, total, rate: p.rate, peers: p.peers })
+    if (p.peers > 0) peerCount = p.peers
+    line.draw({ delivered: p.resumed + p.verified, total, rate: p.rate, peers: peerCount })
   }
   const timer = show ? setInterval(draw, 500) : undefined
   try {

@@ -65,7 +65,12 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   const { show, line, tty } = progressLine(args, io)
   const meter = progressMeter()
   const total = stream.selection.end - stream.selection.start
-  const draw = (): void => line.draw({ delivered: meter.bytes, total, rate: stream.progress.rate, peers: stream.progress.peers })
+  // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
+  let peerCount = 0
+  const draw = (): void => {
+    if (!stream.destroyed) peerCount = stream.progress.peers
+    line.draw({ delivered: meter.bytes, total, rate: stream.progress.rate, peers: peerCount })
+  }
   const timer = show ? setInterval(draw, tty ? 250 : 2000) : undefined
   const onAbort = (): void => { stream.destroy(new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))) }
   io.signal.addEventListener('abort', onAbort, { once: true })
