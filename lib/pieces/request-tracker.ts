@@ -20,6 +20,8 @@ export type ReceiveResult<P> =
   | { readonly accepted: true, readonly piece: ActivePiece<P> | undefined, readonly cancels: readonly P[] }
   | { readonly accepted: false, readonly reason: BlockRefusal }
 
+const NO_CANCELS: readonly never[] = Object.freeze([])
+
 export interface FillOptions {
   /** A block one other peer has held this long (ms) may be asked of a second peer too. */
   readonly staleMs: number
@@ -104,12 +106,16 @@ export class RequestTracker<P extends PieceSource> {
     piece.state[b] = BlockState.received
     piece.senders[b] = peer
     piece.received++
-    const cancels: P[] = []
-    for (const holder of [...(piece.holders[b] ?? [])]) {
-      this.forget(holder, piece, b)
-      if (holder !== peer) cancels.push(holder)
+    // Per block, so no allocation unless another peer also holds it (endgame, stalls).
+    let cancels: readonly P[] = NO_CANCELS
+    const holders = piece.holders[b]
+    if (holders !== undefined) {
+      for (const holder of holders) {
+        this.forget(holder, piece, b)
+        if (holder !== peer) cancels = cancels === NO_CANCELS ? [holder] : [...cancels, holder]
+      }
+      piece.holders[b] = undefined
     }
-    piece.holders[b] = undefined
     return { accepted: true, piece: piece.complete ? piece : undefined, cancels }
   }
 
