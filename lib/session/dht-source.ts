@@ -23,6 +23,38 @@ export interface DhtLookup {
 /** Repeat the lookup this often: the DHT's peer lists change slowly, and each lookup costs traffic. */
 const RELOOKUP_MS = 5 * 60_000
 
+/** A seeder re-announces this often: DHT nodes forget peers after ~30 minutes (BEP 5 practice). */
+const REANNOUNCE_MS = 15 * 60_000
+
+/**
+ * Seeding: tell the DHT that `port` serves the torrent, now and every 15 minutes, until stopped.
+ * Announce failures are only logged by the caller's `onError`: trackers and PEX still work.
+ */
+export function startDhtAnnounce (infoHash: Uint8Array, port: number, opts: DhtOptions, isPrivate: boolean, onError: (err: Error) => void = () => {}): DhtLookup | undefined {
+  if (opts.dht === undefined || opts.dht === false || isPrivate) return undefined
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const nodeReady = import('../dht/dht-node.js').then(({ DhtNode }) => DhtNode.start({ bootstrap: opts.dhtBootstrap, port: opts.dhtPort, bindAddress: opts.dhtBind }))
+  nodeReady.catch(onError)
+  const announce = (node: DhtNode): void => {
+    if (stopped) return
+    node.announce({ infoHash }, port).catch(onError).finally(() => {
+      if (stopped) return
+      timer = setTimeout(() => announce(node), REANNOUNCE_MS)
+      timer.unref()
+    })
+  }
+  nodeReady.then(announce, () => {})
+  return {
+    async stop () {
+      stopped = true
+      if (timer !== undefined) clearTimeout(timer)
+      const node = await nodeReady.catch(() => undefined)
+      await node?.destroy()
+    }
+  }
+}
+
 export function startDhtLookup (infoHash: Uint8Array, opts: DhtOptions, onPeer: (p: PeerAddress) => void, isPrivate = false): DhtLookup | undefined {
   if (opts.dht === undefined || opts.dht === false || isPrivate) return undefined
   const abort = new AbortController()

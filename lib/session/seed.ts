@@ -11,8 +11,9 @@ import { FileStorage } from '../storage/file-storage.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
+import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
 
-export interface SeedOptions {
+export interface SeedOptions extends DhtOptions {
   /** TCP port to listen on (default: any free port). */
   readonly port?: number
   /** Address to bind (default: every interface). */
@@ -50,6 +51,8 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
   seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes })
   seeder.start()
+  // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
+  const dht = startDhtAnnounce(meta.infoHash, port, opts, meta.private)
   let closing: Promise<void> | undefined
   return {
     meta,
@@ -57,7 +60,7 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
     have,
     seeder,
     close: () => (closing ??= (async () => {
-      await seeder.close()
+      await Promise.all([seeder.close(), dht?.stop()])
       await listener.close()
       await storage.close()
     })())

@@ -17,7 +17,7 @@ test('bt-stream seed serves verified data to a leecher and stops with exit 130 o
   const data = seededBytes(2 * 1024 * 1024 + 7, 31)
   const t = makeTorrent({ length: data.length, pieceLength: 64 * 1024, data })
   const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
-  const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-trackers'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-trackers', '--no-dht'], { stdio: ['ignore', 'ignore', 'pipe'] })
   try {
     writeFileSync(join(dir, 'x.torrent'), t.torrent)
     writeFileSync(join(dir, 'x.bin'), data)
@@ -50,7 +50,7 @@ test('bt-stream seed with data that does not verify: exit 1, one line', async ()
   try {
     writeFileSync(join(dir, 'x.torrent'), t.torrent)
     writeFileSync(join(dir, 'x.bin'), Buffer.alloc(100_000))
-    const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin')], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--no-dht'], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
     const code = await new Promise(resolve => child.once('close', resolve))

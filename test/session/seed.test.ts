@@ -31,3 +31,33 @@ test('a magnet served by our own seeder alone: metadata (BEP 9), then the file',
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('BEP 5: our seeder announces itself to the DHT, and a trackerless magnet finds it there', async () => {
+  const DHT = (await import('bittorrent-dht')).default
+  const { within } = await import('../wire/helpers.js')
+  const data = seededBytes(300_003, 52)
+  const t = makeTorrent({ length: data.length, pieceLength: 32 * 1024, data })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
+  writeFileSync(join(dir, 'test.bin'), data)
+  const node = new DHT({ bootstrap: false })
+  node.on('error', () => {})
+  node.listen(0, '127.0.0.1')
+  await within(5000, 'DHT node listening', new Promise<void>(resolve => { if (node.listening) resolve(); else node.once('listening', () => resolve()) }))
+  const dht = { dht: true, dhtBootstrap: [`127.0.0.1:${node.address().port}`], dhtBind: '127.0.0.1' }
+  const session = await seedFromDisk(t.meta, join(dir, 'test.bin'), { host: '127.0.0.1', trackers: false, ...dht })
+  try {
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${t.meta.infoHashHex}`)
+    // The announce runs in the background; the lookup retries until it lands.
+    let got
+    for (let i = 0; i < 20 && got === undefined; i++) {
+      got = await fetchMagnetMetadata(magnet, { ...dht, trackers: false, timeoutMs: 2000 }).catch(() => undefined)
+    }
+    assert.ok(got !== undefined, 'found through the DHT')
+    assert.deepEqual(got.peers, [{ host: '127.0.0.1', port: session.port }])
+    assert.ok((await collect(download(got.meta, { peers: got.peers, trackers: false }))).equals(data))
+  } finally {
+    await session.close()
+    await new Promise<void>(resolve => node.destroy(() => resolve()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

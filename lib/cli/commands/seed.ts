@@ -3,7 +3,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { loadMeta, progressLine } from '../swarm-args.js'
+import { dhtOptions, loadMeta, progressLine } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -15,6 +15,8 @@ options:
   --host ADDR     address to bind (default: every interface)
   --max-peers N   open connections at most (default 50)
   --no-trackers   do not announce to the torrent's trackers
+  --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
+                  the nodes to join through
   --progress, --quiet, --help
 `
 
@@ -50,6 +52,8 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
+    // Seeding announces to the DHT unless told not to (private torrents never).
+    ...dhtOptions(args, true),
     signal: io.signal,
     onCheck: p => { if (show && (p.checked === p.total || p.checked % 64 === 0)) line.drawText(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`) }
   })
