@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { generatePeerId } from '../../wire/peer-id.js'
 import type { Readable } from 'node:stream'
 import { parseTorrent } from '../../metainfo/parse.js'
 import { readInput } from '../read-input.js'
@@ -70,7 +70,7 @@ export async function listPeers (meta: Pick<Metainfo, 'infoHash' | 'announce' | 
   const perTrackerMs = Math.max(100, opts.timeoutMs - 100)
   const announcer = new Announcer({
     infoHash: meta.infoHash,
-    peerId: newPeerId(),
+    peerId: generatePeerId(),
     port: opts.port,
     tiers: meta.announce,
     getStats: () => ({ uploaded: 0, downloaded: 0, left: meta.length }),
@@ -115,10 +115,3 @@ export async function listPeers (meta: Pick<Metainfo, 'infoHash' | 'announce' | 
   return 0
 }
 
-/** Azureus-style peer id (BEP 20): `-BS0100-` then 12 random bytes. */
-function newPeerId (): Uint8Array {
-  const id = new Uint8Array(20)
-  id.set(Buffer.from('-BS0100-', 'latin1'), 0)
-  id.set(randomBytes(12), 8)
-  return id
-}
