@@ -134,3 +134,15 @@ test('bt-stream piece <torrent> <index>: one verified piece on stdout; out of ra
     await swarm.close()
   }
 })
+
+test('stdout a terminal: refused with a usage error before anything is fetched', async () => {
+  const { main } = await import('../../lib/cli/main.js')
+  const { fakeIO } = await import('../helpers.js')
+  const io = fakeIO()
+  Object.assign(io.stdout, { isTTY: true })
+  const t = makeTorrent({ length: 1000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
+  await withTorrentFile(t.torrent, async torrent => {
+    assert.equal(await main([torrent], io), 2)
+    assert.match(io.err(), /stdout is a terminal: redirect it/)
+  })
+})

@@ -44,6 +44,9 @@ export const command: Command = async (argv, io) => {
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
   const output = optionString(args, 'output')
   if (args.options.has('seed') && output === undefined) throw new UsageError('--seed needs -o PATH: seeding serves the data from disk')
+  if (output === undefined && (io.stdout as { isTTY?: boolean }).isTTY === true) {
+    throw new UsageError('stdout is a terminal: redirect it (> out, | tar x) or write to disk with -o PATH')
+  }
   const fileSels = optionList(args, 'file')
   if (output === undefined && fileSels.length > 1) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
   const loaded = await loadMeta(args.positionals[0] as string, io, args)
