@@ -128,8 +128,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** BEP 9: our info dict for peers that came by magnet. */
   readonly metadata: MetadataResponder
   private readonly sessions = new Map<string, PeerSession>()
-  /** Peer ids connected: one connection per peer, whichever side dialed. */
-  private readonly peerIds = new Set<string>()
+  /** Peer ids connected, and whether we dialed them: an incoming connection never duplicates a peer. */
+  private readonly peerIds = new Map<string, boolean>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
   private timer: NodeJS.Timeout | null = null
@@ -246,7 +246,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.stopped) { peer.destroy(); return false }
     const id = toHex(peer.peerId)
     const self = equalBytes(peer.peerId, this.opts.peerId)
-    if (self || this.peerIds.has(id)) {
+    const other = this.peerIds.get(id)
+    // Only with incoming connections in play: the download-only swarm behaves as it always did.
+    const duplicate = other !== undefined && (!outgoing || !other)
+    if (self || duplicate) {
       // Trackers hand us our own address; a connection to ourselves is never useful. A second
       // connection to a peer (it dialed us while we dialed it) adds nothing to the first.
       if (self) this.pool.ban(addr, 'ourselves')
@@ -257,7 +260,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const session = new PeerSession(addr, peer, this.opts.meta.pieceCount)
     const key = addressKey(addr)
     this.sessions.set(key, session)
-    this.peerIds.add(id)
+    this.peerIds.set(id, outgoing)
     this.pex?.connected(peer.extensionPeer, { host: addr.host, port: addr.port, outgoing })
     this.opts.upload?.open(session, peer)
     peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, id, err))

@@ -13,13 +13,18 @@ import { download } from '../../lib/session/download.js'
 import { downloadToDisk, type DiskDownload } from '../../lib/session/download-to-disk.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { connect } from '../../lib/wire/connect.js'
+import { generatePeerId } from '../../lib/wire/peer-id.js'
 import type { Message } from '../../lib/wire/messages.js'
 import type { PeerConnection } from '../../lib/wire/peer-connection.js'
+import WebTorrent, { type Torrent } from 'webtorrent'
+import { within } from '../wire/helpers.js'
 import { makeTorrent, seededBytes } from '../swarm/fixture-torrent.js'
 import { startFakeSeeder, type FakeSeeder } from '../swarm/fake-seeder.js'
 
 const LOOPBACK = '127.0.0.1'
 const BLOCK = 16 * 1024
+// secure: 0, as in test/seed/interop.test.ts: webtorrent's default MSE/PE handshake is not a BEP.
+const WEBTORRENT_OPTS = { dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, tracker: false, secure: 0 } as const
 
 /** Polls `cond` every 10 ms; fails after `ms`. */
 async function until (cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -36,10 +41,10 @@ async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
 }
 
 /** Our own wire client dialing the download's listener, recording what it is sent. */
-async function dialUs (dl: DiskDownload, pieceCount: number): Promise<{ conn: PeerConnection, messages: Message[] }> {
+async function dialUs (dl: DiskDownload, pieceCount: number, peerId?: Uint8Array): Promise<{ conn: PeerConnection, messages: Message[] }> {
   const port = dl.port
   assert.ok(port !== undefined, 'disk mode listens')
-  const conn = await connect({ host: LOOPBACK, port, infoHash: dl.meta.infoHash, pieceCount, have: new BitField(pieceCount), handshakeTimeout: 5000, connectTimeout: 5000 })
+  const conn = await connect({ host: LOOPBACK, port, infoHash: dl.meta.infoHash, pieceCount, have: new BitField(pieceCount), handshakeTimeout: 5000, connectTimeout: 5000, ...(peerId === undefined ? {} : { peerId }) })
   const messages: Message[] = []
   conn.on('error', () => {})
   conn.on('data', (m: unknown) => messages.push(m as Message))
@@ -77,6 +82,40 @@ test('BEP 3 upload while downloading: a second leecher dialing our listener gets
   } finally {
     await dl?.stop()
     for (const s of seeders) await s.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('interop BEP 3: a webtorrent leecher dialing our listener mid-download verifies the pieces we have on disk', async () => {
+  const data = seededBytes(10 * BLOCK, 66)
+  const t = makeTorrent({ length: data.length, pieceLength: BLOCK, data })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-upload-'))
+  const out = join(dir, 'x.bin')
+  const choking = await startFakeSeeder(t.meta, data, { kind: 'choking' })
+  const client = new WebTorrent(WEBTORRENT_OPTS)
+  client.on('error', () => {})
+  let dl: DiskDownload | undefined
+  try {
+    // Pieces 0..5 on disk (a .part left by an earlier run); 6..9 missing.
+    writeFileSync(out + '.part', data.subarray(0, 6 * BLOCK))
+    dl = await downloadToDisk(t.meta, out, { peers: [{ host: LOOPBACK, port: choking.port }], trackers: false, listenHost: LOOPBACK, stallTimeoutMs: 30_000 })
+    assert.equal(dl.progress.resumed, 6 * BLOCK)
+    const torrent = await within(10_000, 'webtorrent ready', new Promise<Torrent>((resolve, reject) => {
+      const wt = client.add(Buffer.from(t.torrent), { path: join(dir, 'wt') }, resolve)
+      wt.on('error', reject)
+    }))
+    const verified = new Set<number>()
+    const six = within(20_000, 'webtorrent verified six pieces', new Promise<void>(resolve => {
+      torrent.on('verified', (i: number) => { verified.add(i); if (verified.size === 6) resolve() })
+    }))
+    torrent.addPeer(`${LOOPBACK}:${dl.port as number}`)
+    await six
+    assert.deepEqual([...verified].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5], 'its own SHA-1 check passed on every piece we had')
+    assert.ok(dl.progress.uploaded >= 6 * BLOCK)
+  } finally {
+    await new Promise<void>(resolve => client.destroy(() => resolve()))
+    await dl?.stop()
+    await choking.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })
@@ -137,26 +176,33 @@ test('BEP 3 have: a connected peer is told each piece once it is on disk, and is
   }
 })
 
-test('incoming peers respect the pool: over the cap refused, a dial to ourselves caught and banned', async () => {
+test('incoming peers respect the pool: a second connection from one peer refused, over the cap refused, a dial to ourselves banned', async () => {
   const data = seededBytes(4 * BLOCK, 64)
   const t = makeTorrent({ length: data.length, pieceLength: BLOCK, data })
   const dir = mkdtempSync(join(tmpdir(), 'bt-upload-'))
   const choking = await startFakeSeeder(t.meta, data, { kind: 'choking' })
   let dl: DiskDownload | undefined
   try {
-    dl = await downloadToDisk(t.meta, join(dir, 'x.bin'), { peers: [{ host: LOOPBACK, port: choking.port }], trackers: false, listenHost: LOOPBACK, maxPeers: 2, stallTimeoutMs: 30_000 })
+    dl = await downloadToDisk(t.meta, join(dir, 'x.bin'), { peers: [{ host: LOOPBACK, port: choking.port }], trackers: false, listenHost: LOOPBACK, maxPeers: 3, stallTimeoutMs: 30_000 })
     const swarm = dl.swarm
     await until(() => swarm.stats.peers === 1, 5000, 'the seeder connected')
     const ourAddr = { host: LOOPBACK, port: dl.port as number }
     swarm.addPeer(ourAddr, 'manual')
     await until(() => swarm.pool.isBanned(ourAddr), 5000, 'our own address banned')
     assert.equal(swarm.stats.peers, 1, 'neither side of the self-connection joined')
-    const first = await dialUs(dl, t.meta.pieceCount)
+    const id = generatePeerId()
+    const first = await dialUs(dl, t.meta.pieceCount, id)
     await until(() => swarm.stats.peers === 2, 5000, 'the first incoming peer admitted')
+    const again = await dialUs(dl, t.meta.pieceCount, id)
+    await until(() => again.conn.destroyed, 5000, 'the same peer\'s second connection closed')
     const second = await dialUs(dl, t.meta.pieceCount)
-    await until(() => second.conn.destroyed, 5000, 'the second incoming peer closed (cap of 2)')
+    await until(() => swarm.stats.peers === 3, 5000, 'another peer admitted')
+    const third = await dialUs(dl, t.meta.pieceCount)
+    await until(() => third.conn.destroyed, 5000, 'a fourth connection closed (cap of 3)')
     assert.equal(first.conn.destroyed, false)
+    assert.equal(second.conn.destroyed, false)
     first.conn.destroy()
+    second.conn.destroy()
   } finally {
     await dl?.stop()
     await choking.close()
