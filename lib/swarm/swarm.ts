@@ -258,10 +258,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       return false
     }
     const session = new PeerSession(addr, peer, this.opts.meta.pieceCount)
+    session.incoming = !outgoing
     const key = addressKey(addr)
     this.sessions.set(key, session)
     this.peerIds.set(id, outgoing)
-    this.pex?.connected(peer.extensionPeer, { host: addr.host, port: addr.port, outgoing })
+    // BEP 11 names a peer by where it listens: for one that dialed us, that is its BEP 10 `p`.
+    this.pex?.connected(peer.extensionPeer, outgoing ? { host: addr.host, port: addr.port, outgoing } : undefined)
     this.opts.upload?.open(session, peer)
     peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, id, err))
     return true
@@ -323,6 +325,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (this.tracker.releaseOne(s, m.index, m.begin)) this.refillAll()
         break
       case 'extended':
+        if (m.id === 0 && s.incoming) this.learnListenPort(s)
         routeExtended(s.link.extensionPeer, m.id, m.payload, { pex: this.pex, responder: this.metadata })
         break
       case 'request': case 'cancel': case 'interested': case 'notInterested':
@@ -331,6 +334,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       default:
         break
     }
+  }
+
+  /** An incoming peer's BEP 10 handshake: its `p` is the address PEX may pass on. */
+  private learnListenPort (s: PeerSession): void {
+    const p = s.link.extensionPeer.peerExtendedHandshake?.p
+    if (p !== undefined && Number.isInteger(p) && p > 0 && p < 65536) this.pex?.connected(s.link.extensionPeer, { host: s.addr.host, port: p, outgoing: false })
   }
 
   private onPiece (s: PeerSession, index: number, begin: number, block: Uint8Array): void {

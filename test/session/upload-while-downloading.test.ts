@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { Server } from 'node:net'
+import { Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { download } from '../../lib/session/download.js'
 import { downloadToDisk, type DiskDownload } from '../../lib/session/download-to-disk.js'
@@ -16,6 +16,9 @@ import { connect } from '../../lib/wire/connect.js'
 import { generatePeerId } from '../../lib/wire/peer-id.js'
 import type { Message } from '../../lib/wire/messages.js'
 import type { PeerConnection } from '../../lib/wire/peer-connection.js'
+import type { OurExtensions } from '../../lib/wire/peer-connection-options.js'
+import { decodeBencode, isDict } from '../../lib/bencode/decode.js'
+import { decodeCompactPeers } from '../../lib/tracker/compact.js'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { within } from '../wire/helpers.js'
 import { makeTorrent, seededBytes } from '../swarm/fixture-torrent.js'
@@ -41,10 +44,10 @@ async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> {
 }
 
 /** Our own wire client dialing the download's listener, recording what it is sent. */
-async function dialUs (dl: DiskDownload, pieceCount: number, peerId?: Uint8Array): Promise<{ conn: PeerConnection, messages: Message[] }> {
+async function dialUs (dl: DiskDownload, pieceCount: number, peerId?: Uint8Array, extensions?: OurExtensions): Promise<{ conn: PeerConnection, messages: Message[] }> {
   const port = dl.port
   assert.ok(port !== undefined, 'disk mode listens')
-  const conn = await connect({ host: LOOPBACK, port, infoHash: dl.meta.infoHash, pieceCount, have: new BitField(pieceCount), handshakeTimeout: 5000, connectTimeout: 5000, ...(peerId === undefined ? {} : { peerId }) })
+  const conn = await connect({ host: LOOPBACK, port, infoHash: dl.meta.infoHash, pieceCount, have: new BitField(pieceCount), handshakeTimeout: 5000, connectTimeout: 5000, ...(peerId === undefined ? {} : { peerId }), ...(extensions === undefined ? {} : { extensions }) })
   const messages: Message[] = []
   conn.on('error', () => {})
   conn.on('data', (m: unknown) => messages.push(m as Message))
@@ -238,6 +241,45 @@ test('stdout mode keeps no pieces and never listens (the disk mode does)', async
   } finally {
     Server.prototype.listen = listen
     await seeder.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('BEP 11 for incoming peers: PEX names a peer that dialed us by its BEP 10 listen port, never its outgoing port', async () => {
+  const data = seededBytes(4 * BLOCK, 67)
+  const t = makeTorrent({ length: data.length, pieceLength: BLOCK, data })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-upload-'))
+  const choking = await startFakeSeeder(t.meta, data, { kind: 'choking' })
+  let dl: DiskDownload | undefined
+  const conns: PeerConnection[] = []
+  try {
+    dl = await downloadToDisk(t.meta, join(dir, 'x.bin'), { peers: [{ host: LOOPBACK, port: choking.port }], trackers: false, listenHost: LOOPBACK, stallTimeoutMs: 30_000 })
+    const swarm = dl.swarm
+    await until(() => swarm.stats.peers === 1, 5000, 'the seeder connected')
+    const b = await dialUs(dl, t.meta.pieceCount, undefined, { m: { ut_pex: 3 }, port: 6666 })
+    conns.push(b.conn)
+    // Its BEP 10 handshake went out before `interested` on the same wire: once unchoked, we read it.
+    b.conn.interested()
+    await until(() => !b.conn.peerChoking, 5000, 'B unchoked')
+    const a = await dialUs(dl, t.meta.pieceCount, undefined, { m: { ut_pex: 3 }, port: 5555 })
+    conns.push(a.conn)
+    const bOutgoingPort = (b.conn.socket as Socket).localPort as number
+    // The swarm sends PEX every 5 s at most (PEX_CHECK_MS); the first message to A is due at once.
+    await until(() => a.messages.some(m => m.type === 'extended' && m.id === 3), 10_000, 'a PEX message to A')
+    const pex = a.messages.find(m => m.type === 'extended' && m.id === 3)
+    assert.ok(pex?.type === 'extended')
+    // Read raw: our decoder keeps one peer per IP (BEP 11's advice), and here every peer is 127.0.0.1.
+    const dict = decodeBencode(pex.payload)
+    assert.ok(isDict(dict) && dict.added instanceof Uint8Array)
+    const added = decodeCompactPeers(dict.added, 4).peers.map(p => `${p.host}:${p.port}`)
+    assert.ok(added.includes(`${LOOPBACK}:6666`), `B by its listen port: ${added.join(' ')} (seeder ${choking.port}, B out ${bOutgoingPort})`)
+    assert.ok(added.includes(`${LOOPBACK}:${choking.port}`), 'the seeder we dialed')
+    assert.ok(!added.includes(`${LOOPBACK}:${bOutgoingPort}`), 'never B\'s outgoing port')
+    assert.ok(!added.includes(`${LOOPBACK}:5555`), 'never A itself')
+  } finally {
+    for (const c of conns) c.destroy()
+    await dl?.stop()
+    await choking.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })
