@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { createServer as createHttpServer } from 'node:http'
 import { Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { download } from '../../lib/session/download.js'
@@ -280,6 +281,42 @@ test('BEP 11 for incoming peers: PEX names a peer that dialed us by its BEP 10 l
     for (const c of conns) c.destroy()
     await dl?.stop()
     await choking.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the trackers hear the port we listen on (disk) and the given one (stdout, unchanged)', async () => {
+  const data = seededBytes(4 * BLOCK, 68)
+  const started: string[] = []
+  // A tracker that records the `port` of each `started` announce and knows no peers.
+  const tracker = createHttpServer((req, res) => {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams
+    if (q.get('event') === 'started') started.push(q.get('port') ?? '')
+    res.end('d8:intervali1800e5:peers0:e')
+  })
+  tracker.listen(0, LOOPBACK)
+  await new Promise(resolve => tracker.once('listening', resolve))
+  const announce = `http://${LOOPBACK}:${(tracker.address() as { port: number }).port}/announce`
+  const t = makeTorrent({ length: data.length, pieceLength: BLOCK, data, announce })
+  const choking = await startFakeSeeder(t.meta, data, { kind: 'choking' })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-upload-'))
+  let dl: DiskDownload | undefined
+  try {
+    dl = await downloadToDisk(t.meta, join(dir, 'x.bin'), { peers: [{ host: LOOPBACK, port: choking.port }], listenHost: LOOPBACK, stallTimeoutMs: 30_000 })
+    await until(() => started.length === 1, 5000, 'the disk download\'s announce')
+    assert.equal(started[0], String(dl.port))
+    await dl.stop()
+    const stream = download(t.meta, { peers: [{ host: LOOPBACK, port: choking.port }], port: 7001, stallTimeoutMs: 30_000 })
+    stream.on('error', () => {})
+    await until(() => started.length === 2, 5000, 'the stdout download\'s announce')
+    assert.equal(started[1], '7001')
+    stream.destroy()
+    await stream.stopped
+  } finally {
+    await dl?.stop()
+    await choking.close()
+    tracker.closeAllConnections()
+    await new Promise(resolve => tracker.close(resolve))
     rmSync(dir, { recursive: true, force: true })
   }
 })
