@@ -12,7 +12,7 @@ import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
-import { DownloadError } from '../util/errors.js'
+import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
@@ -47,6 +47,8 @@ interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** Reading a block back for a peer failed: that request was refused; the download goes on. */
+  'read-error': [StorageError]
 }
 
 export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
@@ -135,6 +137,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   })
   upload?.attach(swarm, sink)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
+  upload?.side.on('read-error', err => dl.emit('read-error', err))
   sink.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => dl.emit('peer-banned', addr, reason))
   swarm.on('error', () => {})
