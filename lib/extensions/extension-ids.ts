@@ -35,7 +35,7 @@ export function ourExtensions (opts: ExtensionsFor = {}): OurExtensions {
 
 /** What an extension module needs of a connection: the peer's BEP 10 handshake and a sender. */
 export interface ExtensionPeer {
-  readonly peerExtendedHandshake: { readonly m: Readonly<Record<string, number>>, readonly metadataSize?: number, readonly reqq?: number } | undefined
+  readonly peerExtendedHandshake: { readonly m: Readonly<Record<string, number>>, readonly metadataSize?: number, readonly reqq?: number, readonly p?: number } | undefined
   /** Sends BEP 10 message `id` (the peer's id for the extension); false when backpressured. */
   extended (id: number, payload: Uint8Array): boolean
   readonly destroyed?: boolean

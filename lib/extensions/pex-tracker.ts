@@ -82,7 +82,8 @@ export class PexTracker<C extends ExtensionPeer = ExtensionPeer> {
     this._peers.clear()
   }
 
-  connected (conn: C, contact: PexContact): void {
+  /** `contact` undefined: a peer we may not name yet (it dialed us; its listen port is unknown). */
+  connected (conn: C, contact: PexContact | undefined): void {
     if (!this.enabled) return
     const s = this._peers.get(conn)
     if (s === undefined) this._peers.set(conn, { contact, told: new Map(), lastSent: undefined, lastReceived: undefined })

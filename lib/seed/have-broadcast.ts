@@ -1,4 +1,11 @@
-import type { PeerConnection } from '../wire/peer-connection.js'
+import type { BitField } from '../wire/bitfield.js'
+
+/** What telling a peer needs of its connection (a PeerConnection is one). */
+export interface HaveTarget {
+  readonly destroying: boolean
+  readonly peerPieces: BitField | undefined
+  have (index: number): boolean
+}
 
 /**
  * A piece verified: tell every open connection that lacks it.
@@ -10,7 +17,7 @@ import type { PeerConnection } from '../wire/peer-connection.js'
  * from us, and it is one message per piece per peer saved. A peer whose pieces are not known yet
  * (no metadata) is told. Returns how many were told.
  */
-export function broadcastHave (conns: Iterable<PeerConnection>, index: number): number {
+export function broadcastHave (conns: Iterable<HaveTarget>, index: number): number {
   let told = 0
   for (const conn of conns) {
     if (conn.destroying) continue

@@ -6,6 +6,7 @@ import { waitForHandshake } from '../wire/connect.js'
 import { toHex } from '../wire/handshake.js'
 import type { OurExtensions, PeerConnectionOptions } from '../wire/peer-connection-options.js'
 import { PeerConnection } from '../wire/peer-connection.js'
+import type { PeerAddress } from '../tracker/compact.js'
 import { generatePeerId } from '../wire/peer-id.js'
 
 /**
@@ -42,8 +43,11 @@ export interface PeerListenerOptions {
 }
 
 export interface PeerListenerEvents {
-  /** A peer completed the handshake for a torrent we serve. */
-  peer: [conn: PeerConnection, infoHashHex: string]
+  /**
+   * A peer completed the handshake for a torrent we serve. `remote` is the socket's address and
+   * port (the peer's key in a swarm), undefined when the OS no longer knows it.
+   */
+  peer: [conn: PeerConnection, infoHashHex: string, remote: PeerAddress | undefined]
   /** A socket closed before the handshake completed (refused, timed out, garbage, over the bound). */
   refused: [reason: Error]
 }
@@ -129,6 +133,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       return
     }
     this._handshaking.add(socket)
+    const remote = remoteAddress(socket)
     let hex = ''
     // The connection reads `have` and `extensions` from its options when it sends its greeting,
     // which is after accept() said yes: so they are filled in here, for the torrent asked for.
@@ -155,10 +160,18 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       this._handshaking.delete(socket)
       // Nobody to take it (closing, or no 'peer' handler): it would sit unread until the idle timeout.
       if (this._closing !== undefined || this.listenerCount('peer') === 0) { conn.destroy(); return }
-      this.emit('peer', conn, hex)
+      this.emit('peer', conn, hex, remote)
     }, (err: Error) => {
       this._handshaking.delete(socket)
       this.emit('refused', err)
     })
   }
+}
+
+/** A dual-stack socket names an IPv4 peer `::ffff:a.b.c.d`; the pool knows it as `a.b.c.d`. */
+function remoteAddress (socket: Socket): PeerAddress | undefined {
+  const host = socket.remoteAddress
+  const port = socket.remotePort
+  if (host === undefined || port === undefined) return undefined
+  return { host: host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host, port }
 }

@@ -2,7 +2,8 @@
  * `-o PATH`: the torrent (or the chosen files) written to disk at their offsets as pieces verify,
  * resumable. What is on disk already is hashed first and kept; only the rest is fetched, in
  * rarest-first order since no reader needs the bytes in order. Files carry a `.part` name until
- * every piece touching them verified (lib/storage).
+ * every piece touching them verified (lib/storage). While it downloads it uploads: peers may dial
+ * us on `port`, and every peer is served the pieces already on disk (disk-upload.ts).
  */
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
@@ -11,13 +12,19 @@ import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
-import { DownloadError } from '../util/errors.js'
+import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
+import { openDiskUpload, type DiskUpload } from './disk-upload.js'
 
 export interface DiskDownloadOptions extends SourceOptions {
+  // `port` (SourceOptions) is where we accept peers (default: any free port), and what trackers hear.
+  /** Address to accept peers on (default: every interface). */
+  readonly listenHost?: string
+  /** Accept incoming peers (default true). */
+  readonly listen?: boolean
   /** File indexes to download; default every file. */
   readonly files?: readonly number[]
   readonly maxPeers?: number
@@ -32,12 +39,16 @@ export interface DiskProgress extends SwarmStats {
   /** Bytes of wanted pieces in all, and how many were on disk already. */
   readonly total: number
   readonly resumed: number
+  /** Piece bytes sent to peers. */
+  readonly uploaded: number
 }
 
 interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** Reading a block back for a peer failed: that request was refused; the download goes on. */
+  'read-error': [StorageError]
 }
 
 export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
@@ -50,6 +61,7 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   private readonly totalBytes: number
   private readonly resumedBytes: number
   private sources: PeerSources | undefined
+  private upload: DiskUpload | undefined
 
   constructor (meta: Metainfo, swarm: Swarm, storage: FileStorage, sink: DiskSink, total: number, resumed: number) {
     super()
@@ -68,19 +80,25 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   }
 
   get progress (): DiskProgress {
-    return { ...this.swarm.stats, total: this.totalBytes, resumed: this.resumedBytes }
+    return { ...this.swarm.stats, total: this.totalBytes, resumed: this.resumedBytes, uploaded: this.upload?.side.uploaded ?? 0 }
+  }
+
+  /** The port peers may dial us on; undefined when not listening (nothing left to fetch, or `listen: false`). */
+  get port (): number | undefined {
+    return this.upload?.port
   }
 
   /** Stop: peers closed, trackers told `stopped`, nothing renamed that is not complete. */
   async stop (reason?: Error): Promise<void> {
     this.swarm.stop(reason)
     if (!this.sink.destroyed && reason !== undefined) this.sink.destroy(reason)
-    await this.sources?.stop()
+    await Promise.all([this.sources?.stop(), this.upload?.close()])
   }
 
   /** @internal wired by downloadToDisk once the sources exist. */
-  attachSources (sources: PeerSources): void {
+  attachSources (sources: PeerSources, upload: DiskUpload | undefined): void {
     this.sources = sources
+    this.upload = upload
   }
 }
 
@@ -98,6 +116,14 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   }
   const sink = createDiskSink(storage)
   const peerId = opts.peerId ?? generatePeerId()
+  const nothingLeft = wanted.count() === have.count()
+  let upload: DiskUpload | undefined
+  try {
+    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen })
+  } catch (err) {
+    await storage.close().catch(() => {})
+    throw err
+  }
   const swarm = new Swarm({
     meta,
     peerId,
@@ -106,9 +132,12 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     have,
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
-    connect: dialer({ meta, peerId })
+    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port }),
+    upload: upload?.side
   })
+  upload?.attach(swarm, sink)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
+  upload?.side.on('read-error', err => dl.emit('read-error', err))
   sink.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => dl.emit('peer-banned', addr, reason))
   swarm.on('error', () => {})
@@ -116,17 +145,19 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   progress.unref()
   const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
-  dl.done.then(() => dl.stop(), () => {}).finally(() => {
+  // A failed download stops accepting peers even if its owner never calls stop().
+  dl.done.then(() => dl.stop(), () => upload?.close()).finally(() => {
     clearInterval(progress)
     opts.signal?.removeEventListener('abort', onAbort)
   }).catch(() => {})
   // Nothing left to fetch (a finished download run again): the sink still renames and closes.
-  dl.attachSources(wanted.count() === have.count()
+  dl.attachSources(nothingLeft
     ? { announcer: undefined, stop: async () => {} }
-    : startPeerSources(swarm, meta, peerId, opts, {
+    : startPeerSources(swarm, meta, peerId, { ...opts, port: upload?.port ?? opts.port }, {
       fail: err => { void dl.stop(err) },
-      trackerError: f => dl.emit('tracker-error', f)
-    }))
+      trackerError: f => dl.emit('tracker-error', f),
+      uploaded: () => upload?.side.uploaded ?? 0
+    }), upload)
   swarm.start()
   return dl
 }

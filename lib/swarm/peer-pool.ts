@@ -117,13 +117,15 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
 
   /**
    * A connection ended. `useful` (it gave us data) resets its retry budget; otherwise it counts
-   * as a failure. Banned peers and exhausted ones are not dialed again.
+   * as a failure. Banned peers, exhausted ones and incoming ones are not dialed again.
    */
   disconnected (addr: PeerAddress, useful: boolean): void {
     const k = this.known.get(addressKey(addr))
     if (k === undefined || k.state !== 'connected') return
     this.connected--
     if (k.banReason !== undefined) { k.state = 'banned'; this.pump(); return }
+    // An incoming peer's address is its outgoing port: dialing it back would reach nobody.
+    if (k.source === 'incoming') { this.known.delete(addressKey(addr)); this.pump(); return }
     if (useful) k.failures = 0
     else k.failures++
     this.scheduleRetry(addressKey(addr), k)

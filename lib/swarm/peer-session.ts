@@ -55,6 +55,8 @@ export class PeerSession {
   snubbed = false
   /** Requests released for lack of an answer in time. */
   timeouts = 0
+  /** It dialed us: `addr` is its outgoing port, not where it listens. */
+  incoming = false
 
   constructor (addr: PeerAddress, link: PeerLink, pieceCount: number, now: number = Date.now()) {
     this.addr = addr

@@ -10,8 +10,9 @@ import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import { routeExtended } from '../extensions/extension-router.js'
 import { MetadataResponder } from '../extensions/metadata-responder.js'
 import { PexTracker } from '../extensions/pex-tracker.js'
-import { equalBytes } from '../wire/handshake.js'
+import { equalBytes, toHex } from '../wire/handshake.js'
 import type { Message } from '../wire/messages.js'
+import { SelfConnectionError } from '../wire/peer-connection.js'
 import { PiecePicker, type PieceSource } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import type { ActivePiece } from '../pieces/active-piece.js'
@@ -22,10 +23,13 @@ import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
 import { PeerSession, type PeerLink } from './peer-session.js'
 import { SuspectPieces } from './suspect-pieces.js'
+import type { ServedConnection } from './upload-side.js'
 
 /** A connected, handshaken peer as the engine uses it (see wire-peer.ts for the adapter). */
 export interface WirePeer extends PeerLink {
   readonly peerId: Uint8Array
+  /** The wire connection, for the upload side; absent on engine tests' fakes. */
+  readonly connection?: ServedConnection
   /** Deliver messages to `onMessage` from now on; `onClose` runs once when the connection ends. */
   attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void
 }
@@ -39,6 +43,18 @@ export interface PieceSink {
   write (piece: VerifiedPiece): boolean
   end (data?: unknown): unknown
   destroy (err?: Error): void
+}
+
+/**
+ * The upload side (disk mode; lib/swarm/upload-side.ts): told who joins and leaves, and handed the
+ * messages that are about uploading. Without one the swarm only downloads.
+ */
+export interface SwarmUpload {
+  open (session: PeerSession, peer: WirePeer): void
+  /** `request`, `cancel`, `interested`, `notInterested` from the peer. */
+  onMessage (session: PeerSession, m: Message): void
+  close (session: PeerSession): void
+  stop (): void
 }
 
 export interface SwarmOptions {
@@ -65,6 +81,8 @@ export interface SwarmOptions {
   readonly requestTimeoutMs?: number
   /** A peer that sent nothing for this long while holding requests is snubbed. */
   readonly snubMs?: number
+  /** Serve peers too (disk mode); undefined: download only. */
+  readonly upload?: SwarmUpload
 }
 
 export interface SwarmStats {
@@ -110,6 +128,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** BEP 9: our info dict for peers that came by magnet. */
   readonly metadata: MetadataResponder
   private readonly sessions = new Map<string, PeerSession>()
+  /** Peer ids connected, and whether we dialed them: an incoming connection never duplicates a peer. */
+  private readonly peerIds = new Map<string, boolean>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
   private timer: NodeJS.Timeout | null = null
@@ -150,7 +170,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.pex = meta.private ? undefined : new PexTracker<ExtensionPeer>({ onPeers: peers => { for (const p of peers) this.addPeer(p, 'pex') } })
     this.metadata = new MetadataResponder({ infoBytes: meta.infoBytes })
     this.pool.on('connection', (peer, addr) => this.onConnection(peer, addr))
-    this.pool.on('dial-error', (addr, err) => this.emit('peer-error', addr, err))
+    this.pool.on('dial-error', (addr, err) => {
+      // The wire caught a dial to our own listener: never again.
+      if (err instanceof SelfConnectionError) this.pool.ban(addr, 'ourselves')
+      this.emit('peer-error', addr, err)
+    })
   }
 
   get stats (): SwarmStats {
@@ -190,6 +214,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!this.stopped) this.pool.add(addr, source)
   }
 
+  /**
+   * A peer that dialed us (its handshake done): it joins like a dialed one, within the pool's cap,
+   * unless it is banned or already connected. `addr` is its remote address and port. False, and
+   * the connection is closed, when refused.
+   */
+  addIncoming (peer: WirePeer, addr: PeerAddress): boolean {
+    if (this.stopped || this.pool.isBanned(addr) || !this.pool.admit(addr)) { peer.destroy(); return false }
+    return this.onConnection(peer, addr, false)
+  }
+
   /** Stop everything: peers closed, timers cleared. With an error, the sink fails too. */
   stop (err?: Error): void {
     if (this.stopped) return
@@ -197,8 +231,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     this.pool.close()
+    this.opts.upload?.stop()
     for (const s of this.sessions.values()) s.link.destroy()
     this.sessions.clear()
+    this.peerIds.clear()
     if (err !== undefined) {
       // The download's owner hears the reason first; the sink's own teardown error comes after.
       this.emit('error', err)
@@ -206,25 +242,38 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
   }
 
-  private onConnection (peer: WirePeer, addr: PeerAddress): void {
-    if (this.stopped) { peer.destroy(); return }
-    if (equalBytes(peer.peerId, this.opts.peerId)) {
-      // Trackers hand us our own address; a connection to ourselves is never useful.
-      this.pool.ban(addr, 'ourselves')
+  private onConnection (peer: WirePeer, addr: PeerAddress, outgoing = true): boolean {
+    if (this.stopped) { peer.destroy(); return false }
+    const id = toHex(peer.peerId)
+    const self = equalBytes(peer.peerId, this.opts.peerId)
+    const other = this.peerIds.get(id)
+    // Only with incoming connections in play: the download-only swarm behaves as it always did.
+    const duplicate = other !== undefined && (!outgoing || !other)
+    if (self || duplicate) {
+      // Trackers hand us our own address; a connection to ourselves is never useful. A second
+      // connection to a peer (it dialed us while we dialed it) adds nothing to the first.
+      if (self) this.pool.ban(addr, 'ourselves')
       peer.destroy()
       this.pool.disconnected(addr, false)
-      return
+      return false
     }
     const session = new PeerSession(addr, peer, this.opts.meta.pieceCount)
+    session.incoming = !outgoing
     const key = addressKey(addr)
     this.sessions.set(key, session)
-    this.pex?.connected(peer.extensionPeer, { host: addr.host, port: addr.port, outgoing: true })
-    peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, err))
+    this.peerIds.set(id, outgoing)
+    // BEP 11 names a peer by where it listens: for one that dialed us, that is its BEP 10 `p`.
+    this.pex?.connected(peer.extensionPeer, outgoing ? { host: addr.host, port: addr.port, outgoing } : undefined)
+    this.opts.upload?.open(session, peer)
+    peer.attach(m => this.onMessage(session, m), err => this.onClose(session, key, id, err))
+    return true
   }
 
-  private onClose (session: PeerSession, key: string, err: Error | null): void {
+  private onClose (session: PeerSession, key: string, id: string, err: Error | null): void {
     if (this.sessions.get(key) !== session) return
     this.sessions.delete(key)
+    this.peerIds.delete(id)
+    this.opts.upload?.close(session)
     this.pex?.disconnected(session.link.extensionPeer)
     this.tracker.release(session)
     this.forgetAvailability(session)
@@ -276,11 +325,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (this.tracker.releaseOne(s, m.index, m.begin)) this.refillAll()
         break
       case 'extended':
+        if (m.id === 0 && s.incoming) this.learnListenPort(s)
         routeExtended(s.link.extensionPeer, m.id, m.payload, { pex: this.pex, responder: this.metadata })
+        break
+      case 'request': case 'cancel': case 'interested': case 'notInterested':
+        this.opts.upload?.onMessage(s, m)
         break
       default:
         break
     }
+  }
+
+  /** An incoming peer's BEP 10 handshake: its `p` is the address PEX may pass on. */
+  private learnListenPort (s: PeerSession): void {
+    const p = s.link.extensionPeer.peerExtendedHandshake?.p
+    if (p !== undefined && Number.isInteger(p) && p > 0 && p < 65536) this.pex?.connected(s.link.extensionPeer, { host: s.addr.host, port: p, outgoing: false })
   }
 
   private onPiece (s: PeerSession, index: number, begin: number, block: Uint8Array): void {

@@ -9,6 +9,8 @@ import type { PeerConnection } from '../wire/peer-connection.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
 import type { Message } from '../wire/messages.js'
+import type { BitField } from '../wire/bitfield.js'
+import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
 import type { PeerAddress } from './peer-pool.js'
 import type { WirePeer } from './swarm.js'
 
@@ -17,6 +19,7 @@ export function wirePeer (conn: PeerConnection): WirePeer {
   if (hs === undefined) throw new TypeError('wirePeer needs a connection whose handshake is done')
   return {
     peerId: hs.peerId,
+    connection: conn,
     fast: conn.fastEnabled,
     extensionPeer: conn,
     get reqq () { return conn.peerExtendedHandshake?.reqq },
@@ -37,6 +40,12 @@ export function wirePeer (conn: PeerConnection): WirePeer {
 export interface DialOptions {
   readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
   readonly peerId: Uint8Array
+  /**
+   * Disk mode: our pieces on disk, sent after the handshake (bitfield, or BEP 6 have all / have
+   * none), and the port we listen on (BEP 10 `p`). Undefined (stdout): we send no pieces.
+   */
+  readonly have?: BitField
+  readonly listenPort?: number
   readonly connectTimeoutMs?: number
   readonly handshakeTimeoutMs?: number
 }
@@ -50,12 +59,21 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
       infoHash: opts.meta.infoHash,
       peerId: opts.peerId,
       pieceCount: opts.meta.pieceCount,
-      // BEP 10: we serve our metadata (BEP 9) and exchange peers (BEP 11, not when private).
-      extensions: ourExtensions({ metadataSize: opts.meta.infoBytes.length, private: opts.meta.private }),
+      extensions: dialExtensions(opts),
+      ...(opts.have === undefined ? {} : { have: opts.have }),
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
       signal
     })
     return wirePeer(conn)
   }
+}
+
+/**
+ * Our BEP 10 handshake: we serve our metadata (BEP 9) and exchange peers (BEP 11, not when
+ * private); when uploading, our listen port (`p`) and the requests we queue (`reqq`).
+ */
+export function dialExtensions (opts: DialOptions): OurExtensions {
+  const ext = ourExtensions({ metadataSize: opts.meta.infoBytes.length, private: opts.meta.private, port: opts.listenPort })
+  return opts.have === undefined ? ext : { ...ext, reqq: DEFAULT_REQQ }
 }

@@ -49,6 +49,9 @@ export interface PeerConnectionEvents extends DuplexEvents {
   'extended-handshake': [ExtendedHandshake]
 }
 
+/** The peer's handshake carried our own peer id: we dialed ourselves (a tracker gave us our address). */
+export class SelfConnectionError extends ProtocolError {}
+
 export class PeerConnection extends Duplex<PeerConnectionEvents> {
   readonly socket: NodeDuplex
   readonly peerId: Uint8Array
@@ -261,7 +264,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   private _completeHandshake (h: Handshake): void {
-    if (equalBytes(h.peerId, this.peerId)) { this.destroy(new ProtocolError('connected to ourselves (same peer id)')); return }
+    if (equalBytes(h.peerId, this.peerId)) { this.destroy(new SelfConnectionError('connected to ourselves (same peer id)')); return }
     clearTimeout(this._handshakeTimer)
     const theirs = decodeReserved(h.reserved)
     const ours = decodeReserved(this.reserved)

@@ -107,6 +107,21 @@ test('a multi-file torrent to stdout without --file exits 2 and lists the files'
   })
 })
 
+test('--host without -o exits 2: only a download to disk accepts peers (stdout never listens)', async () => {
+  const t = makeTorrent({ length: 100, pieceLength: 16384 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-'))
+  try {
+    const torrent = join(dir, 'x.torrent')
+    writeFileSync(torrent, t.torrent)
+    const r = await run([torrent, '--host', '127.0.0.1', '--no-trackers'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /--host needs -o PATH/)
+    assert.equal(r.stdoutBytes, 0)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
   const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
   await withTorrentFile(t.torrent, async torrent => {

@@ -24,7 +24,7 @@ test('-o DIR: a multi-file torrent from webtorrent seeders lands as its tree, by
   const swarm = await startLocalSwarm(files, { seeders: 2, pieceLength: 64 * 1024, name: 'album' })
   const dir = mkdtempSync(join(tmpdir(), 'bt-disk-'))
   try {
-    const dl = await downloadToDisk(swarm.meta, dir, { stallTimeoutMs: 30_000 })
+    const dl = await downloadToDisk(swarm.meta, dir, { stallTimeoutMs: 30_000, listenHost: '127.0.0.1' })
     await dl.done
     await dl.stop()
     for (const f of files) assert.ok(readFileSync(join(dir, 'album', f.name)).equals(f.data), f.name)
@@ -45,7 +45,7 @@ test('-o PATH killed with SIGKILL mid-download, then rerun: the exact file, only
     const torrent = join(dir, 'x.torrent')
     const out = join(dir, 'x.bin')
     writeFileSync(torrent, t.torrent)
-    const args = [BIN, torrent, '-o', out, '--no-trackers', '--peer', `127.0.0.1:${seeder.port}`, '--quiet']
+    const args = [BIN, torrent, '-o', out, '--no-trackers', '--peer', `127.0.0.1:${seeder.port}`, '--host', '127.0.0.1', '--quiet']
     const child = spawn(process.execPath, args, { stdio: 'ignore' })
     // Kill once some of it is on disk.
     for (let i = 0; i < 600; i++) {

@@ -33,6 +33,8 @@ export interface FakeSeeder {
 export interface FakeSeederExtras {
   /** Tell every peer of these addresses by BEP 11 PEX once its extension handshake arrives. */
   readonly pex?: readonly PeerAddress[]
+  /** Have (and serve) only the first this many pieces: a partial seed. */
+  readonly pieces?: number
 }
 
 export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behaviour: Behaviour, extras: FakeSeederExtras = {}): Promise<FakeSeeder> {
@@ -41,13 +43,15 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
   let slowQueue: Promise<void> = Promise.resolve()
   const conns = new Set<PeerConnection>()
   const sockets = new Set<Socket>()
+  const have = BitField.full(meta.pieceCount)
+  if (extras.pieces !== undefined) for (let i = extras.pieces; i < meta.pieceCount; i++) have.set(i, false)
   const server: Server = createServer(socket => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => {})
     acceptPeer(socket, {
       accept: hash => Buffer.from(hash).equals(Buffer.from(meta.infoHash)),
-      have: BitField.full(meta.pieceCount),
+      have,
       pieceCount: meta.pieceCount,
       handshakeTimeout: 5000,
       extensions: { m: { ut_pex: 7 } }
@@ -63,7 +67,7 @@ export async function startFakeSeeder (meta: Metainfo, data: Uint8Array, behavio
 
   const serve = (conn: PeerConnection, m: Message): void => {
     if (m.type === 'interested') { if (behaviour.kind !== 'choking') conn.unchoke(); return }
-    if (m.type !== 'request') return
+    if (m.type !== 'request' || !have.get(m.index)) return
     if (behaviour.kind === 'silent') return
     if (behaviour.kind === 'disconnect' && sent >= behaviour.afterBlocks) { conn.destroy(); return }
     const at = m.index * meta.pieceLength + m.begin

@@ -85,3 +85,16 @@ test('incoming connections are admitted under the cap, not twice, never when ban
   assert.equal(p.admit(a), false)
   p.close()
 })
+
+test('an incoming peer that leaves is forgotten, never dialed back (its port was its own dial port)', async () => {
+  let dials = 0
+  const p = pool(async () => { dials++; return new Conn() }, { maxPeers: 2, maxRetries: 2 })
+  const a = { host: '127.0.0.1', port: 40001 }
+  assert.equal(p.admit(a), true)
+  p.disconnected(a, false)
+  assert.equal(p.stats.known, 0)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(dials, 0)
+  assert.equal(p.admit(a), true, 'it may dial us again')
+  p.close()
+})

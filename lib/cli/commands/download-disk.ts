@@ -2,7 +2,7 @@ import { downloadToDisk } from '../../session/download-to-disk.js'
 import { selectFiles } from '../../session/selection.js'
 import { DownloadError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
-import type { ParsedArgs } from '../args.js'
+import { optionString, type ParsedArgs } from '../args.js'
 import type { CliIO } from '../io.js'
 import { progressLine, swarmOptions, type LoadedMeta } from '../swarm-args.js'
 import { runSeed } from './seed.js'
@@ -20,6 +20,7 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     ...common,
     peers: [...common.peers, ...peers],
     files,
+    listenHost: optionString(args, 'host'),
     signal: io.signal,
     onCheck: p => {
       const now = Date.now()

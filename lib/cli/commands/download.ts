@@ -21,7 +21,9 @@ options:
                      with -o it may be given more than once
   --max-peers N      open connections at most (default 50)
   --window SIZE      bytes held in memory ahead of stdout (default 16M)
-  --port N           the port announced to trackers
+  --port N           the port announced to trackers; with -o also the port peers may dial us
+                     on while we download and upload (default: any free port)
+  --host ADDR        with -o: the address to accept peers on (default: every interface)
   --peer LIST        extra peers to dial: host:port[,host:port...]
   --no-trackers      do not ask the torrent's trackers (use --peer)
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
@@ -35,7 +37,8 @@ const OPTIONS: OptionSpec[] = [
   { long: 'file', value: true },
   { long: 'window', value: true },
   { long: 'output', short: 'o', value: true },
-  { long: 'seed', value: false }
+  { long: 'seed', value: false },
+  { long: 'host', value: true }
 ]
 
 export const command: Command = async (argv, io) => {
@@ -44,6 +47,7 @@ export const command: Command = async (argv, io) => {
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
   const output = optionString(args, 'output')
   if (args.options.has('seed') && output === undefined) throw new UsageError('--seed needs -o PATH: seeding serves the data from disk')
+  if (args.options.has('host') && output === undefined) throw new UsageError('--host needs -o PATH: only a download to disk accepts peers')
   if (output === undefined && (io.stdout as { isTTY?: boolean }).isTTY === true) {
     throw new UsageError('stdout is a terminal: redirect it (> out, | tar x) or write to disk with -o PATH')
   }

@@ -1,0 +1,66 @@
+/**
+ * Disk mode uploads while it downloads: a listener for peers that dial us (their connections join
+ * the same swarm as the ones we dial), the upload side serving every peer from our storage, and
+ * our pieces announced as they land on disk. The stdout mode keeps no pieces and has none of this.
+ */
+import type { Metainfo } from '../metainfo/types.js'
+import { PeerListener } from '../seed/listener.js'
+import type { DiskSink } from '../storage/disk-sink.js'
+import type { FileStorage } from '../storage/file-storage.js'
+import { BitField } from '../wire/bitfield.js'
+import type { Swarm } from '../swarm/swarm.js'
+import { UploadSide } from '../swarm/upload-side.js'
+import { dialExtensions, wirePeer } from '../swarm/wire-peer.js'
+
+export interface DiskUploadOptions {
+  readonly peerId: Uint8Array
+  /** TCP port to accept peers on (default: any free port). */
+  readonly port?: number
+  /** Address to bind (default: every interface; tests use 127.0.0.1). */
+  readonly host?: string
+  /** Accept incoming peers (default true); dialed peers are served either way. */
+  readonly listen?: boolean
+}
+
+export interface DiskUpload {
+  readonly side: UploadSide
+  /** Our pieces on disk: what we send as our bitfield and serve. */
+  readonly have: BitField
+  /** The port we listen on, undefined when not listening. */
+  readonly port: number | undefined
+  /** Incoming peers join `swarm`; pieces `sink` writes become ours. */
+  attach (swarm: Swarm, sink: DiskSink): void
+  /** Stop accepting peers (the swarm closes the open connections). Idempotent. */
+  close (): Promise<void>
+}
+
+/** Binds the listener (rejects when the port is taken) and builds the upload side over `storage`. */
+export async function openDiskUpload (meta: Metainfo, storage: FileStorage, verified: BitField, opts: DiskUploadOptions): Promise<DiskUpload> {
+  // A copy: the picker and the storage read the resume check's answer; this one grows with writes.
+  const have = new BitField(meta.pieceCount, verified.bytes.slice())
+  const listener = opts.listen === false ? undefined : new PeerListener({ port: opts.port, host: opts.host, peerId: opts.peerId })
+  const port = listener === undefined ? undefined : await listener.listen()
+  let swarm: Swarm | undefined
+  const side = new UploadSide({ reader: storage, have, geometry: meta, complete: () => swarm?.picker.complete === true })
+  let closing: Promise<void> | undefined
+  return {
+    side,
+    have,
+    port,
+    attach (s, sink) {
+      swarm = s
+      sink.on('written', index => { side.pieceWritten(index) })
+      side.start()
+      if (listener === undefined) return
+      listener.serve(meta.infoHashHex, { pieceCount: meta.pieceCount, have, extensions: dialExtensions({ meta, peerId: opts.peerId, have, listenPort: port }) })
+      listener.on('peer', (conn, hex, remote) => {
+        if (hex !== meta.infoHashHex || remote === undefined) { conn.destroy(); return }
+        s.addIncoming(wirePeer(conn), remote)
+      })
+    },
+    close: () => (closing ??= (async () => {
+      side.stop()
+      await listener?.close()
+    })())
+  }
+}

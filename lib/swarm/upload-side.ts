@@ -1,0 +1,134 @@
+/**
+ * The download engine's upload side (disk mode): every peer of the swarm, dialed or dialing us,
+ * gets an Uploader over our storage, and the Choker hands out the upload slots (BEP 3
+ * tit-for-tat: ranked by what the peer gives us while we leech, by what we give it once we are
+ * complete). A piece counts as ours only once it is on disk (`pieceWritten`), since the Uploader
+ * reads it back from there; then every peer lacking it is told with `have`.
+ *
+ * The Swarm calls the four methods of `SwarmUpload` (open, onMessage, close, stop) and knows
+ * nothing else of uploading; the stdout mode has no upload side at all.
+ */
+import { EventEmitter } from 'node:events'
+import { Choker, type ChokerOptions, type ChokerPeer } from '../seed/choker.js'
+import { broadcastHave, type HaveTarget } from '../seed/have-broadcast.js'
+import { Uploader, type PieceGeometry, type PieceReader, type UploadConnection, type UploaderOptions } from '../seed/uploader.js'
+import type { StorageError } from '../util/errors.js'
+import type { BitField } from '../wire/bitfield.js'
+import type { Message } from '../wire/messages.js'
+import type { PeerSession } from './peer-session.js'
+import type { SwarmUpload, WirePeer } from './swarm.js'
+
+/** What serving a peer needs of its connection: a PeerConnection is one. */
+export interface ServedConnection extends UploadConnection, HaveTarget {
+  readonly peerInterested: boolean
+}
+
+export interface UploadSideOptions {
+  readonly reader: PieceReader
+  /** Our pieces on disk: shared with the listener and the dialer (the bitfield they send). */
+  readonly have: BitField
+  readonly geometry: PieceGeometry
+  /** True once every wanted piece is ours: the choker then ranks by upload rate. */
+  readonly complete: () => boolean
+  readonly choker?: Omit<ChokerOptions, 'isSeed'>
+  readonly uploader?: Omit<UploaderOptions, 'reader' | 'have' | 'geometry'>
+  readonly now?: () => number
+}
+
+export interface UploadSideEvents {
+  /** Our storage failed to read a block: the request was refused. */
+  'read-error': [err: StorageError]
+}
+
+interface Served {
+  readonly conn: ServedConnection
+  readonly uploader: Uploader
+  readonly view: ChokerPeer
+}
+
+export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmUpload {
+  readonly choker: Choker
+  private readonly opts: UploadSideOptions
+  private readonly now: () => number
+  private readonly peers = new Map<PeerSession, Served>()
+  private uploadedByClosed = 0
+  private stopped = false
+
+  constructor (opts: UploadSideOptions) {
+    super()
+    this.opts = opts
+    this.now = opts.now ?? Date.now
+    this.choker = new Choker({ ...opts.choker, isSeed: opts.complete, now: opts.choker?.now ?? this.now })
+  }
+
+  /** Piece bytes handed to peers, closed connections included (the announce's `uploaded`). */
+  get uploaded (): number {
+    let n = this.uploadedByClosed
+    for (const p of this.peers.values()) n += p.uploader.uploaded
+    return n
+  }
+
+  get peerCount (): number { return this.peers.size }
+
+  /** Rechoke every 10 s until stop(). */
+  start (): void {
+    if (!this.stopped) this.choker.start()
+  }
+
+  open (session: PeerSession, peer: WirePeer): void {
+    const conn = peer.connection
+    // A peer without a wire connection (an engine test's fake) is downloaded from, never served.
+    if (this.stopped || conn === undefined) return
+    const uploader = new Uploader(conn, { ...this.opts.uploader, reader: this.opts.reader, have: this.opts.have, geometry: this.opts.geometry, now: this.opts.uploader?.now ?? this.now })
+    uploader.on('read-error', err => { this.emit('read-error', err) })
+    const now = this.now
+    const view: ChokerPeer = {
+      get interested () { return conn.peerInterested },
+      get downloadRate () { return session.download.rate(now()) },
+      get uploadRate () { return uploader.uploadRate() },
+      connectedAt: now(),
+      get isChoked () { return uploader.choking },
+      unchoke: () => { uploader.unchoke() },
+      choke: () => { uploader.choke() }
+    }
+    this.peers.set(session, { conn, uploader, view })
+    this.choker.add(view)
+  }
+
+  /** The peer's request/cancel go to its Uploader; a change of interest may free or fill a slot. */
+  onMessage (session: PeerSession, m: Message): void {
+    const p = this.peers.get(session)
+    if (p === undefined) return
+    switch (m.type) {
+      case 'request': case 'cancel': p.uploader.onMessage(m); return
+      case 'interested': case 'notInterested': this.choker.fill(); return
+      default:
+    }
+  }
+
+  close (session: PeerSession): void {
+    const p = this.peers.get(session)
+    if (p === undefined) return
+    this.peers.delete(session)
+    this.uploadedByClosed += p.uploader.uploaded
+    this.choker.remove(p.view)
+  }
+
+  /** Piece `index` is on disk: serve it from now on, and tell every peer that lacks it. */
+  pieceWritten (index: number): number {
+    if (this.opts.have.get(index)) return 0
+    this.opts.have.set(index)
+    if (this.stopped) return 0
+    return broadcastHave([...this.peers.values()].map(p => p.conn), index)
+  }
+
+  /** The swarm stopped (its connections are closed by it): no more rechokes. */
+  stop (): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.choker.stop()
+    // Not through close(): handing freed slots to peers about to be closed would be noise.
+    for (const p of this.peers.values()) this.uploadedByClosed += p.uploader.uploaded
+    this.peers.clear()
+  }
+}
