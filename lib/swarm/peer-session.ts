@@ -8,6 +8,7 @@ import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
 import type { BlockRequest } from '../pieces/active-piece.js'
+import type { PiecePicker } from '../pieces/piece-picker.js'
 import { BLOCK_LENGTH } from '../pieces/active-piece.js'
 import { RateMeter } from '../util/rate.js'
 import type { PeerAddress } from './peer-pool.js'
@@ -80,6 +81,29 @@ export class PeerSession {
     const rate = this.download.rate(now)
     const byRate = rate === 0 ? INITIAL_QUEUE : Math.ceil(rate * QUEUE_SECONDS / BLOCK_LENGTH)
     return Math.max(MIN_QUEUE, Math.min(byRate, this.link.reqq ?? DEFAULT_REQQ, MAX_QUEUE))
+  }
+
+  /**
+   * Count what the peer has into the picker's availability: a full bitfield as a seed (once, not
+   * per piece), anything else piece by piece.
+   */
+  announcePieces (picker: PiecePicker): void {
+    if (this.pieces.hasAll()) {
+      this.seed = true
+      picker.addSeed()
+    } else {
+      picker.addBitfield(this)
+    }
+  }
+
+  /** Take what the peer had back out of the picker's availability (it left, or sent have-none). */
+  withdrawPieces (picker: PiecePicker): void {
+    if (this.seed) {
+      picker.removeSeed()
+      this.seed = false
+    } else if (this.pieces.count() > 0) {
+      picker.removeBitfield(this)
+    }
   }
 
   sendRequests (reqs: readonly BlockRequest[]): void {

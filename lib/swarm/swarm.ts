@@ -5,7 +5,6 @@
  * too slow to wait for, and when the download cannot finish.
  */
 import { EventEmitter } from 'node:events'
-import type { Metainfo } from '../metainfo/types.js'
 import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import { routeExtended } from '../extensions/extension-router.js'
 import { MetadataResponder } from '../extensions/metadata-responder.js'
@@ -13,90 +12,19 @@ import { PexTracker } from '../extensions/pex-tracker.js'
 import { equalBytes, toHex } from '../wire/handshake.js'
 import type { Message } from '../wire/messages.js'
 import { SelfConnectionError } from '../wire/peer-connection.js'
-import { PiecePicker, type PieceSource } from '../pieces/piece-picker.js'
+import { PiecePicker } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import type { ActivePiece } from '../pieces/active-piece.js'
 import { pieceMatches } from '../pieces/verify.js'
-import type { VerifiedPiece } from '../output/merging-writable.js'
-import { DownloadError, ProtocolError } from '../util/errors.js'
+import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
-import { PeerSession, type PeerLink } from './peer-session.js'
+import { PeerSession } from './peer-session.js'
+import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
-import type { ServedConnection } from './upload-side.js'
+import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
 
-/** A connected, handshaken peer as the engine uses it (see wire-peer.ts for the adapter). */
-export interface WirePeer extends PeerLink {
-  readonly peerId: Uint8Array
-  /** The wire connection, for the upload side; absent on engine tests' fakes. */
-  readonly connection?: ServedConnection
-  /** Deliver messages to `onMessage` from now on; `onClose` runs once when the connection ends. */
-  attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void
-}
-
-/**
- * Where verified pieces go. The merging Writable and the disk sink both fit. `write` returning
- * false stops new pieces from starting until the owner calls `sinkDrained()`; a stdout merger's
- * owner reports its cursor with `sinkAdvanced()`.
- */
-export interface PieceSink {
-  write (piece: VerifiedPiece): boolean
-  end (data?: unknown): unknown
-  destroy (err?: Error): void
-}
-
-/**
- * The upload side (disk mode; lib/swarm/upload-side.ts): told who joins and leaves, and handed the
- * messages that are about uploading. Without one the swarm only downloads.
- */
-export interface SwarmUpload {
-  open (session: PeerSession, peer: WirePeer): void
-  /** `request`, `cancel`, `interested`, `notInterested` from the peer. */
-  onMessage (session: PeerSession, m: Message): void
-  close (session: PeerSession): void
-  stop (): void
-}
-
-export interface SwarmOptions {
-  readonly meta: Metainfo
-  readonly peerId: Uint8Array
-  readonly sink: PieceSink
-  /** Pieces wanted, inclusive (a `--file` selection); default all. */
-  readonly firstPiece?: number
-  readonly lastPiece?: number
-  /** Within first..last, only these pieces (files selected on disk). */
-  readonly wanted?: PieceSource
-  /** Pieces already verified on disk (resume). */
-  readonly have?: PieceSource
-  /** Pieces past the sink's cursor that may be in memory; undefined: no window (disk). */
-  readonly windowPieces?: number
-  /** Without a window: bytes of pieces being fetched at most (default 64 MiB). */
-  readonly maxActiveBytes?: number
-  readonly connect: (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer>
-  readonly maxPeers?: number
-  readonly maxHalfOpen?: number
-  /** Fail when no block arrived for this long and no peer is connected. */
-  readonly stallTimeoutMs?: number
-  /** A request unanswered this long goes back to the pool. */
-  readonly requestTimeoutMs?: number
-  /** A peer that sent nothing for this long while holding requests is snubbed. */
-  readonly snubMs?: number
-  /** Serve peers too (disk mode); undefined: download only. */
-  readonly upload?: SwarmUpload
-}
-
-export interface SwarmStats {
-  readonly downloaded: number
-  readonly verified: number
-  readonly wasted: number
-  readonly rate: number
-  readonly peers: number
-  readonly piecesLeft: number
-  /** Bytes of wanted pieces not yet verified (for `left` in announces). */
-  readonly bytesLeft: number
-  readonly banned: number
-  readonly hashFailures: number
-}
+export type { PieceSink, SwarmOptions, SwarmStats, SwarmUpload, WirePeer } from './types.js'
 
 interface SwarmEvents {
   piece: [index: number]
@@ -276,7 +204,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.opts.upload?.close(session)
     this.pex?.disconnected(session.link.extensionPeer)
     this.tracker.release(session)
-    this.forgetAvailability(session)
+    session.withdrawPieces(this.picker)
     this.pool.disconnected(session.addr, session.received > 0)
     if (err !== null) this.emit('peer-error', session.addr, err)
     this.refillAll()
@@ -288,7 +216,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       case 'bitfield':
         if (m.bitfield.length !== s.pieces.bytes.length) { s.link.destroy(new ProtocolError('bitfield of the wrong size')); return }
         s.pieces.bytes.set(m.bitfield)
-        this.recountAvailability(s)
+        s.announcePieces(this.picker)
         this.updateInterest(s)
         break
       case 'have':
@@ -298,11 +226,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (!s.amInterested && this.picker.state[m.index] !== 0 && !this.picker.isDone(m.index)) this.updateInterest(s)
         break
       case 'haveAll':
-        if (!s.seed) { this.forgetAvailability(s); s.seed = true; this.picker.addSeed() }
+        if (!s.seed) { s.withdrawPieces(this.picker); s.seed = true; this.picker.addSeed() }
         this.updateInterest(s)
         break
       case 'haveNone':
-        this.forgetAvailability(s)
+        s.withdrawPieces(this.picker)
         s.pieces.bytes.fill(0)
         break
       case 'choke':
@@ -407,7 +335,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
     if (want <= 0 || want < target >> 3) return
-    const reqs = this.tracker.fill(s, want, { now, staleMs: this.staleMs(), startNew: !this.sinkBlocked })
+    const reqs = this.tracker.fill(s, want, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked })
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
     s.sendRequests(reqs)
@@ -417,32 +345,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const s of this.sessions.values()) this.refill(s)
   }
 
-  /** How long one peer may hold the output's next block before another is asked too. */
-  private staleMs (): number {
-    return MIN_STALE_MS
-  }
-
   private updateInterest (s: PeerSession): void {
     s.setInterested(this.picker.interestedIn(s))
     if (s.amInterested) this.refill(s)
-  }
-
-  private recountAvailability (s: PeerSession): void {
-    if (s.pieces.hasAll()) {
-      s.seed = true
-      this.picker.addSeed()
-    } else {
-      this.picker.addBitfield(s)
-    }
-  }
-
-  private forgetAvailability (s: PeerSession): void {
-    if (s.seed) {
-      this.picker.removeSeed()
-      s.seed = false
-    } else if (s.pieces.count() > 0) {
-      this.picker.removeBitfield(s)
-    }
   }
 
   private tick (): void {
@@ -482,20 +387,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private checkStall (now: number): void {
     if (this.picker.complete) return
     const { banned, known } = this.pool.stats
-    if (this.sessions.size === 0 && this.pool.exhausted && banned > 0 && banned === known) {
-      this.stop(new DownloadError(`every peer was banned (${banned}) for sending bad data`))
-      return
-    }
-    const limit = this.opts.stallTimeoutMs ?? 60_000
-    if (now - this.lastProgress <= limit) return
-    const secs = Math.round(limit / 1000)
-    if (this.sessions.size > 0) {
-      const choking = [...this.sessions.values()].filter(s => s.peerChoking).length
-      this.stop(new DownloadError(`no data for ${secs} s from ${this.sessions.size} connected peers (${choking} choking us)`))
-    } else {
-      const why = known === 0 ? 'no peers found' : `no peer answered (${known} tried, ${banned} banned)`
-      this.stop(new DownloadError(`${why} within ${secs} s`))
-    }
+    let choking = 0
+    for (const s of this.sessions.values()) if (s.peerChoking) choking++
+    const err = stallError({
+      idleMs: now - this.lastProgress,
+      limitMs: this.opts.stallTimeoutMs ?? 60_000,
+      connected: this.sessions.size,
+      choking,
+      known,
+      banned,
+      exhausted: this.pool.exhausted
+    })
+    if (err !== undefined) this.stop(err)
   }
 }
-
