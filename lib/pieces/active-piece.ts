@@ -22,7 +22,8 @@ export class ActivePiece<P> {
   readonly index: number
   readonly length: number
   readonly blockCount: number
-  readonly buffer: Buffer
+  /** Replaced (same bytes) when the piece comes back from the hashing thread. */
+  buffer: Buffer
   readonly state: Uint8Array
   /** When the newest request of each block was sent (ms), for stall and timeout decisions. */
   readonly requestedAt: Float64Array

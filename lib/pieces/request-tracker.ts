@@ -137,6 +137,12 @@ export class RequestTracker<P extends PieceSource> {
     return blame
   }
 
+  /** The piece's bytes are gone (its hashing thread died): fetch it again, blaming nobody. */
+  pieceLost (piece: ActivePiece<P>): void {
+    this.removePiece(piece)
+    this.picker.reset(piece.index)
+  }
+
   /** The peer choked us or left: every request it held goes back to the pool. */
   release (peer: P): BlockRequest[] {
     const mine = this.outstanding.get(peer)

@@ -15,7 +15,8 @@ import { SelfConnectionError } from '../wire/peer-connection.js'
 import { PiecePicker } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import type { ActivePiece } from '../pieces/active-piece.js'
-import { pieceMatches } from '../pieces/verify.js'
+import { digestMatches } from '../pieces/verify.js'
+import { PieceHasher } from '../pieces/piece-hasher.js'
 import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
@@ -60,6 +61,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly peerIds = new Map<string, boolean>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
+  private readonly hasher = new PieceHasher()
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -159,6 +161,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     this.pool.close()
+    this.hasher.close()
     this.opts.upload?.stop()
     for (const s of this.sessions.values()) s.link.destroy()
     this.sessions.clear()
@@ -289,17 +292,30 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!this.stopped) this.refill(s)
   }
 
+  /** Every block is in: hash it (on the hashing thread), then keep it or throw it away. */
   private onPieceComplete (piece: ActivePiece<PeerSession>): void {
-    const meta = this.opts.meta
-    if (pieceMatches(piece.buffer, meta.pieceHashes, piece.index)) {
-      for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
-      this.tracker.pieceVerified(piece)
-      this.verifiedBytes += piece.length
-      if (!this.opts.sink.write({ index: piece.index, data: piece.buffer })) this.sinkBlocked = true
-      this.emit('piece', piece.index)
-      if (this.picker.complete) this.finish()
-      return
-    }
+    this.hasher.digest(piece.buffer).then(({ digest, data }) => {
+      if (this.stopped) return
+      piece.buffer = data
+      if (digestMatches(digest, this.opts.meta.pieceHashes, piece.index)) this.onPieceVerified(piece)
+      else this.onPieceFailed(piece)
+    }, () => {
+      if (this.stopped) return
+      this.tracker.pieceLost(piece)
+      this.refillAll()
+    })
+  }
+
+  private onPieceVerified (piece: ActivePiece<PeerSession>): void {
+    for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
+    this.tracker.pieceVerified(piece)
+    this.verifiedBytes += piece.length
+    if (!this.opts.sink.write({ index: piece.index, data: piece.buffer })) this.sinkBlocked = true
+    this.emit('piece', piece.index)
+    if (this.picker.complete) this.finish()
+  }
+
+  private onPieceFailed (piece: ActivePiece<PeerSession>): void {
     this.hashFailures++
     this.wasted += piece.length
     this.suspects.record(piece)

@@ -1,0 +1,46 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { PieceHasher } from '../../lib/pieces/piece-hasher.js'
+
+const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest()
+
+test('a piece that owns its memory is hashed on the worker: moved there and back, never copied', async () => {
+  const hasher = new PieceHasher()
+  try {
+    const piece = Buffer.allocUnsafe(256 * 1024)
+    randomBytes(piece.length).copy(piece)
+    const expected = sha1(piece)
+    const copy = Buffer.from(piece)
+    const { digest, data } = await hasher.digest(piece)
+    assert.deepEqual(Buffer.from(digest), expected)
+    assert.equal(piece.byteLength, 0, 'the given buffer was transferred (detached)')
+    assert.ok(data.equals(copy), 'the same bytes come back')
+  } finally {
+    hasher.close()
+  }
+})
+
+test('a slice of a shared ArrayBuffer is hashed in place (transferring it would take its neighbours)', async () => {
+  const hasher = new PieceHasher()
+  try {
+    const small = Buffer.from('a small last piece')
+    const { digest, data } = await hasher.digest(small)
+    assert.deepEqual(Buffer.from(digest), sha1(Buffer.from('a small last piece')))
+    assert.equal(data, small, 'the very same buffer, untouched')
+  } finally {
+    hasher.close()
+  }
+})
+
+test('many pieces in flight at once each get their own digest', async () => {
+  const hasher = new PieceHasher()
+  try {
+    const pieces = Array.from({ length: 32 }, (_, i) => Buffer.alloc(64 * 1024, i))
+    const expected = pieces.map(p => sha1(p))
+    const results = await Promise.all(pieces.map(p => hasher.digest(p)))
+    results.forEach((r, i) => assert.deepEqual(Buffer.from(r.digest), expected[i]))
+  } finally {
+    hasher.close()
+  }
+})
