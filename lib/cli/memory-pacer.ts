@@ -13,7 +13,7 @@ type GcFunction = (opts: { type: 'major' | 'minor', execution: 'async' | 'sync' 
 
 const CHECK_MS = 20
 /** Garbage allowed to pile up before a collection is asked for. */
-const MARGIN_BYTES = 32 * 1024 * 1024
+const MARGIN_BYTES = 16 * 1024 * 1024
 
 export function startMemoryPacer (): () => void {
   let gc: GcFunction

