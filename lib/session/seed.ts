@@ -22,6 +22,8 @@ export interface SeedOptions extends DhtOptions {
   readonly trackers?: boolean
   readonly maxPeers?: number
   readonly onCheck?: (p: CheckProgress) => void
+  /** Pieces known good already (a download that just verified them): no hashing again. */
+  readonly have?: BitField
   readonly onTrackerError?: (f: TrackerFailure) => void
   readonly signal?: AbortSignal
 }
@@ -37,7 +39,7 @@ export interface SeedSession {
 
 /** Verify what `path` holds, then seed it. Rejects when not one piece verifies. */
 export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOptions = {}): Promise<SeedSession> {
-  const have = await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal })
+  const have = opts.have ?? await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal })
   if (have.count() === 0) {
     throw new StorageError(`${path}: no piece of "${meta.name}" verifies there; nothing to seed`)
   }

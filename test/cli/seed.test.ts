@@ -60,3 +60,39 @@ test('bt-stream seed with data that does not verify: exit 1, one line', async ()
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('-o PATH --seed: downloads, then seeds what it downloaded (no second hashing pass)', async () => {
+  const { startFakeSeeder } = await import('../swarm/fake-seeder.js')
+  const data = seededBytes(1024 * 1024 + 3, 32)
+  const t = makeTorrent({ length: data.length, pieceLength: 64 * 1024, data })
+  const origin = await startFakeSeeder(t.meta, data, { kind: 'honest' })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
+  writeFileSync(join(dir, 'x.torrent'), t.torrent)
+  const child = spawn(process.execPath, [BIN, join(dir, 'x.torrent'), '-o', join(dir, 'out.bin'), '--seed', '--no-trackers', '--no-dht',
+    '--peer', `127.0.0.1:${origin.port}`, '--host', '127.0.0.1', '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    let stderr = ''
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no seeding line: ${stderr}`)), 30_000)
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        const m = /seeding "test\.bin" \(17\/17 pieces\) on port (\d+)/.exec(stderr)
+        if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) }
+      })
+      child.once('close', () => reject(new Error(`exited: ${stderr}`)))
+    })
+    assert.match(stderr, /checking existing data/, 'the resume check ran before the download, with --progress shown')
+    assert.doesNotMatch(stderr, /checking .*out\.bin/, 'the pieces it verified while downloading are not hashed again for seeding')
+    await origin.close()
+    const parts: Buffer[] = []
+    for await (const c of download(t.meta, { peers: [{ host: '127.0.0.1', port }], trackers: false })) parts.push(Buffer.from(c as Uint8Array))
+    assert.ok(Buffer.concat(parts).equals(data), 'served byte-identical by the finished download')
+    const closed = new Promise<number | null>(resolve => child.once('close', resolve))
+    child.kill('SIGINT')
+    assert.equal(await closed, 130)
+  } finally {
+    child.kill('SIGKILL')
+    await origin.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -48,7 +48,8 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     }
     if (args.options.has('seed')) {
       await dl.stop()
-      await (await runSeed(meta, out, args, io)).closed
+      // Every wanted piece verified on its way to disk: seed them without hashing them again.
+      await (await runSeed(meta, out, args, io, dl.storage.layout.wanted)).closed
     }
     return 0
   } catch (err) {

@@ -1,4 +1,5 @@
 import { seedFromDisk } from '../../session/seed.js'
+import type { BitField } from '../../wire/bitfield.js'
 import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
@@ -45,7 +46,7 @@ export const command: Command = async (argv, io) => {
 }
 
 /** Seeds until `io.signal` aborts; shared with `-o PATH --seed`. */
-export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO): Promise<{ closed: Promise<void> }> {
+export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, have?: BitField): Promise<{ closed: Promise<void> }> {
   const { show, line } = progressLine(args, io)
   const session = await seedFromDisk(meta, path, {
     port: optionInt(args, 'port', 1, 65535),
@@ -55,12 +56,13 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
     signal: io.signal,
+    have,
     onCheck: p => { if (show && (p.checked === p.total || p.checked % 64 === 0)) line.drawText(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`) }
   })
   if (show) line.done()
-  const have = session.have.count()
+  const pieces = session.have.count()
   if (!args.options.has('quiet')) {
-    io.stderr.write(`bt-stream: seeding "${meta.name}" (${have}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops\n`)
+    io.stderr.write(`bt-stream: seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops\n`)
   }
   const timer = show ? setInterval(() => line.drawText(`uploaded ${humanSize(session.seeder.uploaded)} to ${session.seeder.peerCount} peers`), 1000) : undefined
   const closed = new Promise<void>(resolve => {
