@@ -26,6 +26,11 @@ options:
   --host ADDR        with -o: the address to accept peers on (default: every interface)
   --peer LIST        extra peers to dial: host:port[,host:port...]
   --no-trackers      do not ask the torrent's trackers (use --peer)
+  --no-dht           never ask the DHT (BEP 5); it is asked for magnets and torrents without
+                     trackers, and when every tracker failed (never for private torrents)
+  --dht-bootstrap L  DHT nodes to join through: host:port[,host:port...] (default: public routers)
+  --dht-port N       UDP port of our DHT node
+  --metadata-timeout S  a magnet's metadata must arrive within S seconds (default 120)
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
   --progress         print progress on stderr even when it is not a terminal
   --quiet            no progress line
