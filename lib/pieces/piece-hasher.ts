@@ -15,6 +15,9 @@ export interface Hashed {
   readonly data: Buffer
 }
 
+/** A digest not back by then is given up on: the piece is fetched again rather than waited for. */
+const JOB_TIMEOUT_MS = 30_000
+
 export class PieceHasher {
   private worker: Worker | undefined
   private failed = false
@@ -27,7 +30,15 @@ export class PieceHasher {
     if (worker === undefined) return Promise.resolve({ digest: createHash('sha1').update(data).digest(), data })
     const id = this.nextId++
     return new Promise<Hashed>((resolve, reject) => {
-      this.jobs.set(id, { resolve: r => resolve({ digest: r.digest, data: Buffer.from(r.buffer) }), reject })
+      const timer = setTimeout(() => {
+        this.jobs.delete(id)
+        reject(new Error(`no digest from the hash worker within ${JOB_TIMEOUT_MS} ms`))
+      }, JOB_TIMEOUT_MS)
+      timer.unref()
+      this.jobs.set(id, {
+        resolve: r => { clearTimeout(timer); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
+        reject: err => { clearTimeout(timer); reject(err) }
+      })
       const job: HashJob = { id, buffer: data.buffer as ArrayBuffer }
       worker.postMessage(job, [job.buffer])
     })
