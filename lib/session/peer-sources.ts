@@ -52,6 +52,7 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
     peerId,
     port: opts.port ?? 6881,
     tiers: meta.announce,
+    wantPeers: () => swarm.pool.stats.known === 0,
     getStats: () => {
       const s = swarm.stats
       return { uploaded: hooks.uploaded?.() ?? 0, downloaded: s.verified, left: s.bytesLeft }

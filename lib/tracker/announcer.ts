@@ -26,6 +26,14 @@ export interface AnnouncerOptions extends TrackerOptions {
    * tiers (libtorrent's announce_to_all_tiers). false: BEP 12 strictly, tiers are fallbacks.
    */
   readonly announceToAllTiers?: boolean
+  /**
+   * True while the swarm has no peer at all: an answer without peers is then asked again soon
+   * (5 s, doubling, never below the tracker's `min interval`), not after the full interval. A
+   * client that announced before the swarm's seeders did would otherwise wait ten minutes.
+   */
+  readonly wantPeers?: () => boolean
+  /** The first of those early re-announces (default 5 s). */
+  readonly hungryReannounceMs?: number
   /** Floor under a tracker's interval, so a tracker saying `interval 0` cannot make us spin. */
   readonly minReannounceMs?: number
   /** First wait before retrying after every tracker of a tier failed; doubles up to 30 min. */
@@ -72,6 +80,8 @@ export interface RoundSummary {
 
 const DEFAULT_NUMWANT = 50
 const DEFAULT_MIN_REANNOUNCE_MS = 60_000
+/** First early re-announce while we have no peer at all (then doubling up to the interval). */
+const HUNGRY_REANNOUNCE_MS = 5_000
 const DEFAULT_RETRY_DELAY_MS = 60_000
 const MAX_RETRY_DELAY_MS = 30 * 60_000
 /**
@@ -102,6 +112,8 @@ interface Lane {
   /** Failures of the round in progress, or of the last one if it found no tracker. */
   failures: TrackerFailure[]
   asking: string | undefined
+  /** Answers in a row that brought no peer while the swarm had none. */
+  hungry: number
 }
 
 /**
@@ -142,7 +154,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const indexes = Array.from({ length: this.tiers.count }, (_, i) => i)
     const laneTiers = opts.announceToAllTiers === false ? [indexes] : indexes.map(i => [i])
     this.lanes = laneTiers.filter(t => t.length > 0).map(tiers => ({
-      tiers, timer: undefined, abort: undefined, running: undefined, rerun: false, failedRounds: 0, rounds: 0, failures: [], asking: undefined
+      tiers, timer: undefined, abort: undefined, running: undefined, rerun: false, failedRounds: 0, rounds: 0, failures: [], asking: undefined, hungry: 0
     }))
   }
 
@@ -266,7 +278,13 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         lane.failures = []
         this.endRound(lane)
         const floor = this.opts.minReannounceMs ?? DEFAULT_MIN_REANNOUNCE_MS
-        return Math.min(Math.max(res.interval * 1000, (res.minInterval ?? 0) * 1000, floor), MAX_REANNOUNCE_MS)
+        const regular = Math.min(Math.max(res.interval * 1000, (res.minInterval ?? 0) * 1000, floor), MAX_REANNOUNCE_MS)
+        if (res.peers.length === 0 && this.opts.wantPeers?.() === true) {
+          lane.hungry++
+          return Math.min(regular, Math.max((res.minInterval ?? 0) * 1000, (this.opts.hungryReannounceMs ?? HUNGRY_REANNOUNCE_MS) * 2 ** (lane.hungry - 1)))
+        }
+        lane.hungry = 0
+        return regular
       }
     }
     lane.failedRounds++

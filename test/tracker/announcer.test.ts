@@ -157,6 +157,22 @@ test('min interval: no re-announce before `min interval`, whatever `interval` sa
   }
 })
 
+test('no peer at all: an empty answer is asked again soon (doubling), not after the whole interval', async () => {
+  let hungry = true
+  const { announcer, fakes } = setup([['t']], { t: answer([], 600, { minInterval: 0 }) }, { wantPeers: () => hungry, hungryReannounceMs: 20 })
+  try {
+    announcer.start()
+    for (let i = 0; i < 200 && (fakes.get('t')?.events.length ?? 0) < 3; i++) await new Promise(resolve => setTimeout(resolve, 10))
+    assert.deepEqual(fakes.get('t')?.events.slice(0, 3), ['started', undefined, undefined], 'asked again long before 600 s')
+    hungry = false
+    const asked = fakes.get('t')?.events.length ?? 0
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.ok((fakes.get('t')?.events.length ?? 0) <= asked + 1, 'once peers are known, the interval applies again')
+  } finally {
+    await announcer.stop()
+  }
+})
+
 test('a huge interval (UDP uint32 max) waits, it does not overflow the timer into a loop', async () => {
   const { announcer, fakes } = setup([['t']], { t: answer([], 2 ** 32 - 1) })
   try {
