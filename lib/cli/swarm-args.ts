@@ -87,15 +87,15 @@ export interface LoadedMeta {
  * A .torrent from a file or stdin, or a magnet's metadata fetched from its peers (BEP 9), with
  * a progress note on stderr while it waits.
  */
-export async function loadMeta (source: string, io: CliIO, args?: ParsedArgs): Promise<LoadedMeta> {
+export async function loadMeta (source: string, io: CliIO, args: ParsedArgs): Promise<LoadedMeta> {
   if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin)), peers: [] }
   const magnet = parseMagnet(source)
-  const opts = args === undefined ? { peers: [], trackers: true, stallTimeoutMs: 0, dht: true } : swarmOptions(args)
-  const show = args !== undefined && progressLine(args, io).show
+  const opts = swarmOptions(args)
+  const show = progressLine(args, io).show
   if (show) io.stderr.write(`bt-stream: fetching the metadata of ${magnet.name ?? magnet.infoHashHex} from peers ...\n`)
   const got = await fetchMagnetMetadata(magnet, {
     ...opts,
-    timeoutMs: args === undefined ? undefined : (optionInt(args, 'metadata-timeout', 1, 3600) ?? 120) * 1000,
+    timeoutMs: (optionInt(args, 'metadata-timeout', 1, 3600) ?? 120) * 1000,
     signal: io.signal
   })
   return { meta: got.meta, peers: got.peers, selectOnly: magnet.selectOnly }

@@ -11,9 +11,10 @@ import type { PeerConnection } from '../wire/peer-connection.js'
 import { EXTENSION_IDS } from '../extensions/extension-ids.js'
 import { routeExtended } from '../extensions/extension-router.js'
 import { MetadataResponder } from '../extensions/metadata-responder.js'
-import { Choker, type ChokerOptions, type ChokerPeer } from './choker.js'
+import { Choker, type ChokerOptions } from './choker.js'
 import type { PeerListener } from './listener.js'
-import { Uploader, type PieceReader, type UploaderOptions } from './uploader.js'
+import { ServedPeers, type ServedPeer } from './served-peers.js'
+import type { PieceReader, UploaderOptions } from './uploader.js'
 
 /**
  * A seeding session for one torrent: peers that reach us through the listener (or connections
@@ -63,21 +64,16 @@ const DEFAULT_MAX_HALF_OPEN = 8
 const DIAL_RETRIES = 1
 const DIAL_RETRY_BASE_MS = 60_000
 
-interface Peer {
-  readonly conn: PeerConnection
-  readonly uploader: Uploader
-  readonly view: ChokerPeer
-}
+type Peer = ServedPeer<PeerConnection>
 
 export class Seeder extends EventEmitter<SeederEvents> {
   readonly choker: Choker
   private readonly _opts: SeederOptions
-  private readonly _peers = new Map<PeerConnection, Peer>()
+  private readonly _peers: ServedPeers<PeerConnection, PeerConnection>
   private readonly _now: () => number
   private readonly _onPeer: (conn: PeerConnection, hex: string) => void
   private readonly _pool: PeerPool<PeerConnection>
   private readonly _metadata: MetadataResponder | undefined
-  private _uploadedByClosed = 0
   private _started = false
   private _closing: Promise<void> | undefined
 
@@ -87,6 +83,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
     this._metadata = opts.infoBytes === undefined ? undefined : new MetadataResponder({ infoBytes: opts.infoBytes })
     this._now = opts.now ?? Date.now
     this.choker = new Choker({ ...opts.choker, isSeed: () => opts.have.hasAll(), now: opts.choker?.now ?? this._now })
+    this._peers = new ServedPeers(this.choker, { ...opts.uploader, reader: opts.reader, have: opts.have, geometry: opts.meta }, this._now)
+    this._peers.on('read-error', err => { this.emit('read-error', err) })
     this._onPeer = (conn, hex) => { if (hex === opts.meta.infoHashHex) this.addConnection(conn) }
     const maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS
     this._pool = new PeerPool<PeerConnection>({
@@ -117,11 +115,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
   get connections (): IterableIterator<PeerConnection> { return this._peers.keys() }
 
   /** Piece bytes sent, closed connections included. */
-  get uploaded (): number {
-    let n = this._uploadedByClosed
-    for (const p of this._peers.values()) n += p.uploader.uploaded
-    return n
-  }
+  get uploaded (): number { return this._peers.uploaded }
 
   /** For the Announcer's `getStats`. */
   stats (): TransferStats {
@@ -154,31 +148,16 @@ export class Seeder extends EventEmitter<SeederEvents> {
       conn.destroy()
       return false
     }
-    const uploader = new Uploader(conn, { ...this._opts.uploader, reader: this._opts.reader, have: this._opts.have, geometry: this._opts.meta, now: this._opts.uploader?.now ?? this._now })
-    uploader.on('read-error', (err) => { this.emit('read-error', err) })
-    const connectedAt = this._now()
-    const view: ChokerPeer = {
-      get interested () { return conn.peerInterested },
-      downloadRate: 0,
-      get uploadRate () { return uploader.uploadRate() },
-      connectedAt,
-      get isChoked () { return uploader.choking },
-      unchoke: () => { uploader.unchoke() },
-      choke: () => { uploader.choke() }
-    }
-    const peer: Peer = { conn, uploader, view }
-    this._peers.set(conn, peer)
+    // A pure seeder gets nothing from its peers: slots go by upload rate.
+    const peer = this._peers.add(conn, conn, () => 0)
     let error: Error | undefined
     conn.on('error', (err: Error) => { error = err })
     conn.on('data', (m: unknown) => { this._onMessage(peer, m as Message) })
     conn.once('close', () => {
-      this._peers.delete(conn)
-      this._uploadedByClosed += uploader.uploaded
-      this.choker.remove(view)
+      this._peers.remove(conn)
       this.emit('peer-closed', conn, error)
     })
     this.emit('peer', conn)
-    this.choker.add(view)
     return true
   }
 

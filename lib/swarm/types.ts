@@ -8,7 +8,7 @@ import type { PieceSource } from '../pieces/piece-picker.js'
 import type { VerifiedPiece } from '../output/merging-writable.js'
 import type { PeerAddress } from './peer-pool.js'
 import type { PeerLink, PeerSession } from './peer-session.js'
-import type { ServedConnection } from './upload-side.js'
+import type { ServedConnection } from '../seed/served-peers.js'
 
 /** A connected, handshaken peer as the engine uses it (see wire-peer.ts for the adapter). */
 export interface WirePeer extends PeerLink {

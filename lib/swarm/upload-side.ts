@@ -9,19 +9,15 @@
  * nothing else of uploading; the stdout mode has no upload side at all.
  */
 import { EventEmitter } from 'node:events'
-import { Choker, type ChokerOptions, type ChokerPeer } from '../seed/choker.js'
-import { broadcastHave, type HaveTarget } from '../seed/have-broadcast.js'
-import { Uploader, type PieceGeometry, type PieceReader, type UploadConnection, type UploaderOptions } from '../seed/uploader.js'
+import { Choker, type ChokerOptions } from '../seed/choker.js'
+import { broadcastHave } from '../seed/have-broadcast.js'
+import { ServedPeers } from '../seed/served-peers.js'
+import type { PieceGeometry, PieceReader, UploaderOptions } from '../seed/uploader.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
 import type { PeerSession } from './peer-session.js'
 import type { SwarmUpload, WirePeer } from './swarm.js'
-
-/** What serving a peer needs of its connection: a PeerConnection is one. */
-export interface ServedConnection extends UploadConnection, HaveTarget {
-  readonly peerInterested: boolean
-}
 
 export interface UploadSideOptions {
   readonly reader: PieceReader
@@ -40,33 +36,23 @@ export interface UploadSideEvents {
   'read-error': [err: StorageError]
 }
 
-interface Served {
-  readonly conn: ServedConnection
-  readonly uploader: Uploader
-  readonly view: ChokerPeer
-}
-
 export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmUpload {
   readonly choker: Choker
   private readonly opts: UploadSideOptions
-  private readonly now: () => number
-  private readonly peers = new Map<PeerSession, Served>()
-  private uploadedByClosed = 0
+  private readonly peers: ServedPeers<PeerSession>
   private stopped = false
 
   constructor (opts: UploadSideOptions) {
     super()
     this.opts = opts
-    this.now = opts.now ?? Date.now
-    this.choker = new Choker({ ...opts.choker, isSeed: opts.complete, now: opts.choker?.now ?? this.now })
+    const now = opts.now ?? Date.now
+    this.choker = new Choker({ ...opts.choker, isSeed: opts.complete, now: opts.choker?.now ?? now })
+    this.peers = new ServedPeers(this.choker, { ...opts.uploader, reader: opts.reader, have: opts.have, geometry: opts.geometry }, now)
+    this.peers.on('read-error', err => { this.emit('read-error', err) })
   }
 
   /** Piece bytes handed to peers, closed connections included (the announce's `uploaded`). */
-  get uploaded (): number {
-    let n = this.uploadedByClosed
-    for (const p of this.peers.values()) n += p.uploader.uploaded
-    return n
-  }
+  get uploaded (): number { return this.peers.uploaded }
 
   get peerCount (): number { return this.peers.size }
 
@@ -79,20 +65,8 @@ export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmU
     const conn = peer.connection
     // A peer without a wire connection (an engine test's fake) is downloaded from, never served.
     if (this.stopped || conn === undefined) return
-    const uploader = new Uploader(conn, { ...this.opts.uploader, reader: this.opts.reader, have: this.opts.have, geometry: this.opts.geometry, now: this.opts.uploader?.now ?? this.now })
-    uploader.on('read-error', err => { this.emit('read-error', err) })
-    const now = this.now
-    const view: ChokerPeer = {
-      get interested () { return conn.peerInterested },
-      get downloadRate () { return session.download.rate(now()) },
-      get uploadRate () { return uploader.uploadRate() },
-      connectedAt: now(),
-      get isChoked () { return uploader.choking },
-      unchoke: () => { uploader.unchoke() },
-      choke: () => { uploader.choke() }
-    }
-    this.peers.set(session, { conn, uploader, view })
-    this.choker.add(view)
+    const now = this.opts.now ?? Date.now
+    this.peers.add(session, conn, () => session.download.rate(now()))
   }
 
   /** The peer's request/cancel go to its Uploader; a change of interest may free or fill a slot. */
@@ -107,11 +81,7 @@ export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmU
   }
 
   close (session: PeerSession): void {
-    const p = this.peers.get(session)
-    if (p === undefined) return
-    this.peers.delete(session)
-    this.uploadedByClosed += p.uploader.uploaded
-    this.choker.remove(p.view)
+    this.peers.remove(session)
   }
 
   /** Piece `index` is on disk: serve it from now on, and tell every peer that lacks it. */
@@ -127,8 +97,6 @@ export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmU
     if (this.stopped) return
     this.stopped = true
     this.choker.stop()
-    // Not through close(): handing freed slots to peers about to be closed would be noise.
-    for (const p of this.peers.values()) this.uploadedByClosed += p.uploader.uploaded
     this.peers.clear()
   }
 }

@@ -1,12 +1,10 @@
 import { generatePeerId } from '../../wire/peer-id.js'
-import type { Readable } from 'node:stream'
-import { parseTorrent } from '../../metainfo/parse.js'
-import { readInput } from '../read-input.js'
+import { loadMeta } from '../swarm-args.js'
 import type { Metainfo } from '../../metainfo/types.js'
 import { Announcer } from '../../tracker/announcer.js'
 import { formatPeer, type PeerAddress } from '../../tracker/compact.js'
 import type { Tracker } from '../../tracker/types.js'
-import { BtStreamError, TrackerError, UsageError } from '../../util/errors.js'
+import { TrackerError, UsageError } from '../../util/errors.js'
 import { optionInt, parseArgs, type OptionSpec } from '../args.js'
 import type { CliIO, Command } from '../io.js'
 
@@ -43,13 +41,9 @@ export const command: Command = async (argv, io) => {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] as string}"`)
   const timeoutS = optionInt(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S
   const port = optionInt(args, 'port', 1, 65535) ?? DEFAULT_PORT
-  const meta = await loadTorrent(path, io.stdin)
+  if (/^magnet:/i.test(path)) throw new UsageError('peers takes a .torrent (for a magnet: bt-stream info <magnet> --save-torrent x.torrent first)')
+  const { meta } = await loadMeta(path, io, args)
   return await listPeers(meta, { timeoutMs: timeoutS * 1000, port, json: args.options.has('json') }, io)
-}
-
-/** A .torrent from a path, or from stdin for `-`. */
-export async function loadTorrent (path: string, stdin: Readable): Promise<Metainfo> {
-  return parseTorrent(await readInput(path, stdin))
 }
 
 export interface ListPeersOptions {
