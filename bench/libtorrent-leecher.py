@@ -14,7 +14,8 @@ import time
 
 import libtorrent as lt
 
-SOCKET_BUFFER = 4 * 1024 * 1024
+from libtorrent_loopback import loopback_settings
+
 TIMEOUT_S = 300
 
 
@@ -27,19 +28,8 @@ def main():
         host, port = p.rsplit(':', 1)
         peers.append((host, int(port)))
     ses = lt.session({
-        'listen_interfaces': '127.0.0.1:0',
-        'enable_dht': False,
-        'enable_lsd': False,
-        'enable_upnp': False,
-        'enable_natpmp': False,
-        'enable_incoming_utp': False,
-        'enable_outgoing_utp': False,
-        'allow_multiple_connections_per_ip': True,
-        'alert_mask': lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress,
-        'recv_socket_buffer_size': SOCKET_BUFFER,
-        'send_socket_buffer_size': SOCKET_BUFFER,
+        **loopback_settings(lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress),
         'max_out_request_queue': 1500,
-        'download_rate_limit': 0,
     })
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(torrent)

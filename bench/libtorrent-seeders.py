@@ -19,10 +19,11 @@ import time
 
 import libtorrent as lt
 
+from libtorrent_loopback import loopback_settings
+
 # Loopback moves GB/s: the default 500 KB send watermark keeps too little in flight per peer.
 SEND_BUFFER_WATERMARK = 16 * 1024 * 1024
 SEND_BUFFER_LOW_WATERMARK = 4 * 1024 * 1024
-SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 def parse_args(argv):
@@ -60,16 +61,7 @@ def make_torrent(data, torrent, piece_length):
 
 def session_settings():
     return {
-        'listen_interfaces': '127.0.0.1:0',
-        'enable_dht': False,
-        'enable_lsd': False,
-        'enable_upnp': False,
-        'enable_natpmp': False,
-        'enable_incoming_utp': False,
-        'enable_outgoing_utp': False,
-        'alert_mask': lt.alert_category.error,
-        # Every peer here is 127.0.0.1: without this libtorrent keeps one connection per IP.
-        'allow_multiple_connections_per_ip': True,
+        **loopback_settings(lt.alert_category.error),
         # A tracker on 127.0.0.1 is refused by default (SSRF mitigation).
         'ssrf_mitigation': False,
         'choking_algorithm': lt.choking_algorithm_t.fixed_slots_choker,
@@ -78,11 +70,8 @@ def session_settings():
         'send_buffer_watermark': SEND_BUFFER_WATERMARK,
         'send_buffer_low_watermark': SEND_BUFFER_LOW_WATERMARK,
         'send_buffer_watermark_factor': 150,
-        'send_socket_buffer_size': SOCKET_BUFFER,
-        'recv_socket_buffer_size': SOCKET_BUFFER,
         'max_allowed_in_request_queue': 4000,
         'upload_rate_limit': 0,
-        'download_rate_limit': 0,
         'connections_limit': 500,
     }
 

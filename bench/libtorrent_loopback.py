@@ -1,0 +1,24 @@
+"""Session settings both benchmark libtorrent scripts share: a loopback-only session, no
+discovery, TCP only, and several connections per IP (every peer here is 127.0.0.1)."""
+
+import libtorrent as lt
+
+SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+def loopback_settings(alert_mask):
+    return {
+        'listen_interfaces': '127.0.0.1:0',
+        'enable_dht': False,
+        'enable_lsd': False,
+        'enable_upnp': False,
+        'enable_natpmp': False,
+        'enable_incoming_utp': False,
+        'enable_outgoing_utp': False,
+        'alert_mask': alert_mask,
+        # Without this libtorrent keeps one connection per IP.
+        'allow_multiple_connections_per_ip': True,
+        'send_socket_buffer_size': SOCKET_BUFFER,
+        'recv_socket_buffer_size': SOCKET_BUFFER,
+        'download_rate_limit': 0,
+    }
