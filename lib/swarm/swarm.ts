@@ -403,6 +403,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
    */
   private checkStall (now: number): void {
     if (this.picker.complete) return
+    // A paused reader (a player, `| less`) or a slow disk holds the download back, not the peers.
+    if (this.sinkBlocked || this.picker.waitingOnReader) { this.lastProgress = now; return }
     const { banned, known } = this.pool.stats
     let choking = 0
     for (const s of this.sessions.values()) if (s.peerChoking) choking++
