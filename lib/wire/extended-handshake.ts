@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import bencode from 'bencode'
+import { decodeBencode } from '../bencode/decode.js'
 import { ProtocolError } from '../util/errors.js'
 
 /**
@@ -44,10 +45,14 @@ export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
   return bencode.encode(dict)
 }
 
+/**
+ * Reads a peer's handshake payload. The bytes go through decodeBencode (bounded scan first): the
+ * `bencode` package alone loops for ever on a negative string length such as `l-3:e`.
+ */
 export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake {
   let value: unknown
   try {
-    value = bencode.decode(payload)
+    value = decodeBencode(payload)
   } catch (err) {
     throw new ProtocolError(`malformed extension handshake: ${err instanceof Error ? err.message : String(err)}`)
   }
