@@ -10,7 +10,8 @@ import { scanBencode } from '../bencode/scan.js'
  * and k-rpc): this is that socket. It owns the real dgram socket and re-emits a datagram as
  * 'message' only after it is at most MAX_DHT_DATAGRAM_BYTES and passes scanBencode (bounded,
  * constant stack). Everything else is dropped and counted; the library never holds the real
- * socket, so no byte reaches it unchecked.
+ * socket, so no byte reaches it unchecked. A throw from the library while it handles a datagram
+ * (it trusts field types) is caught here and counted, instead of ending the process.
  *
  * What k-rpc-socket uses (1.11): on('message' | 'error' | 'listening' | 'close'), bind(...),
  * address(), send(buf, offset, length, port, host, cb), close().
@@ -32,12 +33,18 @@ export interface DroppedDatagrams {
   readonly oversized: number
   /** Not one well-formed bencoded value (what scanBencode rejects). */
   readonly malformed: number
+  /**
+   * Well-formed bencoding on which the library threw while handling it (a field of the wrong
+   * type: `info_hash` as an integer makes bittorrent-dht call Number#toString('hex')).
+   */
+  readonly failed: number
 }
 
 export class ScreenedUdpSocket extends EventEmitter {
   private readonly socket: dgram.Socket
   private oversized = 0
   private malformed = 0
+  private failed = 0
 
   constructor (type: 'udp4' | 'udp6' = 'udp4') {
     super()
@@ -50,7 +57,7 @@ export class ScreenedUdpSocket extends EventEmitter {
   }
 
   get dropped (): DroppedDatagrams {
-    return { oversized: this.oversized, malformed: this.malformed }
+    return { oversized: this.oversized, malformed: this.malformed, failed: this.failed }
   }
 
   /** `bind([port], [address], [callback])`, forwarded as given (bittorrent-dht's listen()). */
@@ -82,6 +89,13 @@ export class ScreenedUdpSocket extends EventEmitter {
       this.malformed++
       return
     }
-    this.emit('message', msg, rinfo)
+    try {
+      this.emit('message', msg, rinfo)
+    } catch {
+      // The library handles a datagram synchronously inside this emit and does not check field
+      // types; a throw here would otherwise leave the dgram callback as an uncaught exception
+      // and end the process. It costs only this datagram.
+      this.failed++
+    }
   }
 }
