@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import bencode from 'bencode'
-import { decodeBencode } from '../bencode/decode.js'
+import { decodeBencodePrefix } from '../bencode/decode.js'
 import { ProtocolError } from '../util/errors.js'
 
 /**
@@ -46,13 +46,14 @@ export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
 }
 
 /**
- * Reads a peer's handshake payload. The bytes go through decodeBencode (bounded scan first): the
- * `bencode` package alone loops for ever on a negative string length such as `l-3:e`.
+ * Reads a peer's handshake payload. The bytes go through the bounded decoder (scanBencode first):
+ * the `bencode` package alone loops for ever on a negative string length such as `l-3:e`. Bytes
+ * after the dictionary are ignored, as the package (and libtorrent) always did: they cost nothing.
  */
 export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake {
   let value: unknown
   try {
-    value = decodeBencode(payload)
+    value = decodeBencodePrefix(payload).value
   } catch (err) {
     throw new ProtocolError(`malformed extension handshake: ${err instanceof Error ? err.message : String(err)}`)
   }

@@ -13,6 +13,8 @@ test('BEP 10: an extension handshake round-trips through the bounded decoder', (
   assert.equal(h.p, 6881)
   assert.equal(h.reqq, 250)
   assert.equal(h.metadataSize, 31235)
+  // Bytes after the dictionary are ignored, as before: a peer's padding costs us nothing.
+  assert.equal(decodeExtendedHandshake(Buffer.concat([bytes, Buffer.from('xyz')])).p, 6881)
 })
 
 test('BEP 10: a handshake payload with a negative string length is a ProtocolError, not an endless loop', async (t) => {
