@@ -53,6 +53,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   { name: 'two bitfields (liberal: merged)', bytes: (n) => frames([{ type: 'bitfield', bitfield: fullBitfield(n) }, { type: 'bitfield', bitfield: fullBitfield(n) }]), dropped: false },
   { name: 'haves then a bitfield (aria2; liberal: merged)', bytes: (n) => frames([{ type: 'haveNone' }, { type: 'have', index: 0 }, { type: 'bitfield', bitfield: fullBitfield(n) }]), dropped: false },
   { name: 'extension handshake that is not a dict', bytes: () => frames([{ type: 'extended', id: 0, payload: text('i42e') }]), dropped: true },
+  { name: 'extension handshake with a negative string length (l-3:e)', bytes: () => frames([{ type: 'extended', id: 0, payload: text('l-3:e') }]), dropped: true },
   { name: 'extension handshake cut short', bytes: () => frames([{ type: 'extended', id: 0, payload: text('d1:md') }]), dropped: true },
   { name: 'piece block of 16 KiB + 1', bytes: () => rawFrame(9 + 16385, 7), dropped: true },
   { name: 'piece past the end of its piece (unrequested)', bytes: (_n, len) => frames([{ type: 'unchoke' }, { type: 'piece', index: 0, begin: len - 8, block: new Uint8Array(16384) }]), dropped: false },
