@@ -94,6 +94,11 @@ const WORDS: Record<PeerOutcome, string> = {
   banned: 'banned for bad data'
 }
 
+/** What a peer with this outcome did, as the rest of "1 peer ...". */
+export function outcomeWords (o: PeerOutcome): string {
+  return WORDS[o]
+}
+
 /** The order outcomes are listed in: what the user can most likely do something about first. */
 const ORDER: readonly PeerOutcome[] = [
   'closed-in-handshake', 'wrong-torrent', 'refused', 'connect-timeout', 'unreachable',
