@@ -116,7 +116,6 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
       checkHopeless()
     })
   })
-  for (const p of [...magnet.peers, ...(opts.peers ?? [])]) pool.add(p, 'magnet')
 
   const announcer = opts.trackers === false || announce.length === 0
     ? undefined
@@ -124,6 +123,8 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
   announcer?.peers.on('data', (p: unknown) => pool.add(p as PeerAddress, 'tracker'))
   announcer?.start()
   const dht = opts.dht === true ? startDhtLookup(magnet.infoHash, opts, p => pool.add(p, 'dht')) : undefined
+  // After the sources exist: checkHopeless asks whether any of them could name another peer.
+  for (const p of [...magnet.peers, ...(opts.peers ?? [])]) pool.add(p, 'magnet')
   if (announcer === undefined && dht === undefined && magnet.peers.length === 0 && (opts.peers?.length ?? 0) === 0) {
     fetcher.destroy()
     pool.close()

@@ -129,3 +129,19 @@ test('BEP 9: a peer that refused at first is dialed again, and its metadata arri
   assert.equal(r.stderr, '')
   assert.ok(r.stdout > 0, 'the info was printed')
 })
+
+test('BEP 9: a magnet whose only peer closes during the handshake (it requires encryption) says so', async (t) => {
+  const server: Server = createServer(socket => {
+    socket.on('error', () => {})
+    // An MSE-only client finds no DH key in our plaintext handshake and hangs up.
+    socket.once('data', () => socket.end())
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>(resolve => server.close(() => resolve())))
+  const a = server.address()
+  if (a === null || typeof a === 'string') throw new Error('no address')
+  const r = await run(t, ['info', magnetOf(REAL.infoHash), ...COMMON, '--peer', `127.0.0.1:${a.port}`])
+  assert.equal(r.code, 1, r.stderr)
+  assert.equal(r.stderr, 'bt-stream: no metadata within 2 s: 1 peer closed the connection during the handshake (they may require encryption)\n')
+  assert.equal(r.stdout, 0)
+})
