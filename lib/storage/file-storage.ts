@@ -13,12 +13,12 @@
  * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
  * temporary name, keeping the bytes that verified.
  */
-import { lstat, mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { lstat, rename, rm, type FileHandle } from 'node:fs/promises'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
+import { kindBelow, openBelow } from './below-root.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
 import { locate, planLayout, sideFilePath, type StorageLayout } from './layout.js'
 import { checkRange, type Storage } from './storage.js'
@@ -47,7 +47,7 @@ export class FileStorage implements Storage {
   private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
     this.layout = layout
     this.meta = layout.meta
-    this.handles = new FileHandles(maxOpenFiles)
+    this.handles = new FileHandles(layout.root, maxOpenFiles)
     this.written = new BitField(this.meta.pieceCount, have.bytes.slice())
     this.current = layout.temps.slice()
     this.remaining = this.meta.files.map((_, i) => {
@@ -167,23 +167,24 @@ export class FileStorage implements Storage {
     const final = this.layout.finals[i] as string
     const temp = this.layout.temps[i] as string
     // Fail now rather than after the whole download: a directory cannot become this file, and a
-    // symlink under our names could send the bytes outside the output root.
+    // symlink under our names, or at any directory between the root and them, could send the
+    // bytes outside the output root (kindBelow throws SymlinkRefused for those). Nothing is
+    // renamed or created before both names passed.
     for (const path of [final, temp]) {
-      const st = await lstat(path).catch(() => undefined)
-      if (st === undefined || st.isFile()) continue
-      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : st.isSymbolicLink() ? 'it is a symbolic link; refusing to write through it' : 'it is not a regular file'}`)
+      if (await kindBelow(this.layout.root, path, 'write') !== 'other') continue
+      const st = await lstat(path)
+      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : 'it is not a regular file'}`)
     }
     if (file.length === 0) {
       try {
-        await mkdir(dirname(final), { recursive: true })
-        await (await openFile(final, 'a')).close()
+        await (await openBelow(this.layout.root, final, 'create')).close()
       } catch (err) {
         throw toStorageError('create', final, err)
       }
       this.current[i] = final
       return
     }
-    const where = await locate(this.layout, i)
+    const where = await locate(this.layout, i, 'write')
     if (this.remaining[i] === 0) {
       if (where === undefined) throw new StorageError(`${JSON.stringify(final)} is missing although its pieces verified`)
       this.current[i] = where
@@ -203,7 +204,8 @@ export class FileStorage implements Storage {
     const final = this.layout.finals[i] as string
     const path = this.current[i] as string
     try {
-      if ((await stat(path)).size !== file.length) await this.handles.use(path, true, async fh => { await fh.truncate(file.length) })
+      // Through the handle (opened O_NOFOLLOW), not stat(path), which would follow a symlink.
+      await this.handles.use(path, true, async fh => { if ((await fh.stat()).size !== file.length) await fh.truncate(file.length) })
       await this.handles.close(path, true)
       if (path !== final) await rename(path, final)
     } catch (err) {

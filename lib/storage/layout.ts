@@ -11,12 +11,12 @@
  * (`<out>/.bt-stream-<infohash>.parts`, one piece-sized slot per boundary piece, like libtorrent's
  * `.parts`) so a rerun can still verify the piece and the unselected file is never created.
  */
-import { stat } from 'node:fs/promises'
 import { resolve, sep, dirname } from 'node:path'
 import { filesInPiece, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
+import { kindBelow } from './below-root.js'
 
 export const PART_SUFFIX = '.part'
 
@@ -108,21 +108,14 @@ function tempNames (finals: readonly (string | undefined)[]): (string | undefine
 
 /**
  * Which name a file's bytes are under right now: the temporary name wins (it is ours, in
- * progress); otherwise the final name, when something is there.
+ * progress); otherwise the final name, when a regular file is there. A symbolic link under either
+ * name, or at a directory between the root and them, throws SymlinkRefused: never followed.
  */
-export async function locate (layout: StorageLayout, fileIndex: number): Promise<string | undefined> {
+export async function locate (layout: StorageLayout, fileIndex: number, verb: 'read' | 'write' = 'read'): Promise<string | undefined> {
   const temp = layout.temps[fileIndex]
   const final = layout.finals[fileIndex]
   if (temp === undefined || final === undefined) return undefined
-  if (await isFile(temp)) return temp
-  if (await isFile(final)) return final
+  if (await kindBelow(layout.root, temp, verb) === 'file') return temp
+  if (await kindBelow(layout.root, final, verb) === 'file') return final
   return undefined
-}
-
-async function isFile (path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
-  }
 }
