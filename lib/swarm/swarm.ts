@@ -415,7 +415,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       choking,
       known,
       banned,
-      exhausted: this.pool.exhausted
+      exhausted: this.pool.exhausted,
+      outcomes: this.pool.outcomes
     })
     if (err !== undefined) this.stop(err)
   }

@@ -176,9 +176,7 @@ test('a pool dialing real hostile listeners ends with the stall message naming t
   assert.equal(err?.message, 'no peer completed the handshake within 60 s: 2 peers closed the connection during the handshake (they may require encryption), 1 answered for another torrent')
 })
 
-// The engine passes the pool's outcomes to stallError in lib/swarm/swarm.ts checkStall (the
-// lead's file): `outcomes: this.pool.outcomes`. Until that line is in, this runs as a todo.
-test('a download whose every peer closes during the handshake stalls with what they did, not "no peer answered (2 tried)"', { todo: 'swarm.ts checkStall must pass outcomes: this.pool.outcomes' }, async (t) => {
+test('a download whose every peer closes during the handshake stalls with what they did, not "no peer answered (2 tried)"', async (t) => {
   const { meta } = makeTorrent({ length: 40_000, pieceLength: 16_384 })
   const fin = await listener(t, afterHandshake(s => s.end()))
   const rst = await listener(t, afterHandshake(s => s.resetAndDestroy()))
