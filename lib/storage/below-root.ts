@@ -19,7 +19,7 @@
  * shared download directory.
  */
 import { constants, type Stats } from 'node:fs'
-import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
+import { lstat, mkdir, open, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, relative, resolve, sep } from 'node:path'
 import { StorageError } from '../util/errors.js'
 import { errorCode, toStorageError } from './storage-error.js'
@@ -42,9 +42,19 @@ export type OpenMode =
   /** Write-only append, created (with missing parents) when absent: an empty file's creation. */
   | 'create'
 
-/** `path` (absolute, below `root`) opened as `mode`, refusing any symbolic link below the root. */
-export async function openBelow (root: string, path: string, mode: OpenMode): Promise<FileHandle> {
+/**
+ * `path` (absolute, below `root`) opened as `mode`, refusing any symbolic link below the root,
+ * unless `followReads` and it is only read (seeding: see LinkPolicy in layout.ts).
+ */
+export async function openBelow (root: string, path: string, mode: OpenMode, followReads = false): Promise<FileHandle> {
   const verb = mode === 'read' ? 'read' : 'write'
+  if (followReads && mode === 'read') {
+    try {
+      return await open(path, O_RDONLY)
+    } catch (err) {
+      throw toStorageError(verb, path, err)
+    }
+  }
   if (mode !== 'read') {
     // The root and what is above it are the user's: made as given, links and all.
     try {
@@ -81,7 +91,16 @@ export async function openBelow (root: string, path: string, mode: OpenMode): Pr
  * something else (a directory, a device). A symbolic link at `path` or at any directory between
  * it and the root throws SymlinkRefused; nothing is followed.
  */
-export async function kindBelow (root: string, path: string, verb: 'read' | 'write' = 'read'): Promise<'file' | 'absent' | 'other'> {
+export async function kindBelow (root: string, path: string, verb: 'read' | 'write' = 'read', followReads = false): Promise<'file' | 'absent' | 'other'> {
+  if (followReads && verb === 'read') {
+    try {
+      return (await stat(path)).isFile() ? 'file' : 'other'
+    } catch (err) {
+      const code = errorCode(err)
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent'
+      throw toStorageError(verb, path, err)
+    }
+  }
   if (!await checkDirectories(root, path, false, verb)) return 'absent'
   const st = await lstatOrUndefined(path, verb)
   if (st === undefined) return 'absent'

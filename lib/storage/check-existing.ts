@@ -16,7 +16,7 @@ import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { kindBelow, SymlinkRefused } from './below-root.js'
 import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
-import { locate, planLayout, type StorageLayout } from './layout.js'
+import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
 import { toStorageError } from './storage-error.js'
 
 export interface CheckProgress {
@@ -32,6 +32,8 @@ export interface CheckProgress {
 export interface CheckOptions {
   readonly signal?: AbortSignal
   readonly maxOpenFiles?: number
+  /** Symbolic links below the root (default 'refuse'; a seeder may follow them to read). */
+  readonly links?: LinkPolicy
 }
 
 /**
@@ -45,7 +47,7 @@ export async function checkExisting (
   onProgress?: (p: CheckProgress) => void,
   opts: CheckOptions = {}
 ): Promise<BitField> {
-  const layout = planLayout(meta, out, selection)
+  const layout = planLayout(meta, out, selection, opts.links)
   const have = new BitField(meta.pieceCount)
   const reader = new PieceReader(layout, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
   const wanted = [...layout.wanted.indexes()]
@@ -91,7 +93,7 @@ class PieceReader {
 
   constructor (layout: StorageLayout, maxOpenFiles: number) {
     this.layout = layout
-    this.handles = new FileHandles(layout.root, maxOpenFiles)
+    this.handles = new FileHandles(layout.root, maxOpenFiles, layout.links === 'follow-reads')
   }
 
   async read (index: number, buffer: Buffer): Promise<Uint8Array | undefined> {

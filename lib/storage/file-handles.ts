@@ -32,10 +32,14 @@ export class FileHandles {
   private readonly entries = new Map<string, Entry>()
   private readonly closing = new Set<Promise<void>>()
 
-  constructor (root: string, max = DEFAULT_MAX_OPEN_FILES) {
+  /** Reads may follow symbolic links (seeding: LinkPolicy in layout.ts); writes never do. */
+  private readonly followReads: boolean
+
+  constructor (root: string, max = DEFAULT_MAX_OPEN_FILES, followReads = false) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`max open files must be a positive integer, got ${max}`)
     this.root = root
     this.max = max
+    this.followReads = followReads
   }
 
   /** Open handles right now (for tests). */
@@ -53,7 +57,7 @@ export class FileHandles {
       entry = undefined
     }
     if (entry === undefined) {
-      entry = { handle: openBelow(this.root, path, writable ? 'write' : 'read'), writable, users: 0, dirty: false }
+      entry = { handle: openBelow(this.root, path, writable ? 'write' : 'read', this.followReads), writable, users: 0, dirty: false }
       this.entries.set(path, entry)
       // A failed open must not stay cached.
       entry.handle.catch(() => { if (this.entries.get(path) === entry) this.entries.delete(path) })

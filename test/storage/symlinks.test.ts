@@ -116,6 +116,30 @@ test('resume: checkExisting does not read through DIR/album -> elsewhere, even w
   } finally { cleanup() }
 })
 
+test('seeding reads through a user\'s links (as create follows them): only verified pieces are served, nothing is written', async () => {
+  const { dir, cleanup } = tempDir('symlink-seed')
+  try {
+    const library = join(dir, 'library')
+    await writeAll(ALBUM, await FileStorage.open(ALBUM.meta, library))
+    const seedRoot = join(dir, 'seed')
+    mkdirSync(join(seedRoot, 'album'), { recursive: true })
+    // album/cd1 is a link into the library; album/cd2 a real directory holding a linked file.
+    symlinkSync(join(library, 'album', 'cd1'), join(seedRoot, 'album', 'cd1'))
+    mkdirSync(join(seedRoot, 'album', 'cd2'))
+    symlinkSync(join(library, 'album', 'cd2', 'b.bin'), join(seedRoot, 'album', 'cd2', 'b.bin'))
+    const have = await checkExisting(ALBUM.meta, seedRoot, undefined, undefined, { links: 'follow-reads' })
+    assert.equal(have.count(), ALBUM.meta.pieceCount, 'every piece verifies through the links')
+    const storage = await FileStorage.open(ALBUM.meta, seedRoot, { have, links: 'follow-reads' })
+    try {
+      for (let i = 0; i < ALBUM.meta.pieceCount; i++) {
+        assert.ok(Buffer.from(await storage.read(i, 0, pieceOf(ALBUM, i).length)).equals(Buffer.from(pieceOf(ALBUM, i))), `piece ${i}`)
+      }
+    } finally { await storage.close() }
+    // The download side keeps refusing the same tree.
+    assert.ok(await rejection(checkExisting(ALBUM.meta, seedRoot)) instanceof SymlinkRefused)
+  } finally { cleanup() }
+})
+
 test('resume with --file: an unselected file behind a link is not read; the selected one still verifies', async () => {
   const { dir, cleanup } = tempDir('symlink-unselected')
   try {
