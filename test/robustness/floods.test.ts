@@ -22,6 +22,12 @@ import { download } from '../../lib/session/download.js'
 import { connect } from '../../lib/wire/connect.js'
 import { encodeExtendedHandshake } from '../../lib/wire/extended-handshake.js'
 import type { PeerConnection } from '../../lib/wire/peer-connection.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { downloadToDisk } from '../../lib/session/download-to-disk.js'
+import { startFakeSeeder } from '../swarm/fake-seeder.js'
+import { makeTorrent, seededBytes } from '../swarm/fixture-torrent.js'
 import { collect, fixture } from '../helpers.js'
 import { fixturePayload, seedFixture, type FixtureSeed } from '../seed/fixture-seed.js'
 import { GatedReader, MemoryReader } from '../seed/helpers.js'
@@ -51,20 +57,28 @@ interface Flood {
   readonly answered: boolean
 }
 
+/** Why an asker is dropped: the reply gate (it does not read our answers) or the Uploader's strikes. */
+const DROPPED_FOR = /asks and does not read|request flood/
 const FAST_EXT: RawPeerOptions = { fast: true, extended: true }
 const PLAIN: RawPeerOptions = { fast: false, extended: false }
 const cat = (frames: Uint8Array[]): Uint8Array => Buffer.concat(frames)
 
-/** `n` requests for different 16 KiB blocks of pieces 0..2 (each 32 KiB): none is a duplicate of another. */
-function distinctRequests (n: number, type: 'request' | 'cancel' = 'request'): Uint8Array {
+/**
+ * `n` requests for different blocks of `length` bytes in pieces 0..pieces-1 of `pieceLength`
+ * bytes (default: 16 KiB blocks of the single fixture's first three 32 KiB pieces): none is a
+ * duplicate of another, so each must be held, refused or answered on its own.
+ */
+function distinctRequests (n: number, type: 'request' | 'cancel' = 'request', g = { pieces: 3, pieceLength: 2 * BLOCK, length: BLOCK }): Uint8Array {
   const frames: Uint8Array[] = []
-  for (let i = 0; i < n; i++) frames.push(wire({ type, index: i % 3, begin: Math.floor(i / 3) % (BLOCK + 1), length: BLOCK }))
+  const starts = g.pieceLength - g.length + 1
+  for (let i = 0; i < n; i++) frames.push(wire({ type, index: i % g.pieces, begin: Math.floor(i / g.pieces) % starts, length: g.length }))
   return cat(frames)
 }
 
 const metadataRequest = wire({ type: 'extended', id: 1, payload: encodeUtMetadata({ type: 'request', piece: 0 }) })
 const pex = wire({ type: 'extended', id: 2, payload: encodePex({ added: Array.from({ length: 50 }, (_, i) => ({ host: `10.0.${i}.1`, port: 6881, flags: flagsFromByte(0) })), dropped: [] }) })
-const REQUESTS = 8192
+/** Distinct requests per unit: more than the 8192 we hold, so the queue fills before any repeats. */
+const REQUESTS = 32768
 
 const FLOODS: Flood[] = [
   { name: 'BEP 9 ut_metadata requests', peer: FAST_EXT, unit: metadataRequest, count: BIG, answered: true },
@@ -132,6 +146,8 @@ for (const f of FLOODS) {
     t.after(() => { peer.close() })
     const port = peer.socket.localPort
     const ours = (): PeerConnection | undefined => [...seed.seeder.connections].find(c => (c.socket as { remotePort?: number }).remotePort === port)
+    let why: Error | undefined
+    seed.seeder.on('peer-closed', (_conn, err) => { why ??= err })
     const watch = new MemoryWatch()
     t.after(() => { watch.stop() })
     const r = await peer.flood(f.unit, f.count)
@@ -139,10 +155,13 @@ for (const f of FLOODS) {
     const peak = watch.peak
     const retained = watch.retained()
     const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
-    t.diagnostic(report(f.name, r, peak, retained, dropped))
+    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
     assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
     assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
-    if (f.answered) assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+    if (f.answered) {
+      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+      assert.match(why?.message ?? '', DROPPED_FOR)
+    }
     await servesHonestPeer(seed)
   })
 }
@@ -167,6 +186,8 @@ for (const f of DOWNLOAD_FLOODS) {
     const out = collect(stream)
     const peer = await within(10_000, 'the download dialed the flooder', flooder.peer)
     t.after(() => { peer.close() })
+    let why: Error | undefined
+    stream.swarm.on('peer-error', (addr, err) => { if (addr.port === flooder.port) why ??= err })
     const ours = (): PeerConnection | undefined => {
       const sessions = (stream.swarm as unknown as { sessions: Map<string, { addr: { port: number }, link: { connection?: PeerConnection } }> }).sessions
       for (const s of sessions.values()) if (s.addr.port === flooder.port) return s.link.connection
@@ -179,11 +200,79 @@ for (const f of DOWNLOAD_FLOODS) {
     const peak = watch.peak
     const retained = watch.retained()
     const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
-    t.diagnostic(report(f.name, r, peak, retained, dropped))
+    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
     gated.release()
     assert.ok((await within(30_000, 'the download', out)).equals(honest.payload), 'byte-identical')
     assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
     assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
-    if (f.answered) assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+    if (f.answered) {
+      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+      assert.match(why?.message ?? '', DROPPED_FOR)
+    }
+  })
+}
+
+/**
+ * Downloading to disk we also serve (lib/swarm/upload-side.ts): a peer that dials our listener
+ * floods us while our own download waits on a source that never unchokes. a.bin (8 pieces) is
+ * on disk already, so there is something to serve.
+ */
+const SERVE = { pieces: 8, pieceLength: BLOCK, length: 1024 }
+const DISK_FLOODS: Flood[] = [
+  { name: 'BEP 9 ut_metadata requests', peer: FAST_EXT, unit: metadataRequest, count: BIG, answered: true },
+  { name: 'BEP 3 requests while unchoked (data), BEP 6 on', peer: { ...FAST_EXT, after: [wire({ type: 'interested' })] }, unit: distinctRequests(REQUESTS, 'request', SERVE), count: Math.ceil(BIG / REQUESTS), answered: true },
+  { name: 'BEP 3 requests while unchoked (data), BEP 6 off', peer: { ...PLAIN, after: [wire({ type: 'interested' })] }, unit: distinctRequests(REQUESTS, 'request', SERVE), count: Math.ceil(BIG / REQUESTS), answered: true },
+  { name: 'requests while choked, BEP 6 on (rejects)', peer: FAST_EXT, unit: distinctRequests(REQUESTS, 'request', SERVE), count: Math.ceil(BIG / REQUESTS), answered: true },
+  { name: 'keep-alives', peer: FAST_EXT, unit: wire({ type: 'keepAlive' }), count: SMALL, answered: false }
+]
+
+for (const f of DISK_FLOODS) {
+  test(`download to disk, serving: ${f.name} from a peer that dialed us and never reads: memory stays bounded${f.answered ? ', the peer is dropped' : ''}, an honest peer is served`, async (t) => {
+    const a = seededBytes(8 * BLOCK, 71)
+    const b = seededBytes(5 * BLOCK + 777, 72)
+    const made = makeTorrent({ length: 0, pieceLength: BLOCK, name: 'album', files: [{ path: ['a.bin'], length: a.length }, { path: ['b.bin'], length: b.length }], data: Buffer.concat([a, b]) })
+    const dir = mkdtempSync(join(tmpdir(), 'bt-floods-'))
+    t.after(() => { rmSync(dir, { recursive: true, force: true }) })
+    mkdirSync(join(dir, 'album'))
+    writeFileSync(join(dir, 'album', 'a.bin'), a)
+    const choking = await startFakeSeeder(made.meta, made.data, { kind: 'choking' })
+    t.after(() => choking.close())
+    const dl = await downloadToDisk(made.meta, dir, { peers: [{ host: '127.0.0.1', port: choking.port }], trackers: false, listenHost: '127.0.0.1', stallTimeoutMs: 120_000 })
+    t.after(() => dl.stop())
+    const port = dl.port
+    assert.ok(port !== undefined)
+    const peer = await RawPeer.dial(port, made.meta.infoHash, f.peer)
+    t.after(() => { peer.close() })
+    let why: Error | undefined
+    dl.swarm.on('peer-error', (addr, err) => { if (addr.port === peer.socket.localPort) why ??= err })
+    const ours = (): PeerConnection | undefined => {
+      const sessions = (dl.swarm as unknown as { sessions: Map<string, { addr: { port: number }, link: { connection?: PeerConnection } }> }).sessions
+      for (const s of sessions.values()) if (s.addr.port === peer.socket.localPort) return s.link.connection
+      return undefined
+    }
+    const watch = new MemoryWatch()
+    t.after(() => { watch.stop() })
+    const r = await peer.flood(f.unit, f.count)
+    await within(60_000, 'our side read the flood', readAll(ours, peer))
+    const peak = watch.peak
+    const retained = watch.retained()
+    const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
+    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
+    assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
+    assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
+    if (f.answered) {
+      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+      assert.match(why?.message ?? '', DROPPED_FOR)
+    }
+    // An honest leecher dialing us now gets a.bin's second block, byte-exact.
+    const conn = await within(5000, 'connect', connect({ host: '127.0.0.1', port, infoHash: made.meta.infoHash, pieceCount: made.meta.pieceCount }))
+    conn.on('error', () => {})
+    t.after(() => { conn.destroy() })
+    conn.interested()
+    for (;;) if ((await next(conn)).type === 'unchoke') break
+    conn.request(1, 0, BLOCK)
+    const m = await next(conn, ['extended', 'haveAll', 'bitfield', 'have'])
+    assert.equal(m.type, 'piece')
+    if (m.type === 'piece') assert.ok(Buffer.from(m.block).equals(a.subarray(BLOCK, 2 * BLOCK)))
   })
 }
