@@ -258,3 +258,41 @@ test('BEP 6 reject: block lengths of 0 or more than 16 KiB are refused (our wire
   assert.equal(up.refused['bad length'], 2)
   assert.equal(up.pending, 0)
 })
+
+test('BEP 3 without BEP 6: a request dropped for want of room is not lost: once what we held is served we choke then unchoke, so the peer asks again', async () => {
+  const conn = new FakeConn(100)
+  conn.fastEnabled = false
+  const up = new Uploader(conn, { reader: new MemoryReader(DATA, PIECE_LENGTH), have: haveAllBut2(), geometry: GEOMETRY, maxQueued: 3 })
+  up.unchoke()
+  for (let i = 0; i < 5; i++) up.onMessage({ type: 'request', index: 0, begin: i * 1000, length: 1000 })
+  assert.equal(up.refused['queue full'], 2)
+  for (let i = 0; i < 10; i++) await settle()
+  // BEP 3: "When a peer is choked, all pending requests are discarded": the two it lost included.
+  assert.deepEqual(conn.sent.map(m => m.type === 'piece' ? `piece ${m.begin}` : m.type), ['unchoke', 'piece 0', 'piece 1000', 'piece 2000', 'choke', 'unchoke'])
+  assert.equal(conn.amChoking, false)
+  // It asks again for the two, and gets them; with nothing lost, no further choke.
+  for (let i = 3; i < 5; i++) up.onMessage({ type: 'request', index: 0, begin: i * 1000, length: 1000 })
+  for (let i = 0; i < 10; i++) await settle()
+  assert.deepEqual(conn.sent.slice(6).map(m => m.type === 'piece' ? `piece ${m.begin}` : m.type), ['piece 3000', 'piece 4000'])
+})
+
+test('BEP 3 without BEP 6: a full queue is a strike only while the peer does not read what we sent (we wait for drain)', async () => {
+  const conn = new FakeConn(1)
+  conn.fastEnabled = false
+  const up = new Uploader(conn, { reader: new MemoryReader(DATA, PIECE_LENGTH), have: haveAllBut2(), geometry: GEOMETRY, maxQueued: 4, floodLimit: 10, maxReading: 1 })
+  up.unchoke()
+  // Reading: 20 requests past the queue are dropped, no strike (rtorrent's burst).
+  for (let i = 0; i < 24; i++) up.onMessage({ type: 'request', index: 0, begin: i * 100, length: 100 })
+  assert.equal(up.refused['queue full'], 20)
+  for (let i = 0; i < 5; i++) await settle()
+  // The first piece() said "wait for drain": the peer is not reading. 3 held, room for one more,
+  // then 11 past the queue: strikes, past floodLimit (10) it is dropped.
+  assert.equal(conn.sent.filter(m => m.type === 'piece').length, 1)
+  assert.equal(up.pending, 3)
+  let closed = false
+  conn.on('close', () => { closed = true })
+  for (let i = 0; i < 11; i++) up.onMessage({ type: 'request', index: 1, begin: i * 100, length: 100 })
+  assert.equal(closed, false)
+  up.onMessage({ type: 'request', index: 1, begin: 1100, length: 100 })
+  assert.equal(closed, true, 'past floodLimit strikes while not reading')
+})
