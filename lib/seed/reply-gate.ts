@@ -13,8 +13,8 @@
  * BEP 3 pieces do not pass here: the Uploader starts no disk read while the connection is
  * backpressured (its own bound, below `cap`), so a peer's requests wait as 12-byte entries in
  * its bounded queue, not as blocks in memory. Other writes are not answers: keep-alives are
- * timed (one per two minutes of silence), PEX is rate-limited (one message a minute), haves are
- * bounded by the piece count.
+ * timed (one per two minutes of silence), PEX is rate-limited (one message a minute) and skips a
+ * peer that is `backlogged`, haves are bounded by the piece count.
  *
  * Cost: at most `cap` bytes of backlog (wire bytes plus a per-message cost for the objects a
  * small message needs, so 17-byte rejects cannot hide a large heap behind a small byte count),
@@ -79,6 +79,15 @@ export function replyBacklog (conn: ReplyTarget): number {
   const c = conn as Internals
   const ws = c._writableState
   return num(ws?.buffered) + QUEUED_MESSAGE_COST * num(ws?.queue?.length) + num(c.socket?.writableLength)
+}
+
+/**
+ * True while `conn` holds `cap` or more for a peer that has not read it: what we send on our own
+ * initiative (PEX every minute) waits for the next round instead of piling up. No drop counted:
+ * the peer did not ask.
+ */
+export function backlogged (conn: ReplyTarget, cap = REPLY_BACKLOG_CAP): boolean {
+  return replyBacklog(conn) >= cap
 }
 
 /** Answers dropped in a row, per connection (a WeakMap: a closed connection takes its count along). */

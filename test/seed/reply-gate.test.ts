@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { PexTracker } from '../../lib/extensions/pex-tracker.js'
 import { mayReply, QUEUED_MESSAGE_COST, REPLY_BACKLOG_CAP, replyBacklog } from '../../lib/seed/reply-gate.js'
 import { ProtocolError } from '../../lib/util/errors.js'
 import { PeerConnection } from '../../lib/wire/peer-connection.js'
@@ -12,6 +13,16 @@ class Backlogged {
   destroying = false
   error: Error | undefined
   destroy (err?: Error): void { this.destroying = true; this.error = err }
+}
+
+/** A connection for PexTracker, with a backlog the test sets. */
+class PexConn {
+  readonly peerExtendedHandshake = { m: { ut_pex: 9 } as Record<string, number> }
+  writableBufferedBytes = 0
+  destroyed = false
+  sent = 0
+  extended (): boolean { this.sent++; return true }
+  destroy (): void { this.destroyed = true }
 }
 
 test('reply gate: under the cap every answer goes; at the cap answers are dropped; past maxDropped in a row the peer is dropped', () => {
@@ -65,4 +76,21 @@ test('reply gate on a PeerConnection: what it wrote and its socket did not take 
   b.resume()
   for (let i = 0; i < 500 && !mayReply(ours); i++) await new Promise(resolve => setTimeout(resolve, 10))
   assert.equal(mayReply(ours), true)
+})
+
+test('BEP 11 PEX (sent on our own initiative, once a minute) skips a peer that has not read what we sent, and tells it the difference once it reads', () => {
+  let now = 0
+  const pex = new PexTracker<PexConn>({ onPeers: () => {}, now: () => now })
+  const slow = new PexConn()
+  const other = new PexConn()
+  pex.connected(slow, { host: '10.0.0.1', port: 6881, outgoing: true })
+  pex.connected(other, { host: '10.0.0.2', port: 6881, outgoing: true })
+  slow.writableBufferedBytes = REPLY_BACKLOG_CAP
+  assert.equal(pex.sendDue(), 1, 'only the peer that reads')
+  assert.equal(slow.sent, 0)
+  assert.equal(mayReply(slow), false, 'the backlog is what the gate sees')
+  now += 120_000
+  slow.writableBufferedBytes = 0
+  assert.equal(pex.sendDue(), 1, 'the other peer knows everything already')
+  assert.equal(slow.sent, 1)
 })
