@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { PexTracker } from '../../lib/extensions/pex-tracker.js'
+import { broadcastHave } from '../../lib/seed/have-broadcast.js'
 import { mayReply, QUEUED_MESSAGE_COST, REPLY_BACKLOG_CAP, replyBacklog } from '../../lib/seed/reply-gate.js'
 import { ProtocolError } from '../../lib/util/errors.js'
 import { PeerConnection } from '../../lib/wire/peer-connection.js'
@@ -93,4 +94,14 @@ test('BEP 11 PEX (sent on our own initiative, once a minute) skips a peer that h
   slow.writableBufferedBytes = 0
   assert.equal(pex.sendDue(), 1, 'the other peer knows everything already')
   assert.equal(slow.sent, 1)
+})
+
+test('BEP 3 have (sent on our own initiative, once per piece) skips a peer that has not read what we sent', () => {
+  const target = (backlog: number): { destroying: boolean, peerPieces: undefined, writableBufferedBytes: number, told: number[], have: (i: number) => boolean } => ({
+    destroying: false, peerPieces: undefined, writableBufferedBytes: backlog, told: [], have (i) { this.told.push(i); return true }
+  })
+  const reads = target(0)
+  const stuck = target(REPLY_BACKLOG_CAP)
+  assert.equal(broadcastHave([reads, stuck], 7), 1)
+  assert.deepEqual([reads.told, stuck.told], [[7], []])
 })
