@@ -75,6 +75,18 @@ function distinctRequests (n: number, type: 'request' | 'cancel' = 'request', g 
   return cat(frames)
 }
 
+/** A request then its cancel, for `n` different blocks: each cancel takes a held request out. */
+function requestCancelPairs (n: number): Uint8Array {
+  const r = distinctRequests(n, 'request')
+  const c = distinctRequests(n, 'cancel')
+  const out = new Uint8Array(r.length + c.length)
+  for (let i = 0; i < n; i++) {
+    out.set(r.subarray(i * 17, i * 17 + 17), i * 34)
+    out.set(c.subarray(i * 17, i * 17 + 17), i * 34 + 17)
+  }
+  return out
+}
+
 const metadataRequest = wire({ type: 'extended', id: 1, payload: encodeUtMetadata({ type: 'request', piece: 0 }) })
 const pex = wire({ type: 'extended', id: 2, payload: encodePex({ added: Array.from({ length: 50 }, (_, i) => ({ host: `10.0.${i}.1`, port: 6881, flags: flagsFromByte(0) })), dropped: [] }) })
 /** Distinct requests per unit: more than the 8192 we hold, so the queue fills before any repeats. */
@@ -89,6 +101,9 @@ const FLOODS: Flood[] = [
   { name: 'keep-alives', peer: FAST_EXT, unit: wire({ type: 'keepAlive' }), count: SMALL, answered: false },
   { name: 'interested / not interested', peer: FAST_EXT, unit: cat([wire({ type: 'interested' }), wire({ type: 'notInterested' })]), count: SMALL / 2, answered: false },
   { name: 'cancels', peer: { ...FAST_EXT, after: [wire({ type: 'interested' })] }, unit: distinctRequests(REQUESTS, 'cancel'), count: Math.ceil(SMALL / REQUESTS), answered: false },
+  { name: 'request / cancel pairs (BEP 6: a reject answers each cancel)', peer: { ...FAST_EXT, after: [wire({ type: 'interested' })] }, unit: requestCancelPairs(REQUESTS), count: Math.ceil(BIG / 2 / REQUESTS), answered: true },
+  { name: 'bitfields', peer: FAST_EXT, unit: wire({ type: 'bitfield', bitfield: new Uint8Array(1) }), count: SMALL, answered: false },
+  { name: 'have all / have none', peer: FAST_EXT, unit: cat([wire({ type: 'haveAll' }), wire({ type: 'haveNone' })]), count: SMALL / 2, answered: false },
   { name: 'haves', peer: FAST_EXT, unit: wire({ type: 'have', index: 1 }), count: SMALL, answered: false },
   { name: 'BEP 11 ut_pex messages', peer: FAST_EXT, unit: pex, count: SMALL / 10, answered: false },
   { name: 'BEP 10 extension handshakes', peer: FAST_EXT, unit: wire({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_metadata: 3 } }) }), count: SMALL, answered: false },
