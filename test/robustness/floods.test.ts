@@ -185,13 +185,31 @@ for (const f of FLOODS) {
  * In a download (the swarm is the reader): the peer we dial floods us. An honest seeder whose
  * disk answers only after the flood keeps the download alive meanwhile; the output must be exact.
  */
-const DOWNLOAD_FLOODS: Flood[] = FLOODS
+/** A peer with every piece of the single fixture (4 pieces), without BEP 6: a choke takes back our requests. */
+const SEED_NO_FAST: RawPeerOptions = { fast: false, extended: true, after: [wire({ type: 'bitfield', bitfield: new Uint8Array([0xf0]) })] }
+/** A BEP 6 peer with every piece that unchokes us at once. */
+const SEED_FAST: RawPeerOptions = { fast: true, extended: true, after: [wire({ type: 'haveAll' }), wire({ type: 'unchoke' })] }
+/** The blocks a download of the single fixture asks for first (4 pieces: 32 KiB, 32 KiB, 32 KiB, 1696 B). */
+const FIRST_BLOCKS = cat([0, 1, 2].flatMap(index => [0, BLOCK].map(begin => wire({ type: 'reject', index, begin, length: BLOCK }))).concat([wire({ type: 'reject', index: 3, begin: 0, length: 1696 })]))
+/**
+ * A flood that makes the download engine itself write: without BEP 6 a choke takes our requests
+ * back and each unchoke makes lib/swarm/swarm.ts (refill) send them again, to a peer that reads
+ * none of them (100 000 cycles: +130 to +330 MiB). It fails until the swarm checks
+ * `backlogged(conn)` (lib/seed/reply-gate.ts) before refilling a peer: todo here, since
+ * swarm.ts is not this branch's file.
+ */
+const ENGINE_TODO = 'the swarm (lib/swarm/swarm.ts, refill) must not send requests to a peer that has not read what we sent'
+const DOWNLOAD_FLOODS: Array<Flood & { todo?: string }> = [
+  { name: 'choke / unchoke from a peer with every piece, BEP 6 off (each unchoke invites our requests)', peer: SEED_NO_FAST, unit: cat([wire({ type: 'unchoke' }), wire({ type: 'choke' })]), count: SMALL / 4, answered: false, todo: ENGINE_TODO },
+  { name: 'BEP 6 rejects of the blocks we ask first, from a peer with every piece (each reject invites a new request)', peer: SEED_FAST, unit: FIRST_BLOCKS, count: Math.ceil(SMALL / 7), answered: false },
+  ...FLOODS
   .filter(f => ['BEP 9 ut_metadata requests', 'BEP 11 ut_pex messages', 'BEP 10 extension handshakes', 'keep-alives', 'requests while choked, BEP 6 on (rejects)', 'haves'].includes(f.name))
   // Streaming to stdout we serve no pieces: requests go unanswered, so nothing piles up.
   .map(f => f.name.startsWith('requests') ? { ...f, answered: false } : f)
+]
 
 for (const f of DOWNLOAD_FLOODS) {
-  test(`download: ${f.name} from a peer that never reads: memory stays bounded${f.answered ? ', the peer is dropped' : ''}, the download ends byte-identical`, async (t) => {
+  test(`download: ${f.name} from a peer that never reads: memory stays bounded${f.answered ? ', the peer is dropped' : ''}, the download ends byte-identical`, { todo: f.todo }, async (t) => {
     const gated = new GatedReader(new MemoryReader(PAYLOAD, META.pieceLength))
     const honest = await seedFixture('single', { reader: gated })
     t.after(() => honest.close())
