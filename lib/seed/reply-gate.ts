@@ -11,10 +11,10 @@
  * with nothing admitted in between, asks without reading: its connection is destroyed.
  *
  * BEP 3 pieces do not pass here: the Uploader starts no disk read while the connection is
- * backpressured (its own bound, below `cap`), so a peer's requests wait as 12-byte entries in
- * its bounded queue, not as blocks in memory. Other writes are not answers: keep-alives are
- * timed (one per two minutes of silence), PEX is rate-limited (one message a minute) and skips a
- * peer that is `backlogged`, haves are bounded by the piece count.
+ * backpressured (its own bound, below `cap`), so a peer's requests wait as small entries in its
+ * bounded queue (held-requests.ts), not as blocks in memory. What we send on our own initiative
+ * asks `backlogged(conn)` and waits for a later round: PEX (one message a minute) and haves.
+ * Keep-alives are timed (one per two minutes of silence, lib/wire/liveness.ts).
  *
  * Cost: at most `cap` bytes of backlog (wire bytes plus a per-message cost for the objects a
  * small message needs, so 17-byte rejects cannot hide a large heap behind a small byte count),
