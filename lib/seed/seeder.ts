@@ -175,7 +175,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
   }
 
   private _extensions (): OurExtensions {
-    const base = { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: this._opts.listener.port }
+    // We advertise libtorrent's 250 and hold far more (rtorrent ignores reqq): a lower maxQueued is advertised as is.
+    const base = { reqq: Math.min(this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, DEFAULT_REQQ), port: this._opts.listener.port }
     const info = this._opts.infoBytes
     return info === undefined ? base : { ...base, m: { ut_metadata: EXTENSION_IDS.ut_metadata }, metadataSize: info.length }
   }
