@@ -26,6 +26,11 @@ export interface PeerLink {
   request (index: number, begin: number, length: number): void
   cancel (index: number, begin: number, length: number): void
   destroy (err?: Error): void
+  /**
+   * The peer has not read what we sent (lib/seed/reply-gate.ts): requests to it would only pile
+   * up in our memory. Absent on engine tests' fakes.
+   */
+  backlogged? (): boolean
 }
 
 /** Seconds of transfer a peer's request queue should cover (libtorrent's request_queue_time). */

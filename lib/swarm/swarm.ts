@@ -345,7 +345,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Top the peer's pipeline up to its target depth. */
   private refill (s: PeerSession): void {
-    if (s.peerChoking || !s.amInterested) return
+    // A peer that does not read would collect our requests in our own write queue: each choke /
+    // unchoke or reject cycle re-sends them (measured +130 to +330 MiB for 100 000 cycles).
+    if (s.peerChoking || !s.amInterested || s.link.backlogged?.() === true) return
     const now = Date.now()
     const target = s.targetQueue(now)
     const outstanding = this.tracker.outstandingCount(s)

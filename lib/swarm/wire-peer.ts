@@ -5,6 +5,7 @@
  * memory is the request window, not the connection's buffer.
  */
 import { connect } from '../wire/connect.js'
+import { backlogged } from '../seed/reply-gate.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -31,7 +32,8 @@ export function wirePeer (conn: PeerConnection): WirePeer {
     notInterested: () => { conn.notInterested() },
     request: (index, begin, length) => { conn.request(index, begin, length) },
     cancel: (index, begin, length) => { conn.cancel(index, begin, length) },
-    destroy: (err?: Error) => { conn.destroy(err) }
+    destroy: (err?: Error) => { conn.destroy(err) },
+    backlogged: () => backlogged(conn)
   }
 }
 

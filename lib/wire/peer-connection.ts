@@ -112,7 +112,9 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
       keepAliveInterval: opts.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL,
       idleTimeout: idle,
       readingPaused: () => this._pausedSocket,
-      sendKeepAlive: () => { this.keepAlive() },
+      // A write still waiting for the socket says we are alive already; queueing a keep-alive
+      // behind it would grow a queue the peer does not read, every interval, for as long as it lives.
+      sendKeepAlive: () => { if (this._drainCb === undefined && this.writableBufferedBytes === 0) this.keepAlive() },
       idle: () => { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)) }
     })
     this._listeners = [
@@ -141,6 +143,18 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   /** BEP 10 is on: both sides advertised it. */
   get extendedEnabled (): boolean { return this.state.negotiated.extended }
   get downloaded (): number { return this.state.downloaded }
+  /** Bytes we wrote that the socket has not taken yet: our queue plus the socket's own buffer. */
+  get writableBufferedBytes (): number {
+    const ws = (this as unknown as { _writableState: { buffered: number } })._writableState
+    return ws.buffered + ((this.socket as { writableLength?: number }).writableLength ?? 0)
+  }
+
+  /** Messages waiting in our write queue (each holds an object besides its bytes). */
+  get writableBufferedMessages (): number {
+    const ws = (this as unknown as { _writableState: { queue: { length: number } } })._writableState
+    return ws.queue.length
+  }
+
   /** True while we stopped reading the socket because the consumer is behind. */
   get socketPaused (): boolean { return this._pausedSocket }
 

@@ -195,14 +195,13 @@ const FIRST_BLOCKS = cat([0, 1, 2].flatMap(index => [0, BLOCK].map(begin => wire
  * Floods that make the download engine itself write: without BEP 6 a choke takes our requests
  * back and each unchoke makes lib/swarm/swarm.ts (refill) send them again, to a peer that reads
  * none of them (100 000 cycles: +130 to +330 MiB); with BEP 6 each reject of a block we asked
- * for frees it and the refill asks again (200 000 rejects: up to +27 MiB retained). They fail
- * until the swarm checks `backlogged(conn)` (lib/seed/reply-gate.ts) before refilling a peer
- * (checked: both pass with it): todo here, since swarm.ts is not this branch's file.
+ * for frees it and the refill asks again (200 000 rejects: up to +27 MiB retained). The swarm
+ * checks `backlogged(conn)` (lib/seed/reply-gate.ts) before refilling a peer; without that check
+ * both fail.
  */
-const ENGINE_TODO = 'the swarm (lib/swarm/swarm.ts, refill) must not send requests to a peer that has not read what we sent'
-const DOWNLOAD_FLOODS: Array<Flood & { todo?: string }> = [
-  { name: 'choke / unchoke from a peer with every piece, BEP 6 off (each unchoke invites our requests)', peer: SEED_NO_FAST, unit: cat([wire({ type: 'unchoke' }), wire({ type: 'choke' })]), count: SMALL / 4, answered: false, todo: ENGINE_TODO },
-  { name: 'BEP 6 rejects of the blocks we ask first, from a peer with every piece (each reject invites a new request)', peer: SEED_FAST, unit: FIRST_BLOCKS, count: Math.ceil(SMALL / 7), answered: false, todo: ENGINE_TODO },
+const DOWNLOAD_FLOODS: Flood[] = [
+  { name: 'choke / unchoke from a peer with every piece, BEP 6 off (each unchoke invites our requests)', peer: SEED_NO_FAST, unit: cat([wire({ type: 'unchoke' }), wire({ type: 'choke' })]), count: SMALL / 4, answered: false },
+  { name: 'BEP 6 rejects of the blocks we ask first, from a peer with every piece (each reject invites a new request)', peer: SEED_FAST, unit: FIRST_BLOCKS, count: Math.ceil(SMALL / 7), answered: false },
   ...FLOODS
   .filter(f => ['BEP 9 ut_metadata requests', 'BEP 11 ut_pex messages', 'BEP 10 extension handshakes', 'keep-alives', 'requests while choked, BEP 6 on (rejects)', 'haves'].includes(f.name))
   // Streaming to stdout we serve no pieces: requests go unanswered, so nothing piles up.
@@ -210,7 +209,7 @@ const DOWNLOAD_FLOODS: Array<Flood & { todo?: string }> = [
 ]
 
 for (const f of DOWNLOAD_FLOODS) {
-  test(`download: ${f.name} from a peer that never reads: memory stays bounded${f.answered ? ', the peer is dropped' : ''}, the download ends byte-identical`, { todo: f.todo }, async (t) => {
+  test(`download: ${f.name} from a peer that never reads: memory stays bounded${f.answered ? ', the peer is dropped' : ''}, the download ends byte-identical`, async (t) => {
     const gated = new GatedReader(new MemoryReader(PAYLOAD, META.pieceLength))
     const honest = await seedFixture('single', { reader: gated })
     t.after(() => honest.close())
