@@ -40,15 +40,43 @@ export interface Child {
 export interface StartOptions extends SpawnOptions {
   /** Split this stream into lines for onLine() (it is then read here, not piped anywhere else). */
   readonly lines?: 'stdout' | 'stderr'
+  /** With `lines`: only the lines it accepts go to the log (a verbose client's log stays readable). */
+  readonly keepInLog?: (line: string) => boolean
+}
+
+/** Children still running: ended by PID if this process is ended first (a test runner's timeout). */
+const live = new Set<number>()
+let reaperInstalled = false
+
+/**
+ * When this process exits or is told to stop, the children it started stop too: a test runner
+ * that cancels a file (SIGTERM) must not leave a seed listening. Only our own children, by PID.
+ */
+function installReaper (): void {
+  if (reaperInstalled) return
+  reaperInstalled = true
+  const reap = (): void => { for (const pid of live) killPid(pid, 'SIGKILL') }
+  process.once('exit', reap)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      reap()
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    })
+  }
 }
 
 export function start (cmd: string, args: readonly string[], opts: StartOptions = {}): Child {
-  const { lines: _lines, ...spawnOpts } = opts
+  installReaper()
+  const { lines: _lines, keepInLog, ...spawnOpts } = opts
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts })
   const log = new TailLog()
   const listeners: Array<(line: string) => void> = []
+  if (proc.pid !== undefined) live.add(proc.pid)
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }))
+    proc.once('exit', (code, signal) => {
+      if (proc.pid !== undefined) live.delete(proc.pid)
+      resolve({ code, signal })
+    })
     // A spawn failure (no such binary) has no exit event of its own.
     proc.once('error', err => { log.append(`spawn ${cmd}: ${err.message}\n`); resolve({ code: 127, signal: null }) })
   })
@@ -57,12 +85,12 @@ export function start (cmd: string, args: readonly string[], opts: StartOptions 
     let partial = ''
     lineStream.setEncoding('utf8')
     lineStream.on('data', (chunk: string) => {
-      log.append(chunk)
       partial += chunk
       let nl: number
       while ((nl = partial.indexOf('\n')) !== -1) {
         const line = partial.slice(0, nl)
         partial = partial.slice(nl + 1)
+        if (keepInLog === undefined || keepInLog(line)) log.append(line + '\n')
         for (const fn of listeners) fn(line)
       }
       // A line longer than the log bound is noise, not a message we wait for.

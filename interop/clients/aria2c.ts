@@ -60,8 +60,17 @@ function probe (): Promise<{ version?: string, why?: string }> {
   return cached
 }
 
+/**
+ * The log keeps the message sequence without the bulk: every message aria2c names (handshakes,
+ * have, bitfield, allowed fast, choke...) except the requests and pieces, plus errors and bans.
+ */
+function worthLogging (line: string): boolean {
+  if (/ (request|piece|cancel|reject) index=/.test(line)) return false
+  return /From: |To: |Exception|banned|ERROR|WARN|NOTICE|errorCode|listening/.test(line)
+}
+
 async function startAria2 (args: string[]): Promise<{ child: Child, port: number }> {
-  const child = start(ARIA2C, args, { lines: 'stdout' })
+  const child = start(ARIA2C, args, { lines: 'stdout', keepInLog: worthLogging })
   try {
     const port = await waitLine(child, READY_MS, 'aria2c', line => {
       const m = LISTENING.exec(line)
@@ -119,9 +128,17 @@ export const aria2c: InteropClient = {
       await tracker.close()
       throw err
     }
+    // What a stall message needs: how far it got, and how often aria2c had to dial again.
+    let progress = 'nothing'
+    let dials = 0
+    child.onLine(line => {
+      const m = /\[#\w+ ([^ ]+\/[^ ]+) /.exec(line)
+      if (m?.[1] !== undefined) progress = m[1]
+      if (/ To: \S+ handshake /.test(line)) dials++
+    })
     let timer: NodeJS.Timeout | undefined
     const done = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`aria2c: not complete after ${timeoutMs / 1000} s (${tracker.announces.get(infoHash) ?? 0} announces)`)), timeoutMs)
+      timer = setTimeout(() => reject(new Error(`aria2c: not complete after ${timeoutMs / 1000} s: had ${progress}; it connected to our seed ${dials} time(s) in ${tracker.announces.get(infoHash) ?? 0} announces`)), timeoutMs)
       child.exited.then(({ code, signal }) => {
         if (code === 0) resolve()
         else reject(new Error(`aria2c exited ${signal ?? `with code ${code}`} before it had the torrent`))
