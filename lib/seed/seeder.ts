@@ -150,12 +150,10 @@ export class Seeder extends EventEmitter<SeederEvents> {
     }
     // A pure seeder gets nothing from its peers: slots go by upload rate.
     const peer = this._peers.add(conn, conn, () => 0)
-    let error: Error | undefined
-    conn.on('error', (err: Error) => { error = err })
-    conn.on('data', (m: unknown) => { this._onMessage(peer, m as Message) })
-    conn.once('close', () => {
+    conn.consume((m) => { this._onMessage(peer, m) })
+    conn.whenClosed((reason) => {
       this._peers.remove(conn)
-      this.emit('peer-closed', conn, error)
+      this.emit('peer-closed', conn, reason ?? undefined)
     })
     this.emit('peer', conn)
     return true

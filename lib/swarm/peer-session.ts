@@ -96,6 +96,15 @@ export class PeerSession {
     }
   }
 
+  /** A bitfield from the peer, first or late: merged into what it told us before. */
+  mergePieces (picker: PiecePicker, bitfield: Uint8Array): void {
+    const wasSeed = this.seed
+    this.withdrawPieces(picker)
+    if (wasSeed) this.pieces.setAll()
+    else this.pieces.merge(bitfield)
+    this.announcePieces(picker)
+  }
+
   /** Take what the peer had back out of the picker's availability (it left, or sent have-none). */
   withdrawPieces (picker: PiecePicker): void {
     if (this.seed) {

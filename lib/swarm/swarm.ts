@@ -218,8 +218,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     switch (m.type) {
       case 'bitfield':
         if (m.bitfield.length !== s.pieces.bytes.length) { s.link.destroy(new ProtocolError('bitfield of the wrong size')); return }
-        s.pieces.bytes.set(m.bitfield)
-        s.announcePieces(this.picker)
+        // Usually the first message; a late one (aria2 sends have none, haves, then a bitfield)
+        // adds to what the peer told us: its counts leave the picker and come back merged.
+        s.mergePieces(this.picker, m.bitfield)
         this.updateInterest(s)
         break
       case 'have':
@@ -233,8 +234,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         this.updateInterest(s)
         break
       case 'haveNone':
-        s.withdrawPieces(this.picker)
-        s.pieces.bytes.fill(0)
+        // First, it says what we assumed; late, it cannot take back pieces the peer announced
+        // (peers do not lose pieces): nothing to do either way.
         break
       case 'choke':
         s.peerChoking = true
@@ -402,6 +403,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
    */
   private checkStall (now: number): void {
     if (this.picker.complete) return
+    // A paused reader (a player, `| less`) or a slow disk holds the download back, not the peers.
+    if (this.sinkBlocked || this.picker.waitingOnReader) { this.lastProgress = now; return }
     const { banned, known } = this.pool.stats
     let choking = 0
     for (const s of this.sessions.values()) if (s.peerChoking) choking++

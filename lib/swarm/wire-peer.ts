@@ -24,10 +24,8 @@ export function wirePeer (conn: PeerConnection): WirePeer {
     extensionPeer: conn,
     get reqq () { return conn.peerExtendedHandshake?.reqq },
     attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void {
-      let error: Error | null = null
-      conn.on('data', (m: unknown) => onMessage(m as Message))
-      conn.on('error', (err: Error) => { error = err })
-      conn.on('close', () => onClose(error))
+      conn.consume(onMessage)
+      conn.whenClosed(onClose)
     },
     interested: () => { conn.interested() },
     notInterested: () => { conn.notInterested() },
