@@ -111,7 +111,7 @@ export class Harness {
   private async clientSeeds (client: InteropClient, cell: Cell, dir: string, timeoutMs: number): Promise<Outcome> {
     const fixture = this.fixtures[cell.layout]
     const host = client.host ?? DEFAULT_HOST
-    const seeder: RunningClient = await within(timeoutMs, `${client.name} seed`, client.seed({
+    const seeder = await startedWithin(timeoutMs, `${client.name} seed`, client.seed({
       torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
       dataDir: fixture.dataDir, host, port: await freePort(host)
     }))
@@ -127,37 +127,50 @@ export class Harness {
     }
   }
 
-  /** `bt-stream seed` serves the fixture; the client downloads it from us alone. */
+  /**
+   * `bt-stream seed` serves the fixture; the client downloads it from us alone. A client that
+   * dials us starts after our seed listens; one we must dial starts first (our seed dials it when
+   * its tracker answers, and a refused dial is retried only a minute later).
+   */
   private async weSeed (client: InteropClient, cell: Cell, dir: string, timeoutMs: number): Promise<Outcome> {
     const fixture = this.fixtures[cell.layout]
     const host = client.host ?? DEFAULT_HOST
     const clientPort = await freePort(host)
+    const seedPort = await freePort(DEFAULT_HOST)
+    const dialed = client.mustBeDialed === true
     let announced: string | undefined
-    if (client.mustBeDialed === true) {
+    if (dialed) {
       // Our seed dials the peers its tracker lists: here, the client alone.
       this.tracker.setPeers(fixture.meta.infoHashHex, [{ host, port: clientPort }])
       announced = await this.announcedTorrent(fixture)
     }
-    const seed: OurSeed = await startSeed(fixture, await freePort(DEFAULT_HOST), announced)
+    const startLeecher = (): Promise<RunningLeecher> => startedWithin(timeoutMs, `${client.name} leech`, client.leech({
+      torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
+      saveDir: dir, host, port: clientPort, peers: [{ host: DEFAULT_HOST, port: seedPort }]
+    }, timeoutMs))
     let leecher: RunningLeecher | undefined
+    let seed: OurSeed | undefined
     try {
-      leecher = await within(timeoutMs, `${client.name} leech`, client.leech({
-        torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
-        saveDir: dir, host, port: clientPort, peers: [{ host: DEFAULT_HOST, port: seed.port }]
-      }, timeoutMs))
+      if (dialed) leecher = await startLeecher()
+      seed = await startSeed(fixture, seedPort, announced)
+      leecher ??= await startLeecher()
+      const failure = (reason: string): Outcome => ({
+        status: 'fail',
+        reason,
+        log: logs([`${client.name} log`, leecher?.log() ?? ''], ['bt-stream seed stderr', seed?.child.log.toString() ?? ''])
+      })
       try {
         await within(timeoutMs, `${client.name} download`, leecher.done)
       } catch (err) {
-        return { status: 'fail', reason: firstLine((err as Error).message), log: logs([`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.child.log.toString()]) }
+        return failure(firstLine((err as Error).message))
       }
       // Compare once the client has closed its files.
       await leecher.stop()
       const diff = await compareFiles(fixture, dir)
-      if (diff === undefined) return { status: 'ok' }
-      return { status: 'fail', reason: diff, log: logs([`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.child.log.toString()]) }
+      return diff === undefined ? { status: 'ok' } : failure(diff)
     } finally {
       await leecher?.stop()
-      await seed.stop()
+      await seed?.stop()
     }
   }
 
@@ -171,6 +184,16 @@ export class Harness {
     await writeFile(path, created.torrent)
     this.announcedTorrents.set(fixture.layout, path)
     return path
+  }
+}
+
+/** `within`, and a client that starts after we gave up on it is stopped, not left running. */
+async function startedWithin<T extends RunningClient> (ms: number, what: string, starting: Promise<T>): Promise<T> {
+  try {
+    return await within(ms, what, starting)
+  } catch (err) {
+    starting.then(c => c.stop(), () => {})
+    throw err
   }
 }
 
