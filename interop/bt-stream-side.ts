@@ -49,7 +49,7 @@ export async function downloadToStdout (fixture: Fixture, peer: Peer, timeoutMs:
 }
 
 async function streamOne (args: string[], size: number, sha1: string, what: string, timeoutMs: number): Promise<{ error?: string, log: string }> {
-  const child = start(process.execPath, args)
+  const child = start(process.execPath, args, { stdoutIsData: true })
   const hash = createHash('sha1')
   let bytes = 0
   child.proc.stdout?.on('data', (chunk: Buffer) => { hash.update(chunk); bytes += chunk.length })

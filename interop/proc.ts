@@ -42,6 +42,8 @@ export interface StartOptions extends SpawnOptions {
   readonly lines?: 'stdout' | 'stderr'
   /** With `lines`: only the lines it accepts go to the log (a verbose client's log stays readable). */
   readonly keepInLog?: (line: string) => boolean
+  /** stdout is the payload (the caller reads it): kept out of the log. Otherwise it is logged, so a pipe never fills. */
+  readonly stdoutIsData?: boolean
 }
 
 /** Children still running: ended by PID if this process is ended first (a test runner's timeout). */
@@ -67,7 +69,7 @@ function installReaper (): void {
 
 export function start (cmd: string, args: readonly string[], opts: StartOptions = {}): Child {
   installReaper()
-  const { lines: _lines, keepInLog, ...spawnOpts } = opts
+  const { lines: _lines, keepInLog, stdoutIsData, ...spawnOpts } = opts
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts })
   const log = new TailLog()
   const listeners: Array<(line: string) => void> = []
@@ -100,6 +102,10 @@ export function start (cmd: string, args: readonly string[], opts: StartOptions 
   if (opts.lines !== 'stderr') {
     proc.stderr?.setEncoding('utf8')
     proc.stderr?.on('data', (chunk: string) => log.append(chunk))
+  }
+  if (opts.lines !== 'stdout' && stdoutIsData !== true) {
+    proc.stdout?.setEncoding('utf8')
+    proc.stdout?.on('data', (chunk: string) => log.append(chunk))
   }
   let stopping: Promise<void> | undefined
   return {

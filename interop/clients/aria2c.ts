@@ -52,7 +52,9 @@ function probe (): Promise<{ version?: string, why?: string }> {
   cached ??= (async () => {
     try {
       const { stdout } = await run(ARIA2C, ['--version'], { timeout: 10_000 })
-      return { version: stdout.split('\n')[0]?.trim() ?? 'aria2' }
+      // "aria2 version 1.36.0" on its first line.
+      const v = /aria2 version (\S+)/.exec(stdout)?.[1]
+      return { version: `aria2c ${v ?? '(unknown version)'}` }
     } catch {
       return { why: 'aria2c not installed: apt-get install aria2' }
     }

@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import WebTorrent, { type Torrent } from 'webtorrent'
+import type WebTorrent from 'webtorrent'
+import type { Torrent } from 'webtorrent'
 import { within } from '../proc.js'
 import type { InteropClient, LeechOptions, RunningClient, RunningLeecher, SeedOptions } from './types.js'
 
@@ -59,6 +60,22 @@ function listening (client: WebTorrent): Promise<void> {
   return new Promise<void>(resolve => client.once('listening', () => resolve()))
 }
 
+/** Loaded on first use: without node_modules/webtorrent the other drivers still run. */
+let loaded: Promise<{ ctor?: typeof WebTorrent, why?: string }> | undefined
+function load (): Promise<{ ctor?: typeof WebTorrent, why?: string }> {
+  loaded ??= import('webtorrent').then(
+    m => ({ ctor: m.default }),
+    () => ({ why: 'webtorrent not installed: npm install (it is a dev dependency)' })
+  )
+  return loaded
+}
+
+async function newClient (port: number): Promise<WebTorrent> {
+  const { ctor, why } = await load()
+  if (ctor === undefined) throw new Error(why)
+  return new ctor({ ...OPTIONS, torrentPort: port })
+}
+
 function versionOf (): string {
   try {
     const req = createRequire(import.meta.url)
@@ -71,11 +88,10 @@ function versionOf (): string {
 export const webtorrent: InteropClient = {
   name: 'webtorrent',
   async version () { return versionOf() },
-  // It is a dev dependency: importing this module already loaded it.
-  async unavailable () { return undefined },
+  async unavailable () { return (await load()).why },
 
   async seed (opts: SeedOptions): Promise<RunningClient> {
-    const client = new WebTorrent({ ...OPTIONS, torrentPort: opts.port })
+    const client = await newClient(opts.port)
     const torrent = client.add(await readFile(opts.torrentPath), { path: opts.dataDir })
     const log = logOf(client, torrent)
     try {
@@ -91,7 +107,7 @@ export const webtorrent: InteropClient = {
   },
 
   async leech (opts: LeechOptions, timeoutMs: number): Promise<RunningLeecher> {
-    const client = new WebTorrent({ ...OPTIONS, torrentPort: opts.port })
+    const client = await newClient(opts.port)
     const torrent = client.add(await readFile(opts.torrentPath), { path: opts.saveDir })
     const log = logOf(client, torrent)
     const finished = within(timeoutMs, 'webtorrent leech', ready(torrent).then(() => {
