@@ -11,6 +11,7 @@ import { FileStorage } from '../storage/file-storage.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
+import type { PeerAddress } from '../swarm/peer-pool.js'
 import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
 
 export interface SeedOptions extends DhtOptions {
@@ -25,6 +26,8 @@ export interface SeedOptions extends DhtOptions {
   /** Pieces known good already (a download that just verified them): no hashing again. */
   readonly have?: BitField
   readonly onTrackerError?: (f: TrackerFailure) => void
+  /** Peers to dial besides those the trackers return (leechers that never dial loopback, say). */
+  readonly peers?: readonly PeerAddress[]
   readonly signal?: AbortSignal
 }
 
@@ -54,6 +57,7 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
   seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes })
   seeder.start()
+  for (const addr of opts.peers ?? []) seeder.dialPeer(addr)
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
   const dht = startDhtAnnounce(meta.infoHash, port, opts, meta.private)
   let closing: Promise<void> | undefined
