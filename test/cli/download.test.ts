@@ -82,13 +82,19 @@ test('| head -c 1000000: a closed pipe ends quietly with exit 0', async () => {
   }
 })
 
-test('SIGINT stops cleanly with exit 130', async () => {
+test('SIGINT stops cleanly: exit 130, one line on stderr, only the file\'s bytes on stdout, a BEP 3 "stopped" announce', async () => {
   const data = seededBytes(64 * 1024 * 1024, 13)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
   try {
+    const stopped: string[] = []
+    swarm.tracker.on('stop', (addr: string) => stopped.push(addr))
     await withTorrentFile(swarm.torrent, async torrent => {
       const r = await run([torrent, '--window', '2M'], { killAfterBytes: 1 })
       assert.equal(r.code, 130, r.stderr)
+      assert.equal(r.stderr, 'bt-stream: interrupted\n')
+      assert.ok(r.stdoutBytes < data.length, 'stopped before the end')
+      assert.equal(r.stdoutHash, sha1(data.subarray(0, r.stdoutBytes)), 'what reached stdout is the start of the file')
+      assert.equal(stopped.length, 1, 'the tracker was told we left')
     })
   } finally {
     await swarm.close()
