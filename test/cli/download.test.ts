@@ -129,11 +129,13 @@ test('--host without -o exits 2: only a download to disk accepts peers (stdout n
 })
 
 test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
-  const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
+  const { deadPort } = await import('../helpers.js')
+  const port = await deadPort('tcp')
+  const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: `http://127.0.0.1:${port}/announce` })
   await withTorrentFile(t.torrent, async torrent => {
     const r = await run([torrent, '--stall-timeout', '5', '--no-dht'])
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /^bt-stream: (all trackers failed: http:\/\/127\.0\.0\.1:9\/announce|no peers found)/)
+    assert.match(r.stderr, new RegExp(`^bt-stream: (all trackers failed: http://127\\.0\\.0\\.1:${port}/announce|no peers found)`))
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
   })
 })
