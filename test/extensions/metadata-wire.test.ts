@@ -57,10 +57,12 @@ test('BEP 9 over TCP: our fetcher gets the info dict from our responders, a liar
   assert.equal(conns[3]?.destroyed, false, 'the honest peer is kept')
 })
 
-test('BEP 9 over TCP: only a liar and a silent peer → a clear DownloadError within the timeout', async () => {
+test('BEP 9 over TCP: only a liar and a silent peer → a clear DownloadError within the timeout', async (t) => {
   const size = META.bytes.length
   const liar = await metadataSeeder(META.infoHash, new MetadataResponder({ infoBytes: corrupt(META.bytes) }), { m: { ut_metadata: 7 }, metadataSize: size })
+  t.after(() => liar.close())
   const silent = await metadataSeeder(META.infoHash, undefined, { m: { ut_metadata: 3 }, metadataSize: size })
+  t.after(() => silent.close())
   const conns: PeerConnection[] = []
   try {
     const bad: string[] = []
@@ -75,6 +77,5 @@ test('BEP 9 over TCP: only a liar and a silent peer → a clear DownloadError wi
     assert.deepEqual(bad, ['sent metadata that does not hash to the info hash'])
   } finally {
     for (const c of conns) c.destroy()
-    await Promise.all([liar, silent].map(s => s.close()))
   }
 })

@@ -115,17 +115,15 @@ test('peers that keep us choked: after the stall timeout, a clear error instead 
   })
 })
 
-test('BEP 11 PEX: a peer learned from another peer\'s ut_pex message joins the pool and serves', async () => {
+test('BEP 11 PEX: a peer learned from another peer\'s ut_pex message joins the pool and serves', async (tc) => {
   const t = makeTorrent({ length: 512 * 1024, pieceLength: 32 * 1024 })
   const hidden = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  tc.after(() => hidden.close())
   // The only peer we are told of keeps us choked, but names the hidden one.
   const teller = await startFakeSeeder(t.meta, t.data, { kind: 'choking' }, { pex: [{ host: '127.0.0.1', port: hidden.port }] })
-  try {
-    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: teller.port }], trackers: false, stallTimeoutMs: 20_000 })
-    // Observed 0.14 s.
-    assert.ok((await collectWithin(QUICK_MS, 'the download through a PEX-learned peer', stream)).equals(t.data))
-    assert.ok(hidden.sent() > 0, 'the peer known only through PEX served the data')
-  } finally {
-    await Promise.all([hidden.close(), teller.close()])
-  }
+  tc.after(() => teller.close())
+  const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: teller.port }], trackers: false, stallTimeoutMs: 20_000 })
+  // Observed 0.14 s.
+  assert.ok((await collectWithin(QUICK_MS, 'the download through a PEX-learned peer', stream)).equals(t.data))
+  assert.ok(hidden.sent() > 0, 'the peer known only through PEX served the data')
 })
