@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -31,9 +31,22 @@ test('every file that declares tests is named *.test.ts, so npm test runs it', (
   assert.deepEqual(misnamed, [], 'these declare tests but are not named *.test.ts')
 })
 
+/** A relative import's source file (`./x.js` is compiled from `./x.ts`). */
+const RELATIVE_IMPORT = /^import .* from '(\.{1,2}\/[^']+)\.js'/gm
+
+/** It calls test() itself, or imports a module that does (test/interop/* declare theirs through interop/node-test.ts). */
+function declaresTests (file: string): boolean {
+  const text = readFileSync(file, 'utf8')
+  if (DECLARES_TEST.test(text)) return true
+  return [...text.matchAll(RELATIVE_IMPORT)].some(m => {
+    const dep = join(dirname(file), `${m[1] ?? ''}.ts`)
+    return existsSync(dep) && /from 'node:test'/.test(readFileSync(dep, 'utf8'))
+  })
+}
+
 test('every *.test.ts declares a test, so the runner counts no helper as a test', () => {
   const empty = tsFiles(TESTS)
-    .filter(f => f.endsWith('.test.ts') && !DECLARES_TEST.test(readFileSync(f, 'utf8')))
+    .filter(f => f.endsWith('.test.ts') && !declaresTests(f))
     .map(f => relative(ROOT, f))
   assert.deepEqual(empty, [], 'these are named *.test.ts but declare no test')
 })
