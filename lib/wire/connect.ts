@@ -33,6 +33,13 @@ export type EncryptionPolicy = 'prefer' | 'require' | 'off'
 export const DEFAULT_ENCRYPTION: EncryptionPolicy = 'prefer'
 type Attempt = 'plaintext' | 'mse'
 const ATTEMPTS: Record<EncryptionPolicy, readonly Attempt[]> = { prefer: ['plaintext', 'mse'], require: ['mse'], off: ['plaintext'] }
+/**
+ * Under 'prefer', peers that refused plaintext and took MSE ("host:port"): the next dial to them
+ * starts with MSE, so the failed connection is paid once per peer, not once per reconnect.
+ * Insertion-ordered, oldest dropped past the bound (an entry is 30-odd bytes).
+ */
+const MSE_FIRST = new Map<string, true>()
+const MSE_FIRST_MAX = 4096
 
 /**
  * Dials a peer over TCP and resolves with its PeerConnection once both handshakes are done.
@@ -41,15 +48,25 @@ const ATTEMPTS: Record<EncryptionPolicy, readonly Attempt[]> = { prefer: ['plain
  */
 export async function connect (opts: ConnectOptions): Promise<PeerConnection> {
   const policy = opts.encryption ?? DEFAULT_ENCRYPTION
-  const attempts = ATTEMPTS[policy]
+  const key = `${opts.host}:${opts.port}`
+  const attempts = policy === 'prefer' && MSE_FIRST.has(key) ? ['mse', 'plaintext'] as const : ATTEMPTS[policy]
   for (let i = 0; ; i++) {
     const attempt = attempts[i] as Attempt
     try {
-      return await connectOnce(opts, attempt, policy)
+      const conn = await connectOnce(opts, attempt, policy)
+      if (policy === 'prefer') rememberMseFirst(key, attempt === 'mse')
+      return conn
     } catch (err) {
       if (i + 1 >= attempts.length || opts.signal?.aborted === true || !refusedOnly(err, attempt)) throw err
     }
   }
+}
+
+function rememberMseFirst (key: string, mse: boolean): void {
+  MSE_FIRST.delete(key)
+  if (!mse) return
+  MSE_FIRST.set(key, true)
+  if (MSE_FIRST.size > MSE_FIRST_MAX) MSE_FIRST.delete(MSE_FIRST.keys().next().value as string)
 }
 
 /**

@@ -62,6 +62,16 @@ test('dial under prefer: a peer that requires encryption closes our plaintext ha
   assert.equal((await next(conn)).type, 'haveAll')
 })
 
+test('dial under prefer: the peer that needed MSE is dialed with MSE first next time (one failed connection per peer, not per dial)', async (t) => {
+  const l = await listen(t, 'require')
+  const first = await within(10_000, 'first dial', dial(t, l.port, 'prefer'))
+  first.destroy()
+  assert.equal(l.refused.length, 1)
+  const second = await within(10_000, 'second dial', dial(t, l.port, 'prefer'))
+  assert.equal(methodOf(second), 'rc4')
+  assert.equal(l.refused.length, 1, 'no second failed connection')
+})
+
 test('dial under require: a plaintext-only peer fails clearly (MseError), with no plaintext attempt', async (t) => {
   const l = await listen(t, 'off')
   await assert.rejects(within(10_000, 'dial', dial(t, l.port, 'require')), (err: Error) => {

@@ -2,7 +2,8 @@
 """A libtorrent 2.0 peer that requires encryption (pe_forced both ways, RC4 only), for the MSE
 interop tests. Run with Debian's /usr/bin/python3 (python3-libtorrent).
 
-  libtorrent-peer.py seed DATA_FILE TORRENT   -> makes TORRENT from DATA_FILE, seeds it; prints
+  libtorrent-peer.py seed DATA_FILE TORRENT [forced|plain [PIECE_KIB]]
+                                              -> makes TORRENT from DATA_FILE, seeds it; prints
                                                  {"port": N}; "peers" on stdin prints
                                                  {"peers": [{"rc4": bool, "client": str}, ...]}
   libtorrent-peer.py leech TORRENT SAVE_DIR HOST:PORT
@@ -19,17 +20,24 @@ import time
 import libtorrent as lt
 
 
-def settings():
+def settings(policy='forced'):
+    enc = {
+        # What "require encryption" is in qBittorrent/Deluge: MSE both ways, RC4 only.
+        'forced': {'out_enc_policy': int(lt.enc_policy.forced), 'in_enc_policy': int(lt.enc_policy.forced), 'allowed_enc_level': int(lt.enc_level.rc4)},
+        # For the benchmark's comparison: a plaintext-only peer.
+        'plain': {'out_enc_policy': int(lt.enc_policy.disabled), 'in_enc_policy': int(lt.enc_policy.disabled)},
+    }[policy]
     return {
+        **enc,
         'listen_interfaces': '127.0.0.1:0',
         'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
         'enable_incoming_utp': False, 'enable_outgoing_utp': False,
         'allow_multiple_connections_per_ip': True,
         'alert_mask': lt.alert_category.error | lt.alert_category.status,
-        # What "require encryption" is in qBittorrent/Deluge: MSE both ways, RC4 only.
-        'out_enc_policy': int(lt.enc_policy.forced),
-        'in_enc_policy': int(lt.enc_policy.forced),
-        'allowed_enc_level': int(lt.enc_level.rc4),
+        'send_buffer_watermark': 16 * 1024 * 1024,
+        'send_buffer_low_watermark': 4 * 1024 * 1024,
+        'unchoke_slots_limit': -1,
+        'max_allowed_in_request_queue': 4000,
     }
 
 
@@ -49,14 +57,14 @@ def exit_on_stdin_close(on_line=None):
     threading.Thread(target=run, daemon=True).start()
 
 
-def seed(data, torrent):
+def seed(data, torrent, policy='forced', piece_kib=64):
     fs = lt.file_storage()
     lt.add_files(fs, data)
-    ct = lt.create_torrent(fs, 16384 * 4, lt.create_torrent.v1_only)
+    ct = lt.create_torrent(fs, int(piece_kib) * 1024, lt.create_torrent.v1_only)
     lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(data)))
     with open(torrent, 'wb') as f:
         f.write(lt.bencode(ct.generate()))
-    ses = lt.session(settings())
+    ses = lt.session(settings(policy))
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(torrent)
     atp.save_path = os.path.dirname(os.path.abspath(data))
@@ -101,8 +109,8 @@ def leech(torrent, save_dir, peer):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) == 4 and sys.argv[1] == 'seed':
-        seed(sys.argv[2], sys.argv[3])
+    if 4 <= len(sys.argv) <= 6 and sys.argv[1] == 'seed':
+        seed(*sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == 'leech':
         sys.exit(leech(sys.argv[2], sys.argv[3], sys.argv[4]))
     else:
