@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline'
 import { test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Wire from 'bittorrent-protocol'
+import { Server as TrackerServer } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { EncryptedStream } from '../../lib/crypto/encrypted-stream.js'
 import { CRYPTO_RC4 } from '../../lib/crypto/mse-handshake.js'
@@ -17,6 +18,7 @@ import { parseTorrent } from '../../lib/metainfo/parse.js'
 import { PeerListener } from '../../lib/seed/listener.js'
 import { Seeder } from '../../lib/seed/seeder.js'
 import { download } from '../../lib/session/download.js'
+import { HttpTracker } from '../../lib/tracker/http-tracker.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { connect } from '../../lib/wire/connect.js'
 import { collect } from '../helpers.js'
@@ -36,6 +38,8 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const LT_SCRIPT = join(HERE, '..', '..', '..', 'test', 'crypto', 'libtorrent-peer.py')
 const PYTHON = '/usr/bin/python3'
 const libtorrent = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 20_000 }).status === 0
+const aria2 = spawnSync('aria2c', ['--version'], { stdio: 'ignore', timeout: 20_000 }).status === 0
+const ARIA2_SKIP = aria2 ? false : 'aria2c is not installed (apt-get install aria2)'
 const LT_SKIP = libtorrent ? false : 'python3-libtorrent is not importable by /usr/bin/python3 (apt-get install python3-libtorrent)'
 
 interface MseWire {
@@ -181,6 +185,32 @@ test('interop MSE: a libtorrent leecher that requires encryption downloads from 
   const { first } = await python(t, ['leech', torrentPath, dir, `127.0.0.1:${port}`])
   assert.equal(first.done, true)
   assert.equal(first.rc4, true, 'libtorrent saw an RC4 connection')
+  assert.ok((await readFile(join(dir, 'test.bin'))).equals(t0.data))
+  assert.deepEqual(refused, [], 'its first connection worked')
+})
+
+test('interop MSE: aria2c with --bt-require-crypto=true downloads from our Seeder (it finds us through a tracker), byte-identical, no refused connection', { skip: ARIA2_SKIP }, async (t) => {
+  const { port, refused } = await ourSeeder(t)
+  const tracker = new TrackerServer({ udp: false, ws: false, stats: false, http: true })
+  await new Promise<void>(resolve => tracker.listen(0, '127.0.0.1', () => resolve()))
+  t.after(() => new Promise<void>(resolve => tracker.close(() => resolve())))
+  const announce = `http://127.0.0.1:${(tracker.http?.address() as { port: number }).port}/announce`
+  // We announce the seeder ourselves (the Seeder here has no Announcer): aria2c has no --peer.
+  await new HttpTracker(announce).announce({ infoHash: meta.infoHash, peerId: Buffer.from('-bs0100-mseinterop03'), port, uploaded: 0, downloaded: 0, left: 0, event: 'started', numwant: 0, key: 1 }, AbortSignal.timeout(5000))
+  const dir = await mkdtemp(join(tmpdir(), 'bt-mse-aria2-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const torrentPath = join(dir, 'x.torrent')
+  await writeFile(torrentPath, t0.torrent)
+  const child = spawn('aria2c', [
+    `--dir=${dir}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+    `--bt-tracker=${announce}`, '--seed-time=0', '--file-allocation=none', '--summary-interval=0', '--console-log-level=error',
+    '--download-result=hide', '--bt-require-crypto=true', '--bt-min-crypto-level=arc4', torrentPath
+  ], { stdio: ['ignore', 'ignore', 'pipe'] })
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
+  const code = await within(60_000, 'aria2c', new Promise<number | null>(resolve => child.once('exit', resolve)))
+  assert.equal(code, 0, `aria2c exit code (stderr: ${stderr})`)
   assert.ok((await readFile(join(dir, 'test.bin'))).equals(t0.data))
   assert.deepEqual(refused, [], 'its first connection worked')
 })
