@@ -1,7 +1,7 @@
 import { Duplex, type Duplex as NodeDuplex } from 'node:stream'
 import { MseError } from './errors.js'
 import { HandshakeReader } from './handshake-reader.js'
-import { initiateMse, respondMse, type InitiatorOptions, type MseResult, type ResponderOptions } from './mse-handshake.js'
+import { CRYPTO_RC4, initiateMse, respondMse, type InitiatorOptions, type MseResult, type ResponderOptions } from './mse-handshake.js'
 import type { RC4 } from './rc4.js'
 
 /**
@@ -218,4 +218,13 @@ export class EncryptedStream extends Duplex {
     this._drainCb = undefined
     drain?.(new MseError('MSE: the connection closed while a write was pending'))
   }
+}
+
+/**
+ * What a connection's transport is, for stats and PEX (BEP 11 flag 0x01): pass `conn.socket`.
+ * 'mse-plaintext': MSE handshake, then plaintext (header obfuscation only).
+ */
+export function encryptionOf (socket: unknown): 'rc4' | 'mse-plaintext' | 'none' {
+  if (!(socket instanceof EncryptedStream) || socket.mse === undefined) return 'none'
+  return socket.mse.method === CRYPTO_RC4 ? 'rc4' : 'mse-plaintext'
 }

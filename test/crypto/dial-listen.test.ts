@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test, type TestContext } from 'node:test'
-import { EncryptedStream } from '../../lib/crypto/encrypted-stream.js'
+import { EncryptedStream, encryptionOf } from '../../lib/crypto/encrypted-stream.js'
 import { MseError } from '../../lib/crypto/errors.js'
-import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from '../../lib/crypto/mse-handshake.js'
+import { CRYPTO_PLAINTEXT } from '../../lib/crypto/mse-handshake.js'
 import { PeerListener } from '../../lib/seed/listener.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { connect, type EncryptionPolicy } from '../../lib/wire/connect.js'
@@ -33,7 +33,7 @@ function dial (t: TestContext, port: number, encryption: EncryptionPolicy): Prom
   })
 }
 
-const methodOf = (conn: PeerConnection): string => conn.socket instanceof EncryptedStream ? (conn.socket.mse?.method === CRYPTO_RC4 ? 'rc4' : 'mse-plaintext') : 'plaintext'
+const methodOf = (conn: PeerConnection): string => { const e = encryptionOf(conn.socket); return e === 'none' ? 'plaintext' : e }
 
 test('dial and accept: encryption require <-> prefer: MSE with RC4, the bitfield arrives through it', async (t) => {
   const l = await listen(t, 'prefer')
