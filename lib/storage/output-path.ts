@@ -11,12 +11,14 @@
  *                           path), or PATH/NAME when
  *                           PATH ends in '/'
  *
- * The payload itself: a directory PATH that holds no NAME entry but holds the torrent's files
- * directly (`a.bin` where the torrent has `NAME/a.bin`) is taken as the NAME directory, under
- * whatever name: it is what `bt-stream create PATH` read. A seeder only reads, so any such
- * directory will do; a download writes (and moves an incomplete file to `.part`), so it takes a
- * directory as the payload only when it is also named NAME, never `~/Downloads` because it
- * happens to hold a `README.txt` like the torrent's.
+ * The payload itself: a directory PATH where none of the torrent's files is found below PATH/NAME
+ * but one is found directly (`PATH/a.bin` for the torrent's `NAME/a.bin`, under its own or its
+ * `.part` name) is taken as the NAME directory, under whatever name: it is what
+ * `bt-stream create PATH` read. Looking for files rather than for a PATH/NAME entry keeps a torrent
+ * with a NAME/NAME/ folder of its own right. A seeder only reads, so any such directory will do;
+ * a download writes (and moves an incomplete file to `.part`), so it takes a directory as the
+ * payload only when it is also named NAME, never `~/Downloads` because it happens to hold a
+ * `README.txt` like the torrent's.
  *
  * Resume: the first run of a download creates what makes the later runs resolve the same way
  * (PATH/NAME for a directory; PATH.part, then PATH, for a single file's own path).
@@ -65,10 +67,10 @@ export async function resolveOutput (meta: Metainfo, path: string, purpose: Outp
   }
   if (st === undefined) return holder
   if (!st.isDirectory()) throw new StorageError(`${JSON.stringify(abs)} is a file; "${meta.name}" has several files and needs a directory`)
-  if (await lstatOrUndefined(join(abs, name), purpose) !== undefined) return holder
   if (purpose === 'download' && basename(abs) !== name) return holder
+  if (await holdsFiles(meta, holder.payload, purpose)) return holder
   const direct: OutputTarget = { root: abs, payload: abs }
-  return await holdsFilesDirectly(meta, abs, purpose) ? direct : holder
+  return await holdsFiles(meta, abs, purpose) ? direct : holder
 }
 
 /**
@@ -94,13 +96,13 @@ export function pathBelowPayload (filePath: string): string {
   return cut < 0 ? '' : filePath.slice(cut + 1)
 }
 
-/** Whether one of the torrent's files (final or `.part` name) is a regular file directly in `dir`. */
-async function holdsFilesDirectly (meta: Metainfo, dir: string, purpose: OutputPurpose): Promise<boolean> {
+/** Whether one of the torrent's files (final or `.part` name) is a regular file below `payload`. */
+async function holdsFiles (meta: Metainfo, payload: string, purpose: OutputPurpose): Promise<boolean> {
   let probed = 0
   for (const f of meta.files) {
     if (f.padding) continue
     if (probed++ >= MAX_FILES_PROBED) break
-    const at = join(dir, pathBelowPayload(f.path))
+    const at = join(payload, pathBelowPayload(f.path))
     for (const candidate of [at, at + PART_SUFFIX]) {
       // A seeder follows links (LinkPolicy 'follow-reads'); a download never does.
       const found = purpose === 'seed' ? await statOrUndefined(candidate, purpose) : await lstatOrUndefined(candidate, purpose)
