@@ -54,6 +54,8 @@ export class FileStorage implements Storage {
   private closing: Promise<void> | undefined
   /** The side file's records (undefined for a single-file torrent); set by open. */
   private side: SideFile | undefined
+  /** heldBytes' answers, asked while opening (a neighbour is looked at once). */
+  private readonly held = new Map<number, Promise<number>>()
 
   private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
     this.layout = layout
@@ -234,6 +236,9 @@ export class FileStorage implements Storage {
     const side = this.side
     const span = piecesForFile(this.meta, i)
     if (side === undefined || span === undefined) return where
+    let recorded = false
+    for (let p = span.first; p <= span.last && !recorded; p++) recorded = this.written.has(p) && side.has(p)
+    if (!recorded) return where
     const held = where === undefined ? 0 : (await lstat(where)).size
     const fills: Array<{ piece: number, at: number, fileOffset: number, length: number }> = []
     for (let p = span.first; p <= span.last; p++) {
@@ -279,12 +284,12 @@ export class FileStorage implements Storage {
 
   /** How many bytes of file `j` are on disk, under either name (0 if absent or behind a symlink). */
   private async heldBytes (j: number): Promise<number> {
-    try {
-      const where = await locate(this.layout, j, 'read')
-      return where === undefined ? 0 : (await lstat(where)).size
-    } catch {
-      return 0
+    let held = this.held.get(j)
+    if (held === undefined) {
+      held = locate(this.layout, j, 'read').then(async where => where === undefined ? 0 : (await lstat(where)).size).catch(() => 0)
+      this.held.set(j, held)
     }
+    return await held
   }
 
   private async moveToTemp (i: number): Promise<void> {
