@@ -7,6 +7,7 @@ export { selectRange, selectPiece, type Selection } from './session/selection.js
 export { downloadToDisk, DiskDownload, type DiskDownloadOptions, type DiskProgress } from './session/download-to-disk.js'
 export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './session/magnet-metadata.js'
 export { seedFromDisk, type SeedOptions, type SeedSession } from './session/seed.js'
+export { resolveOutput, outputAt, type OutputTarget, type OutputPurpose } from './storage/output-path.js'
 export * as seed from './seed/index.js'
 export { Uploader, Choker, PeerListener, Seeder, type UploaderOptions, type ChokerOptions, type PeerListenerOptions, type SeederOptions, type PieceReader } from './seed/index.js'
 export * as extensions from './extensions/index.js'

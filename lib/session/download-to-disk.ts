@@ -12,6 +12,7 @@ import type { Metainfo } from '../metainfo/types.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
+import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError, type StorageError } from '../util/errors.js'
@@ -109,7 +110,13 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   }
 }
 
-export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDownloadOptions = {}): Promise<DiskDownload> {
+/**
+ * @param out PATH as `-o PATH` reads it (output-path.ts): an existing directory holds the torrent
+ *   (DIR/NAME, for a single file too), another path is a single file's own; or a target from
+ *   resolveOutput. Where the data went: `storage.layout.payload`.
+ */
+export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget, opts: DiskDownloadOptions = {}): Promise<DiskDownload> {
+  if (typeof out === 'string') out = await resolveOutput(meta, out, 'download')
   const have = await checkExisting(meta, out, opts.files, opts.onCheck, { signal: opts.signal })
   if (opts.signal?.aborted === true) throw new DownloadError('download aborted')
   const storage = await FileStorage.open(meta, out, { selection: opts.files, have })

@@ -10,6 +10,7 @@ import { Seeder } from '../seed/seeder.js'
 import { PeerListener } from '../seed/listener.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { FileStorage } from '../storage/file-storage.js'
+import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
@@ -58,14 +59,20 @@ export interface SeedSession {
 /** How often the seed ratio is looked at: a ratio is a slow quantity. */
 const RATIO_CHECK_MS = 1000
 
-/** Verify what `path` holds, then seed it. Rejects when not one piece verifies. */
-export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOptions = {}): Promise<SeedSession> {
-  const have = opts.have ?? await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal, links: 'follow-reads' })
+/**
+ * Verify what `path` holds, then seed it. Rejects when not one piece verifies.
+ * @param path the payload itself (a single file, or the torrent's NAME directory: what
+ *   `createTorrent` read) or the directory that holds it (output-path.ts); or a target from
+ *   resolveOutput
+ */
+export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget, opts: SeedOptions = {}): Promise<SeedSession> {
+  const target = typeof path === 'string' ? await resolveOutput(meta, path, 'seed') : path
+  const have = opts.have ?? await checkExisting(meta, target, undefined, opts.onCheck, { signal: opts.signal, links: 'follow-reads' })
   if (have.count() === 0) {
-    throw new StorageError(`${path}: no piece of "${meta.name}" verifies there; nothing to seed`)
+    throw new StorageError(`${target.payload}: no piece of "${meta.name}" verifies there; nothing to seed`)
   }
   // Seeding reads only, and serves only verified pieces: a user's symlinks are followed.
-  const storage = await FileStorage.open(meta, path, { have, links: 'follow-reads' })
+  const storage = await FileStorage.open(meta, target, { have, links: 'follow-reads' })
   const encryption = opts.encryption === undefined ? {} : { encryption: opts.encryption }
   const listener = new PeerListener({ port: opts.port, host: opts.host, ...encryption })
   const port = await listener.listen()

@@ -8,8 +8,9 @@ import { dhtOptions, encryptionOption, loadMeta, peersOption, progressLine } fro
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
-Checks the data at <path> (a single-file torrent's file, or the directory holding a multi-file
-torrent's tree), then seeds every piece that verifies until stopped (Ctrl-C).
+Checks the data at <path>, then seeds every piece that verifies until stopped (Ctrl-C).
+<path> is the payload itself (the file, or the torrent's NAME directory: what
+\`bt-stream create\` took, under any name) or the directory that holds it (DIR/NAME).
 
 options:
   --port N        TCP port to accept peers on (default: any free port; printed)
