@@ -1,0 +1,86 @@
+/**
+ * A web server written for the tests (node:http on 127.0.0.1) that serves files with single byte
+ * ranges (RFC 9110 14.2), and misbehaves on purpose: ignores Range, answers 503 with Retry-After,
+ * closes mid-body, corrupts bytes, or answers 404.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { once } from 'node:events'
+import type { Socket } from 'node:net'
+
+export type ServerBehaviour =
+  | { kind: 'honest' }
+  /** Answers every request 200 with the whole file. */
+  | { kind: 'ignore-range' }
+  /** The first `times` requests get 503 with `Retry-After: seconds`. */
+  | { kind: 'busy', times: number, seconds: number }
+  /** The first `times` responses send half their body, then the connection is cut. */
+  | { kind: 'cut', times: number }
+  /** Flips a byte of every range that covers torrent byte `at` of the file. */
+  | { kind: 'corrupt', at: number }
+  | { kind: 'not-found' }
+
+export interface RangeServer {
+  /** `http://127.0.0.1:PORT/` */
+  readonly base: string
+  /** Every request: path and Range header, in order of arrival. */
+  readonly requests: Array<{ path: string, range: string | undefined, status: number, at: number }>
+  /** TCP connections accepted (keep-alive reuses them). */
+  readonly connections: () => number
+  close (): Promise<void>
+}
+
+/** Serves `files` (URL path, e.g. `/dir/a%20b.bin`, to bytes). */
+export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, behaviour: ServerBehaviour = { kind: 'honest' }): Promise<RangeServer> {
+  const requests: RangeServer['requests'] = []
+  const sockets = new Set<Socket>()
+  let connections = 0
+  let busy = behaviour.kind === 'busy' ? behaviour.times : 0
+  let cuts = behaviour.kind === 'cut' ? behaviour.times : 0
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]!
+    const range = req.headers.range
+    const answer = (status: number): void => { requests.push({ path, range, status, at: Date.now() }) }
+    const data = files.get(path)
+    if (data === undefined || behaviour.kind === 'not-found') { answer(404); res.writeHead(404).end('not here'); return }
+    if (busy > 0) { busy--; answer(503); res.writeHead(503, { 'Retry-After': String((behaviour as { seconds: number }).seconds) }).end(); return }
+    const m = range === undefined ? null : /^bytes=(\d+)-(\d+)?$/.exec(range)
+    if (m === null || behaviour.kind === 'ignore-range') {
+      answer(200)
+      res.writeHead(200, { 'Content-Length': data.length })
+      res.end(data)
+      return
+    }
+    const start = Number(m[1])
+    const end = m[2] === undefined ? data.length - 1 : Math.min(Number(m[2]), data.length - 1)
+    if (start > end || start >= data.length) { answer(416); res.writeHead(416, { 'Content-Range': `bytes */${data.length}` }).end(); return }
+    let body = Buffer.from(data.subarray(start, end + 1))
+    if (behaviour.kind === 'corrupt' && behaviour.at >= start && behaviour.at <= end) {
+      body = Buffer.from(body)
+      body[behaviour.at - start] = body[behaviour.at - start]! ^ 0xff
+    }
+    answer(206)
+    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${data.length}`, 'Content-Length': body.length, 'Accept-Ranges': 'bytes' })
+    if (cuts > 0 && body.length > 1) {
+      cuts--
+      res.write(body.subarray(0, body.length >> 1), () => { res.socket?.destroy() })
+      return
+    }
+    res.end(body)
+  }
+
+  const server: Server = createServer(handle)
+  server.on('connection', s => { connections++; sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  return {
+    base: `http://127.0.0.1:${port}/`,
+    requests,
+    connections: () => connections,
+    async close () {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
