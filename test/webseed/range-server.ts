@@ -15,8 +15,8 @@ export type ServerBehaviour =
   | { kind: 'busy', times: number, seconds: number }
   /** The first `times` responses send half their body, then the connection is cut. */
   | { kind: 'cut', times: number }
-  /** Flips a byte of every range that covers torrent byte `at` of the file. */
-  | { kind: 'corrupt', at: number }
+  /** Flips the first byte of every body: a lying web seed. */
+  | { kind: 'corrupt' }
   | { kind: 'not-found' }
 
 export interface RangeServer {
@@ -54,11 +54,8 @@ export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, 
     const start = Number(m[1])
     const end = m[2] === undefined ? data.length - 1 : Math.min(Number(m[2]), data.length - 1)
     if (start > end || start >= data.length) { answer(416); res.writeHead(416, { 'Content-Range': `bytes */${data.length}` }).end(); return }
-    let body = Buffer.from(data.subarray(start, end + 1))
-    if (behaviour.kind === 'corrupt' && behaviour.at >= start && behaviour.at <= end) {
-      body = Buffer.from(body)
-      body[behaviour.at - start] = body[behaviour.at - start]! ^ 0xff
-    }
+    const body = Buffer.from(data.subarray(start, end + 1))
+    if (behaviour.kind === 'corrupt') body[0] = body[0]! ^ 0xff
     answer(206)
     res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${data.length}`, 'Content-Length': body.length, 'Accept-Ranges': 'bytes' })
     if (cuts > 0 && body.length > 1) {
