@@ -22,6 +22,7 @@ import https from 'node:https'
 import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { filesInRange } from '../metainfo/geometry.js'
+import { BLOCK_LENGTH } from '../pieces/active-piece.js'
 import type { WirePeer } from '../swarm/types.js'
 import type { Message } from '../wire/messages.js'
 import { openRange, WebSeedError, type Agents } from './http-range.js'
@@ -86,7 +87,7 @@ interface Run {
   readonly blocks: Block[]
   readonly start: number
   readonly end: number
-  /** Next block to fill, and how much of it a partial copy holds. */
+  /** Next block to fill, and how much of it the scratch buffer holds (a block split between chunks). */
   next: number
   partial: Buffer | undefined
   filled: number
@@ -154,7 +155,7 @@ export class WebSeedPeer implements WirePeer {
     if (this.destroyed || this.choked) return
     const { pieceLength } = this.opts.meta
     const offset = index * pieceLength + begin
-    if (index < 0 || index >= this.opts.meta.pieceCount || begin < 0 || length <= 0 || offset + length > this.opts.meta.length) return
+    if (index < 0 || index >= this.opts.meta.pieceCount || begin < 0 || length <= 0 || length > BLOCK_LENGTH || offset + length > this.opts.meta.length) return
     if (this.byKey.has(offset)) return
     const b: Block = { index, begin, length, offset, state: 'queued' }
     this.byKey.set(offset, b)
@@ -247,7 +248,7 @@ export class WebSeedPeer implements WirePeer {
 
   private async fetchSlice (run: Run, fileIndex: number, r: { url: string, start: number, end: number, fileLength: number }): Promise<void> {
     const idleMs = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS
-    const timer = setTimeout(() => run.abort.abort(new WebSeedError(`no answer for ${Math.round(idleMs / 1000)} s`, 'transient')), idleMs)
+    const timer = setTimeout(() => run.abort.abort(new WebSeedError(`no answer for ${idleMs < 1000 ? `${idleMs} ms` : `${Math.round(idleMs / 1000)} s`}`, 'transient')), idleMs)
     try {
       const { body, url } = await openRange(r, this.agents, run.abort.signal)
       this.fileUrls.set(fileIndex, url)
@@ -300,17 +301,18 @@ export class WebSeedPeer implements WirePeer {
         run.next++
         continue
       }
-      run.partial ??= Buffer.allocUnsafe(b.length)
+      // A block split between two chunks is put together in the run's one scratch buffer: the
+      // swarm copies a block into its piece before onMessage returns (WirePeer's contract), so
+      // the scratch is free again at once. No allocation per block.
+      run.partial ??= Buffer.allocUnsafe(BLOCK_LENGTH)
       const n = Math.min(b.length - run.filled, chunk.length - at)
       chunk.copy(run.partial, run.filled, at, at + n)
       run.filled += n
       at += n
       if (run.filled === b.length) {
-        const data = run.partial
-        run.partial = undefined
         run.filled = 0
         run.next++
-        this.deliver(b, data)
+        this.deliver(b, run.partial.subarray(0, b.length))
       }
     }
   }
