@@ -97,7 +97,8 @@ function get (url: string, r: RangeRequest, agents: Agents, signal: AbortSignal)
       return
     }
     req.once('response', resolve)
-    req.once('error', err => { reject(signal.aborted ? err : new WebSeedError(describeNetError(err), 'transient', undefined, { cause: err })) })
+    // 'on', not 'once': a socket error after the response (a cut body) must not go unhandled.
+    req.on('error', err => { reject(signal.aborted ? err : new WebSeedError(describeNetError(err), 'transient', undefined, { cause: err })) })
   })
 }
 

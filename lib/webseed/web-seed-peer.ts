@@ -361,7 +361,7 @@ export class WebSeedPeer implements WirePeer {
       return
     }
     this.failures = 0
-    if (++this.backoffs > MAX_BACKOFFS) { this.destroy(new WebSeedError(`failed ${MAX_FAILURES * MAX_BACKOFFS} times in a row, last: ${e.message}`, 'fatal')); return }
+    if (++this.backoffs > MAX_BACKOFFS) { this.destroy(new WebSeedError(`failed ${MAX_FAILURES * (MAX_BACKOFFS + 1)} times in a row, last: ${e.message}`, 'fatal')); return }
     this.pause((this.opts.backoffBaseMs ?? BACKOFF_BASE_MS) * 4 ** (this.backoffs - 1), e.message)
   }
 
