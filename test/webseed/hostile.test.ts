@@ -108,3 +108,18 @@ test('BEP 19: a body cut mid-way: whole blocks received are kept, the rest is as
   // The next ask for that region starts after the whole blocks that arrived before the cut.
   assert.ok(server.requests.slice(1).some(r => r.range?.startsWith(`bytes=${start + kept}-`) === true), JSON.stringify(server.requests.map(r => r.range)))
 })
+
+test('BEP 19: a web seed on a thin line does not hold the stream back: the peer beside it takes the blocks it is slow with', async (t) => {
+  // Larger than the stdout window (16 MiB), so the download is not all endgame.
+  const made = makeTorrent({ length: 40 * 1024 * 1024, pieceLength: 256 * 1024 })
+  // 1 KiB per 20 ms: ~50 KiB/s; alone it would take 14 minutes.
+  const server = await startRangeServer(new Map([['/x.bin', made.data]]), { kind: 'slow', delayMs: 20 })
+  t.after(() => server.close())
+  const seeder = await startFakeSeeder(made.meta, made.data, { kind: 'honest' })
+  t.after(() => seeder.close())
+  const started = Date.now()
+  const out = await readAll(download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] }))
+  assert.ok(out.equals(made.data))
+  assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
+  assert.ok(server.requests.length > 0, 'the web seed was asked too')
+})

@@ -18,6 +18,8 @@ export type ServerBehaviour =
   /** Flips the first byte of every body: a lying web seed. */
   | { kind: 'corrupt' }
   | { kind: 'not-found' }
+  /** Sends each body 1 KiB per `delayMs`: a server with a thin line. */
+  | { kind: 'slow', delayMs: number }
 
 export interface RangeServer {
   /** `http://127.0.0.1:PORT/` */
@@ -33,6 +35,7 @@ export interface RangeServer {
 export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, behaviour: ServerBehaviour = { kind: 'honest' }): Promise<RangeServer> {
   const requests: RangeServer['requests'] = []
   const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
   let connections = 0
   let busy = behaviour.kind === 'busy' ? behaviour.times : 0
   let cuts = behaviour.kind === 'cut' ? behaviour.times : 0
@@ -63,6 +66,16 @@ export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, 
       res.write(body.subarray(0, body.length >> 1), () => { res.socket?.destroy() })
       return
     }
+    if (behaviour.kind === 'slow') {
+      let at = 0
+      const timer = setInterval(() => {
+        if (res.destroyed || at >= body.length) { clearInterval(timer); res.end(); return }
+        res.write(body.subarray(at, at += 1024))
+      }, behaviour.delayMs)
+      timers.add(timer)
+      res.on('close', () => { clearInterval(timer); timers.delete(timer) })
+      return
+    }
     res.end(body)
   }
 
@@ -76,6 +89,7 @@ export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, 
     requests,
     connections: () => connections,
     async close () {
+      for (const timer of timers) clearInterval(timer)
       for (const s of sockets) s.destroy()
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
