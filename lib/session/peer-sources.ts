@@ -66,7 +66,8 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
     peerId,
     port: opts.port ?? 6881,
     tiers: meta.announce,
-    wantPeers: () => swarm.pool.stats.known === 0,
+    // Web seeds sit in the pool too: no more known than them means no peer known.
+    wantPeers: () => swarm.pool.stats.known <= (web?.count ?? 0),
     getStats: () => {
       const s = swarm.stats
       return { uploaded: hooks.uploaded?.() ?? 0, downloaded: s.verified, left: s.bytesLeft }
