@@ -4,9 +4,10 @@
  * number), and the answer checked before a byte of its body is read. What can go wrong is sorted
  * into three kinds the caller acts on:
  *
- * - `fatal`: the URL cannot serve this torrent (404 and other 4xx, a server that ignores Range and
- *   answers 200 with the whole file, a file of another size, a compressed body, a redirect loop):
- *   the web seed is dropped.
+ * - `fatal`: the URL cannot serve this torrent (4xx, a server that ignores Range and answers 200
+ *   with the whole file, a file of another size, a compressed body, a redirect loop): the web seed
+ *   is dropped.
+ * - `missing`: 404 or 410: this file is not there (a mirror of part of a multi-file torrent).
  * - `busy`: 503 with Retry-After: wait that long, then ask again (BEP 19: "A client does not need
  *   to discard a HTTP or FTP server URL if it gets a busy reply").
  * - `transient`: other 5xx, a connection error, a timeout, a body cut short: try again, backing off.
@@ -18,13 +19,15 @@ import { BtStreamError } from '../util/errors.js'
 /** Redirects followed for one request (curl's default is 50; mirrors use one or two). */
 const MAX_REDIRECTS = 5
 
-export type WebSeedFailure = 'fatal' | 'busy' | 'transient'
+export type WebSeedFailure = 'fatal' | 'missing' | 'busy' | 'transient'
 
 /** What went wrong with a web seed, and what to do about it. */
 export class WebSeedError extends BtStreamError {
   readonly kind: WebSeedFailure
   /** `busy`: how long the server asked us to wait (Retry-After). */
   readonly retryAfterMs: number | undefined
+  /** `missing`: the torrent's file that is not there (set by the caller, who knows it). */
+  fileIndex: number | undefined
 
   constructor (message: string, kind: WebSeedFailure, retryAfterMs?: number, options?: { cause?: unknown }) {
     super(message, options)
@@ -113,6 +116,7 @@ function checkAnswer (res: http.IncomingMessage, r: RangeRequest): WebSeedError 
       : new WebSeedError(`busy (${statusText}, Retry-After ${Math.ceil(after / 1000)} s)`, 'busy', after)
   }
   if (status >= 500) return new WebSeedError(`answered ${statusText}`, 'transient')
+  if (status === 404 || status === 410) return new WebSeedError(`answered ${statusText}`, 'missing')
   if (status !== 200 && status !== 206) return new WebSeedError(`answered ${statusText}`, 'fatal')
   const encoding = res.headers['content-encoding']
   if (encoding !== undefined && encoding !== 'identity') return new WebSeedError(`sent a ${encoding}-encoded body`, 'fatal')

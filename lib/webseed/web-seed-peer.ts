@@ -23,6 +23,7 @@ import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { filesInRange } from '../metainfo/geometry.js'
 import { BLOCK_LENGTH } from '../pieces/active-piece.js'
+import { BitField } from '../wire/bitfield.js'
 import type { WirePeer } from '../swarm/types.js'
 import type { Message } from '../wire/messages.js'
 import { openRange, WebSeedError, type Agents } from './http-range.js'
@@ -64,13 +65,19 @@ export interface WebSeedPeerOptions {
   readonly backoffBaseMs?: number
   /** What happens to the seed: busy, failing, back; `closed` once, with the reason it ended. */
   readonly onStatus?: (s: WebSeedStatus) => void
+  /**
+   * Files this server does not have (it answered 404 for them before): we announce a bitfield
+   * without the pieces that touch them instead of have-all, so the swarm never asks us for those.
+   */
+  readonly missingFiles?: ReadonlySet<number>
 }
 
 export type WebSeedStatus =
   | { readonly kind: 'busy', readonly reason: string, readonly retryInMs: number }
   | { readonly kind: 'failure', readonly reason: string }
   | { readonly kind: 'resumed' }
-  | { readonly kind: 'closed', readonly reason: string | undefined }
+  /** `missingFile`: it ended because that file is not on the server (404/410). */
+  | { readonly kind: 'closed', readonly reason: string | undefined, readonly missingFile?: number }
 
 interface Block {
   readonly index: number
@@ -142,7 +149,8 @@ export class WebSeedPeer implements WirePeer {
     this.onClose = onClose
     if (this.destroyed) { queueMicrotask(() => onClose(this.closeReason)); return }
     queueMicrotask(() => {
-      this.emit({ type: 'haveAll' })
+      const missing = this.opts.missingFiles
+      this.emit(missing === undefined || missing.size === 0 ? { type: 'haveAll' } : { type: 'bitfield', bitfield: piecesWithout(this.opts.meta, missing) })
       this.emit({ type: 'unchoke' })
     })
   }
@@ -186,7 +194,8 @@ export class WebSeedPeer implements WirePeer {
     this.byKey.clear()
     this.agents.http.destroy()
     this.agents.https.destroy()
-    this.opts.onStatus?.({ kind: 'closed', reason: err?.message })
+    const missingFile = err instanceof WebSeedError && err.kind === 'missing' ? err.fileIndex : undefined
+    this.opts.onStatus?.({ kind: 'closed', reason: err?.message, ...(missingFile === undefined ? {} : { missingFile }) })
     // Like a socket's 'close': after the caller's stack, never inside it.
     const onClose = this.onClose
     if (onClose !== undefined) queueMicrotask(() => onClose(this.closeReason))
@@ -283,6 +292,7 @@ export class WebSeedPeer implements WirePeer {
     } catch (err) {
       // The next try of this file starts from the URL the torrent names, not a redirect's target.
       this.fileUrls.delete(fileIndex)
+      if (err instanceof WebSeedError && err.kind === 'missing') err.fileIndex = fileIndex
       throw err
     } finally {
       clearTimeout(timer)
@@ -346,7 +356,9 @@ export class WebSeedPeer implements WirePeer {
     // An abort of ours (the idle timeout) carries the reason; the request only saw "aborted".
     const cause: unknown = run.abort.signal.aborted ? run.abort.signal.reason : err
     const e = cause instanceof WebSeedError ? cause : new WebSeedError(cause instanceof Error ? cause.message : String(cause), 'transient', undefined, { cause })
-    if (e.kind === 'fatal') { this.destroy(e); return }
+    // A missing file ends this peer: the seed comes back without that file's pieces (web-seeds.ts),
+    // since a peer that announced a piece cannot take it back.
+    if (e.kind === 'fatal' || e.kind === 'missing') { this.destroy(e); return }
     if (e.kind === 'busy') {
       const wait = e.retryAfterMs ?? 0
       if (wait > MAX_RETRY_AFTER_MS) { this.destroy(new WebSeedError(`${e.message}: longer than we wait`, 'fatal')); return }
@@ -394,4 +406,15 @@ export class WebSeedPeer implements WirePeer {
       this.emit({ type: 'unchoke' })
     }, ms)
   }
+}
+
+/** The pieces none of whose bytes lie in a missing file, as a BEP 3 bitfield. */
+function piecesWithout (meta: WebSeedPeerOptions['meta'], missing: ReadonlySet<number>): Uint8Array {
+  const have = new BitField(meta.pieceCount)
+  for (let i = 0; i < meta.pieceCount; i++) {
+    const start = i * meta.pieceLength
+    const end = i === meta.pieceCount - 1 ? meta.length : start + meta.pieceLength
+    if (!filesInRange(meta, start, end).some(f => missing.has(f.fileIndex))) have.set(i)
+  }
+  return have.bytes
 }

@@ -44,7 +44,10 @@ export interface WebSeedsOptions {
 
 interface Seed {
   readonly url: string
-  readonly peer: WebSeedPeer
+  /** The seed's current peer: a new one replaces it when a file turns out missing. */
+  peer: WebSeedPeer
+  /** Files the server answered 404/410 for (multi-file): left out of the peer's bitfield. */
+  readonly missing: Set<number>
   state: WebSeedState
   reason: string | undefined
   retryAt: number
@@ -53,20 +56,22 @@ interface Seed {
 export class WebSeeds {
   private readonly seeds: Seed[] = []
   private readonly opts: WebSeedsOptions
+  private readonly host: WebSeedHost
+  private readonly meta: Metainfo
+  private readonly rejoins = new Set<NodeJS.Immediate>()
   private stopped = false
 
   constructor (host: WebSeedHost, meta: Metainfo, opts: WebSeedsOptions = {}) {
     this.opts = opts
+    this.host = host
+    this.meta = meta
     for (const url of usableWebSeeds(meta.urlList).slice(0, MAX_WEB_SEEDS)) {
-      // The status callback runs only after `seed` exists (from the seed's own I/O).
-      const peer = new WebSeedPeer({ ...opts.peer, url, meta, onStatus: s => this.onStatus(seed, s) })
-      const seed: Seed = { url, peer, state: 'active', reason: undefined, retryAt: 0 }
+      // The peer is made for its seed: the seed first, without it.
+      const seed = { url, missing: new Set<number>(), state: 'active', reason: undefined, retryAt: 0 } as Seed
+      seed.peer = this.newPeer(seed)
       this.seeds.push(seed)
     }
-    for (const seed of this.seeds) {
-      // The address names the seed in the pool (ban list) and in events; port 0: no TCP peer has it.
-      if (!host.addIncoming(seed.peer, webSeedAddress(seed.url))) this.drop(seed, 'refused by the swarm (peer cap reached)')
-    }
+    for (const seed of this.seeds) this.join(seed)
   }
 
   /** Web seeds in use (0: the torrent has none we can use, or they are off). */
@@ -90,7 +95,40 @@ export class WebSeeds {
   /** The download ended: close every seed (the swarm closes them too; this is for early stops). */
   stop (): void {
     this.stopped = true
+    for (const r of this.rejoins) clearImmediate(r)
+    this.rejoins.clear()
     for (const s of this.seeds) s.peer.destroy()
+  }
+
+  private newPeer (seed: Seed): WebSeedPeer {
+    // Statuses of a replaced peer (its close, after a missing file) are not the seed's any more.
+    const peer: WebSeedPeer = new WebSeedPeer({ ...this.opts.peer, url: seed.url, meta: this.meta, missingFiles: new Set(seed.missing), onStatus: s => { if (seed.peer === peer) this.onStatus(seed, s) } })
+    return peer
+  }
+
+  /** The seed's peer into the swarm, admitted like a peer that dialed us (cap and bans apply). */
+  private join (seed: Seed): void {
+    // The address names the seed in the pool (ban list) and in events; port 0: no TCP peer has it.
+    if (!this.host.addIncoming(seed.peer, webSeedAddress(seed.url))) this.drop(seed, 'refused by the swarm (peer cap reached)')
+  }
+
+  /**
+   * A file of a multi-file torrent is not on this server: the seed comes back as a new peer that
+   * announces every piece but that file's. After the old peer's close has run in the swarm (its
+   * requests released, its address free in the pool), never before.
+   */
+  private rejoinWithout (seed: Seed, file: number, reason: string): void {
+    seed.missing.add(file)
+    const left = this.meta.files.some((f, i) => f.length > 0 && !f.padding && !seed.missing.has(i))
+    if (!left) { this.drop(seed, `has none of the torrent's files (last: ${reason})`); return }
+    this.opts.onEvent?.({ url: seed.url, state: 'active', reason: `lacks ${this.meta.files[file]!.path} (${reason}): used for the other files` })
+    const r = setImmediate(() => {
+      this.rejoins.delete(r)
+      if (this.stopped) return
+      seed.peer = this.newPeer(seed)
+      this.join(seed)
+    })
+    this.rejoins.add(r)
   }
 
   private onStatus (seed: Seed, s: WebSeedStatus): void {
@@ -112,7 +150,9 @@ export class WebSeeds {
         break
       case 'closed':
         // Closed without a reason: the swarm stopped (download complete or aborted).
-        if (s.reason !== undefined) this.drop(seed, s.reason)
+        if (s.reason === undefined) break
+        if (s.missingFile !== undefined && this.meta.multiFile) this.rejoinWithout(seed, s.missingFile, s.reason)
+        else this.drop(seed, s.reason)
         break
     }
   }

@@ -5,7 +5,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { download } from '../../lib/session/download.js'
+import { downloadToDisk } from '../../lib/session/download-to-disk.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
 import type { PeerAddress } from '../../lib/tracker/compact.js'
 import type { WebSeedEvent } from '../../lib/webseed/web-seeds.js'
@@ -122,4 +126,36 @@ test('BEP 19: a web seed on a thin line does not hold the stream back: the peer 
   assert.ok(out.equals(made.data))
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
   assert.ok(server.requests.length > 0, 'the web seed was asked too')
+})
+
+test('BEP 19 multi-file: a mirror without one of the files is kept for the others; that file comes from the peer (to disk)', async (t) => {
+  const files = [{ path: ['a.bin'], length: 3 * 1024 * 1024 + 1 }, { path: ['b.bin'], length: 1024 * 1024 }, { path: ['c.bin'], length: 3 * 1024 * 1024 }]
+  const made = makeTorrent({ length: 0, pieceLength: 64 * 1024, name: 'album', files })
+  const served = new Map<string, Uint8Array>([
+    ['/m/album/a.bin', made.data.subarray(0, files[0]!.length)],
+    ['/m/album/c.bin', made.data.subarray(files[0]!.length + files[1]!.length)]
+  ])
+  const server = await startRangeServer(served)
+  t.after(() => server.close())
+  // A slow peer: without the web seed the download would take ~10 s, so the seed must serve a and c.
+  const seeder = await startFakeSeeder(made.meta, made.data, { kind: 'slow', delayMs: 20 })
+  t.after(() => seeder.close())
+  const dir = mkdtempSync(join(tmpdir(), 'bt-webseed-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dl = await downloadToDisk(withWebSeeds(made.meta, [server.base + 'm/']), dir, { trackers: false, listen: false, peers: [{ host: '127.0.0.1', port: seeder.port }] })
+  t.after(() => dl.stop())
+  const events: WebSeedEvent[] = []
+  dl.on('web-seed', e => events.push(e))
+  await dl.done
+  let at = 0
+  for (const f of made.meta.files) {
+    assert.ok(readFileSync(join(dir, f.path)).equals(made.data.subarray(at, at + f.length)), f.path)
+    at += f.length
+  }
+  assert.match(events.map(e => e.reason).join('\n'), /lacks album\/b\.bin \(answered 404 Not Found\): used for the other files/)
+  assert.ok(events.every(e => e.state === 'active'), 'never dropped')
+  const missing = server.requests.filter(r => r.path.endsWith('/b.bin'))
+  assert.ok(missing.length >= 1 && missing.length <= 4, `${missing.length} requests for the missing file (at most one per lane, before it was known)`)
+  const lastMiss = Math.max(...missing.map(r => r.at))
+  assert.ok(server.requests.some(r => r.status === 206 && r.at >= lastMiss), 'the mirror served the other files after the 404')
 })
