@@ -19,6 +19,7 @@ import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
 import { openDiskUpload, type DiskUpload } from './disk-upload.js'
 
@@ -55,6 +56,8 @@ interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
   /** Reading a block back for a peer failed: that request was refused; the download goes on. */
   'read-error': [StorageError]
 }
@@ -171,6 +174,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     : startPeerSources(swarm, meta, peerId, { ...opts, port: upload?.port ?? opts.port }, {
       fail: err => { void dl.stop(err) },
       trackerError: f => dl.emit('tracker-error', f),
+      webSeed: e => dl.emit('web-seed', e),
       uploaded: () => upload?.side.uploaded ?? 0
     }), upload)
   swarm.start()

@@ -13,6 +13,7 @@ import type { Announcer } from '../tracker/announcer.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
 import { startPeerSources, type SourceOptions } from './peer-sources.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
@@ -46,6 +47,8 @@ export interface DownloadStreamEvents extends ReadableEvents {
   progress: [DownloadProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
 }
 
 /** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
@@ -115,7 +118,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   }
   const sources = startPeerSources(swarm, meta, peerId, opts, {
     fail: err => stream.destroy(err),
-    trackerError: f => stream.emit('tracker-error', f)
+    trackerError: f => stream.emit('tracker-error', f),
+    webSeed: e => stream.emit('web-seed', e)
   })
   stream.announcer = sources.announcer
 

@@ -79,6 +79,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private stopped = false
   /** The sink said stop: no new piece starts until it drains. */
   private sinkBlocked = false
+  /**
+   * Sources the pool does not dial (BEP 19 web seeds, lib/webseed) say what became of them: the
+   * stall message ends with it.
+   */
+  stallNote: (() => string) | undefined = undefined
 
   constructor (opts: SwarmOptions) {
     super()
@@ -452,7 +457,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       known,
       banned,
       exhausted: this.pool.exhausted,
-      outcomes: this.pool.outcomes
+      outcomes: this.pool.outcomes,
+      note: this.stallNote?.()
     })
     if (err !== undefined) this.stop(err)
   }
