@@ -69,7 +69,7 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
   const scratch = mkdtempSync(join(SCRATCH, 'bt-stream-bench-webseed-'))
   let seeders: Seeders | undefined
   try {
-    const data = ensureBenchData(sizeMiB, log)
+    const data = await ensureBenchData(sizeMiB, log)
     const base = data.path.replace(/\.bin$/, `-${pieceKiB}K-webseed.torrent`)
     if (!existsSync(base)) {
       log('hashing the file into a torrent (once)')

@@ -13,6 +13,7 @@ export { Uploader, Choker, PeerListener, Seeder, type UploaderOptions, type Chok
 export * as extensions from './extensions/index.js'
 export * as dht from './dht/index.js'
 export * as crypto from './crypto/index.js'
+export * as webseed from './webseed/index.js'
 export type { EncryptionPolicy } from './wire/connect.js'
 export * as wire from './wire/index.js'
 export * as tracker from './tracker/index.js'
