@@ -52,6 +52,12 @@ export function tarRange (meta: Metainfo, files?: readonly number[]): { start: n
   }
 }
 
+/** The archive comes out as Uint8Array; streamx declares a Readable's data as `unknown`. */
+export interface TarOutput {
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array>
+  read (): Uint8Array | null
+}
+
 /** Torrent bytes in, a tar archive of the torrent's files out. */
 export class TarOutput extends Duplex<TarOutputEvents> {
   /** The torrent byte range [rangeStart, rangeEnd) this archive is made from. */
