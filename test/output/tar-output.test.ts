@@ -132,13 +132,19 @@ test('TarOutput fails (the archive never ends as if whole) when the torrent byte
 })
 
 /** Runs the CLI with stdout collected; its stderr for the failure message. */
-function runCli (args: string[]): Promise<{ code: number | null, out: Buffer, err: string }> {
+function runCli (args: string[], readBytes = Infinity): Promise<{ code: number | null, out: Buffer, err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     let err = ''
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bt-stream ${args.join(' ')} did not finish: ${err}`)) }, 90_000)
-    child.stdout.on('data', (c: Buffer) => out.push(c))
+    let got = 0
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c)
+      got += c.length
+      // As `| head -c N` does: close the pipe once it has enough.
+      if (got >= readBytes) child.stdout.destroy()
+    })
     child.stderr.on('data', (c: Buffer) => { err += c.toString() })
     child.on('close', code => { clearTimeout(timer); resolve({ code, out: Buffer.concat(out), err }) })
   })
@@ -175,6 +181,15 @@ test('bt-stream album.torrent --tar | tar x: the files as the torrent holds them
   const some = await runCli([join(dir, 'album.torrent'), '--tar', '--file', '3', '--file', 'album/02 empty.txt', ...swarm])
   assert.equal(some.code, 0, some.err)
   checkFiles(await untar(some.out), a.contents, ['album/02 empty.txt', 'album/cd2/03 third.bin'])
+
+  // Only an empty file: nothing to fetch, one entry of size 0.
+  const empty = await runCli([join(dir, 'album.torrent'), '--tar', '--file', '2', ...swarm])
+  assert.equal(empty.code, 0, empty.err)
+  checkFiles(await untar(empty.out), a.contents, ['album/02 empty.txt'])
+
+  // A reader that has seen enough (`| head -c`) is not a failure, as for a plain download.
+  const head = await runCli([join(dir, 'album.torrent'), '--tar', ...swarm], 1000)
+  assert.equal(head.code, 0, head.err)
 
   const both = await runCli([join(dir, 'album.torrent'), '--tar', '-o', join(dir, 'out'), ...swarm])
   assert.equal(both.code, 2, 'a usage error')
