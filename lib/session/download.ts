@@ -25,7 +25,7 @@ export interface DownloadOptions extends SourceOptions {
   readonly piece?: number
   /**
    * A byte range [start, end) of the torrent's byte stream, across file boundaries (overrides
-   * `file` and `piece`). Padding files inside it are in the stream: tarOutput() skips them.
+   * `file` and `piece`). Padding files inside it are in the stream (TarOutput drops them).
    */
   readonly range?: { readonly start: number, readonly end: number }
   /** Bytes past the output cursor that may be held in memory (default 16 MiB). */

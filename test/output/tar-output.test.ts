@@ -125,6 +125,14 @@ test('TarOutput with files: only the chosen ones are entries; the bytes between 
   checkFiles(only, t.contents, ['album/02 empty.txt'])
 })
 
+test('download({ range }) and TarOutput refuse a range outside the torrent, and files outside the range', () => {
+  const t = album()
+  assert.throws(() => download(t.meta, { range: { start: 0, end: t.meta.length + 1 } }), RangeError)
+  assert.throws(() => download(t.meta, { range: { start: 5, end: 4 } }), RangeError)
+  assert.throws(() => new TarOutput(t.meta, { start: 0, end: 100, files: [3] }), /not inside the tar range/)
+  assert.throws(() => tarRange(t.meta, [9]), /no file 9/)
+})
+
 test('TarOutput fails (the archive never ends as if whole) when the torrent bytes end early', async () => {
   const t = album()
   const tar = new TarOutput(t.meta)
