@@ -6,7 +6,8 @@ import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import type { Transform } from 'node:stream'
 import {
-  chunker, download, parseTorrent, progressMeter, tarRange, TarOutput, tracker,
+  chunker, download, MergingWritable, parseTorrent, progressMeter, tarRange, TarOutput, tracker,
+  type ByteReadable,
   type DownloadProgress, type DownloadStream, type Metainfo, type ProgressTap, type TarOptions
 } from 'bt-stream'
 
@@ -60,4 +61,14 @@ export async function tarOf (meta: Metainfo, files: number[]): Promise<void> {
   for await (const chunk of tar) { const b: Uint8Array = chunk; void b }
   // @ts-expect-error files are indexes
   void new TarOutput(meta, { files: ['a'] })
+}
+
+export async function merge (): Promise<void> {
+  const merger = new MergingWritable({ pieceLength: 4, start: 0, end: 8, maxHeldBytes: 8 })
+  merger.write({ index: 1, data: new Uint8Array(4) })
+  merger.write({ index: 0, data: new Uint8Array(4) })
+  // @ts-expect-error what goes in is a VerifiedPiece
+  merger.write(new Uint8Array(4))
+  const out: ByteReadable = merger.output
+  for await (const chunk of out) { const b: Uint8Array = chunk; void b }
 }
