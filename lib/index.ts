@@ -24,7 +24,7 @@ export { pieceMatches } from './pieces/verify.js'
 export { MergingWritable, type VerifiedPiece, type ByteReadable } from './output/merging-writable.js'
 export { chunker } from './output/chunker.js'
 export { progressMeter, type ProgressTap } from './output/progress-meter.js'
-export { TarOutput, tarRange, type TarOptions, type TarOutputEvents } from './output/tar-output.js'
+export { TarOutput, tarOf, tarRange, type TarOptions, type TarOutputEvents } from './output/tar-output.js'
 export { parseTorrent, parseInfoDict, MAX_PIECE_LENGTH, type MetainfoExtras } from './metainfo/parse.js'
 export type { Metainfo, TorrentFile, MetaVersion } from './metainfo/types.js'
 export {

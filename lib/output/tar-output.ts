@@ -10,9 +10,10 @@
  * readable side is full, and our readable side fills only as fast as its reader reads: a slow
  * `| tar x` holds the download's window, and the swarm stops requesting (merging-writable.ts).
  */
-import { Duplex, Writable, type DuplexEvents } from 'streamx'
+import { Duplex, pipeline, Writable, type DuplexEvents } from 'streamx'
 import { pack as tarPack, type Pack } from 'tar-stream'
 import type { Metainfo, TorrentFile } from '../metainfo/types.js'
+import type { DownloadStream } from '../session/download.js'
 
 /** Regular files in the archive: readable by all, as `tar x` gives a file it did not make itself. */
 const FILE_MODE = 0o644
@@ -177,6 +178,18 @@ export class TarOutput extends Duplex<TarOutputEvents> {
     this.left = file.length
     return this.entry
   }
+}
+
+/**
+ * A download as a tar archive: `stream`'s bytes (its selection, e.g. `download(meta, { range:
+ * tarRange(meta, files) })`) piped into a TarOutput, returned as the Readable to consume. An error
+ * on either side destroys both; closing the archive early stops the download.
+ */
+export function tarOf (stream: DownloadStream, opts: Pick<TarOptions, 'files' | 'mtime'> = {}): TarOutput {
+  const tar = new TarOutput(stream.meta, { ...opts, start: stream.selection.start, end: stream.selection.end })
+  // streamx's pipeline destroys every stream in it when one fails or closes early.
+  pipeline(stream, tar, () => {})
+  return tar
 }
 
 function fileAt (meta: Metainfo, i: number): TorrentFile {

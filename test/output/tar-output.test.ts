@@ -17,7 +17,7 @@ import bencode from 'bencode'
 import { extract, type Header } from 'tar-stream'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
-import { tarRange, TarOutput } from '../../lib/output/tar-output.js'
+import { tarOf, tarRange, TarOutput } from '../../lib/output/tar-output.js'
 import { download } from '../../lib/session/download.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { seededBytes } from '../swarm/fixture-torrent.js'
@@ -214,8 +214,7 @@ test('a tar reader that does not read holds the download to its window; then eve
   const seeder = await startFakeSeeder(a.meta, a.data, { kind: 'honest' })
   t.after(() => seeder.close())
   const stream = download(a.meta, { range: tarRange(a.meta), peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, windowBytes: 256 * 1024 })
-  const tar = new TarOutput(a.meta)
-  const piped = pipeline(stream, tar as unknown as NodeJS.WritableStream)
+  const tar = tarOf(stream)
   // Nobody reads the tar: wait until the swarm stops (no verified byte for a while).
   let last = -1
   for (let i = 0; i < 100; i++) {
@@ -228,9 +227,20 @@ test('a tar reader that does not read holds the download to its window; then eve
   const BOUND = 3 * 1024 * 1024
   t.diagnostic(`verified while nobody read: ${stream.progress.verified} of ${total} bytes`)
   assert.ok(stream.progress.verified <= BOUND, `held at ${stream.progress.verified} bytes of ${total} while nobody read`)
-  const entries = await untar(tar as unknown as AsyncIterable<unknown>)
-  await piped
+  const entries = await untar(tar)
   assert.deepEqual(entries.map(e => e.header.name), ['big/', 'big/a.bin', 'big/b.bin'])
   assert.ok(entries[1]?.body.equals(a.contents.get('big/a.bin') as Buffer))
   assert.ok(entries[2]?.body.equals(a.contents.get('big/b.bin') as Buffer))
+})
+
+test('tarOf: closing the archive early stops the download (its swarm and its stream)', async (t) => {
+  const a = album()
+  const seeder = await startFakeSeeder(a.meta, a.data, { kind: 'slow', delayMs: 50 })
+  t.after(() => seeder.close())
+  const stream = download(a.meta, { range: tarRange(a.meta), peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false })
+  const tar = tarOf(stream)
+  for await (const chunk of tar) { assert.ok(chunk.byteLength > 0); break }
+  await new Promise<void>(resolve => { if (stream.destroyed) resolve(); else stream.once('close', () => resolve()) })
+  assert.ok(stream.destroyed, 'the download closed with its archive')
+  await stream.stopped
 })

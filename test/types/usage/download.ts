@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import type { Transform } from 'node:stream'
 import {
-  chunker, download, MergingWritable, parseTorrent, progressMeter, tarRange, TarOutput, tracker,
+  chunker, download, MergingWritable, parseTorrent, progressMeter, tarOf, tarRange, TarOutput, tracker,
   type ByteReadable,
   type DownloadProgress, type DownloadStream, type Metainfo, type ProgressTap, type TarOptions
 } from 'bt-stream'
@@ -52,7 +52,7 @@ export async function toFile (meta: Metainfo, path: string): Promise<void> {
   chunker('64k')
 }
 
-export async function tarOf (meta: Metainfo, files: number[]): Promise<void> {
+export async function tarOfFiles (meta: Metainfo, files: number[]): Promise<void> {
   const range: { start: number, end: number } = tarRange(meta, files)
   const opts: TarOptions = { ...range, files, mtime: new Date(0) }
   const tar = new TarOutput(meta, opts)
@@ -61,6 +61,10 @@ export async function tarOf (meta: Metainfo, files: number[]): Promise<void> {
   for await (const chunk of tar) { const b: Uint8Array = chunk; void b }
   // @ts-expect-error files are indexes
   void new TarOutput(meta, { files: ['a'] })
+  // The archive of a download, into Node's pipeline as a source.
+  await pipeline(tarOf(download(meta, { range }), { files }), createWriteStream('album.tar'))
+  // @ts-expect-error tarOf takes the download's stream, not its metainfo
+  tarOf(meta)
 }
 
 export async function merge (): Promise<void> {
