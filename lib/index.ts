@@ -2,7 +2,7 @@
  * bt-stream's public API: `download()` (a torrent as a Readable of its bytes), and each part on its
  * own: metainfo and magnets, the peer wire, trackers, the swarm engine, pieces, output streams.
  */
-export { download, DownloadStream, DEFAULT_WINDOW_BYTES, type DownloadOptions, type DownloadProgress } from './session/download.js'
+export { download, DownloadStream, DEFAULT_WINDOW_BYTES, type DownloadOptions, type DownloadProgress, type DownloadStreamEvents } from './session/download.js'
 export { selectRange, selectPiece, type Selection } from './session/selection.js'
 export { downloadToDisk, DiskDownload, type DiskDownloadOptions, type DiskProgress } from './session/download-to-disk.js'
 export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './session/magnet-metadata.js'
@@ -25,9 +25,10 @@ export { dialer, wirePeer } from './swarm/wire-peer.js'
 export { PiecePicker } from './pieces/piece-picker.js'
 export { RequestTracker } from './pieces/request-tracker.js'
 export { pieceMatches } from './pieces/verify.js'
-export { MergingWritable, type VerifiedPiece } from './output/merging-writable.js'
+export { MergingWritable, type VerifiedPiece, type ByteReadable } from './output/merging-writable.js'
 export { chunker } from './output/chunker.js'
-export { progressMeter } from './output/progress-meter.js'
+export { progressMeter, type ProgressTap } from './output/progress-meter.js'
+export { TarOutput, tarOf, tarRange, type TarOptions, type TarOutputEvents } from './output/tar-output.js'
 export { parseTorrent, parseInfoDict, MAX_PIECE_LENGTH, type MetainfoExtras } from './metainfo/parse.js'
 export type { Metainfo, TorrentFile, MetaVersion } from './metainfo/types.js'
 export {

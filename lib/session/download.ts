@@ -19,12 +19,18 @@ import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
+import { piecesForRange } from '../metainfo/geometry.js'
 
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
   /** Just this piece (overrides `file`). */
   readonly piece?: number
+  /**
+   * A byte range [start, end) of the torrent's byte stream, across file boundaries (overrides
+   * `file` and `piece`). Padding files inside it are in the stream (TarOutput drops them).
+   */
+  readonly range?: { readonly start: number, readonly end: number }
   /** Bytes past the output cursor that may be held in memory (default 16 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
@@ -44,6 +50,7 @@ export interface DownloadProgress extends SwarmStats {
 }
 
 export interface DownloadStreamEvents extends ReadableEvents {
+  data: [data: Uint8Array]
   progress: [DownloadProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
@@ -54,6 +61,15 @@ export interface DownloadStreamEvents extends ReadableEvents {
 /** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
 export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024
 const PROGRESS_MS = 500
+
+/**
+ * What comes out is Uint8Array (views of verified pieces). streamx declares every Readable's data
+ * as `unknown`; this narrows it, so `for await (const chunk of download(meta))` is typed.
+ */
+export interface DownloadStream {
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array>
+  read (): Uint8Array | null
+}
 
 /** The download's bytes, in order, with its swarm and progress attached. */
 export class DownloadStream extends Readable<DownloadStreamEvents> {
@@ -77,8 +93,19 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
   }
 }
 
+/** A byte range of the whole torrent, checked: a library caller's mistake is a RangeError. */
+function selectBytes (meta: Metainfo, start: number, end: number): Selection {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > meta.length) {
+    throw new RangeError(`range [${start}, ${end}) is not inside the torrent's ${meta.length} bytes`)
+  }
+  const span = piecesForRange(meta, start, end)
+  return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex: undefined }
+}
+
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
-  const selection = opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
+  const selection = opts.range !== undefined
+    ? selectBytes(meta, opts.range.start, opts.range.end)
+    : opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream
