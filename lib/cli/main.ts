@@ -1,5 +1,6 @@
 import { BtStreamError, UsageError } from '../util/errors.js'
 import type { CliIO, Command } from './io.js'
+import { ReportedError } from './reporter.js'
 
 /**
  * Subcommands, each in lib/cli/commands/<name>.ts. Loaded lazily so `bt-stream info` does not
@@ -50,6 +51,8 @@ function looksLikeSource (arg: string): boolean {
 
 /** One line on stderr for our own errors; a stack only for bugs (anything else). */
 export function reportError (err: unknown, io: CliIO): number {
+  // `--json`: the command's summary line carried the error already; stderr stays all JSON.
+  if (err instanceof ReportedError) return err.exitCode
   if (err instanceof UsageError) {
     io.stderr.write(`bt-stream: ${err.message}\n(see bt-stream --help)\n`)
     return 2

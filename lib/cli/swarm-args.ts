@@ -27,6 +27,7 @@ export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'stall-timeout', value: true },
   { long: 'progress', value: false },
   { long: 'quiet', short: 'q', value: false },
+  { long: 'json', value: false },
   { long: 'help', short: 'h', value: false }
 ]
 
@@ -73,10 +74,10 @@ export function dhtOptions (args: ParsedArgs, needed: boolean): DhtOptions {
   }
 }
 
-/** Progress goes to stderr when it is a terminal, or with --progress; never with --quiet. */
+/** Progress goes to stderr when it is a terminal, or with --progress; never with --quiet or --json. */
 export function progressLine (args: ParsedArgs, io: CliIO): { show: boolean, line: ProgressLine, tty: boolean } {
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true
-  const show = !args.options.has('quiet') && (tty || args.options.has('progress'))
+  const show = !args.options.has('quiet') && !args.options.has('json') && (tty || args.options.has('progress'))
   return { show, line: new ProgressLine(io.stderr, tty), tty }
 }
 

@@ -54,6 +54,17 @@ export interface TrackerFailure {
   readonly error: TrackerError
 }
 
+/**
+ * A failure in words a user can act on: a tracker that answered with a refusal (BEP 3 `failure
+ * reason`, a UDP error packet) "refused", anything else (timeouts, bad answers) "failed". For
+ * progress lines, the stall message and `seed` output.
+ */
+export function describeTrackerFailure (f: TrackerFailure): string {
+  const text = f.error.message.startsWith(`${f.url}: `) ? f.error.message.slice(f.url.length + 2) : f.error.message
+  const refusal = /^(?:failure reason|tracker error): (.*)$/s.exec(text)
+  return refusal !== null ? `the tracker ${f.url} refused: ${refusal[1] as string}` : `the tracker ${f.url} failed: ${text}`
+}
+
 export interface AnnounceInfo {
   readonly url: string
   readonly event: AnnounceEvent

@@ -6,7 +6,8 @@ import { DownloadError, UsageError } from '../../util/errors.js'
 import { optionList, optionSize, optionString, parseArgs, type OptionSpec, type ParsedArgs } from '../args.js'
 import { toDisk } from './download-disk.js'
 import type { CliIO, Command } from '../io.js'
-import { loadMeta, progressLine, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
+import { loadMeta, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
+import { createReporter } from '../reporter.js'
 
 const HELP = `usage: bt-stream <file.torrent | magnet:?... | -> [options] > out
 
@@ -74,34 +75,43 @@ export const command: Command = async (argv, io) => {
 export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
   const common = swarmOptions(args, meta)
   const stream = download(meta, { ...extra, ...common, peers: [...common.peers, ...peers] })
-  const { show, line, tty } = progressLine(args, io)
+  const report = createReporter(args, io)
   const meter = progressMeter()
   const total = stream.selection.end - stream.selection.start
+  stream.on('tracker-error', f => report.trackerError(f))
+  stream.announcer?.on('announce', info => report.announce(info))
+  stream.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
   let peerCount = 0
   const draw = (): void => {
     if (!stream.destroyed) peerCount = stream.progress.peers
-    line.draw({ delivered: meter.bytes, total, rate: stream.progress.rate, peers: peerCount })
+    report.progress({ delivered: meter.bytes, total, rate: stream.progress.rate, peers: peerCount, downloaded: stream.progress.verified })
   }
-  const timer = show ? setInterval(draw, tty ? 250 : 2000) : undefined
+  const timer = report.active ? setInterval(draw, report.intervalMs) : undefined
   const onAbort = (): void => { stream.destroy(new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))) }
   io.signal.addEventListener('abort', onAbort, { once: true })
+  const summary = (): Record<string, unknown> => ({ bytes: meter.bytes, total, downloaded: stream.progress.verified, wasted: stream.progress.wasted })
   try {
     await pipeline(stream, meter, chunker(), io.stdout, { end: false })
-    if (show) draw()
+    if (report.active) draw()
+    report.done()
+    report.summary({ ok: true, ...summary() })
     return 0
   } catch (err) {
+    report.done()
     // A reader that has seen enough (`| head -c`) is not a failure.
-    if (isClosedPipe(err) || isClosedPipe(io.signal.reason)) return 0
-    throw err
+    if (isClosedPipe(err) || isClosedPipe(io.signal.reason)) {
+      report.summary({ ok: true, closedByReader: true, ...summary() })
+      return 0
+    }
+    throw report.failed(err, summary())
   } finally {
     if (timer !== undefined) clearInterval(timer)
-    if (show) line.done()
+    report.done()
     io.signal.removeEventListener('abort', onAbort)
     await stream.stopped
   }
 }
-
 
 function isClosedPipe (err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE'
