@@ -107,6 +107,12 @@ interface TrackerState {
   readonly url: string
   readonly tracker: Tracker | undefined
   started: boolean
+  /**
+   * An announce reached it but its answer did not reach us (we gave up waiting, or stopped while
+   * it was in flight): it may list us all the same, so it is told `stopped` too (BEP 3), or a
+   * phantom peer stays on it for its whole peer timeout.
+   */
+  mayListUs: boolean
   completedSent: boolean
   trackerId?: Uint8Array
 }
@@ -159,7 +165,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const make = opts.createTracker ?? ((url: string) => createTracker(url, opts))
     for (const url of this.tiers.all()) {
       const t = make(url)
-      this.trackers.set(url, { url, tracker: typeof t === 'string' ? undefined : t, started: false, completedSent: false })
+      this.trackers.set(url, { url, tracker: typeof t === 'string' ? undefined : t, started: false, mayListUs: false, completedSent: false })
       if (typeof t === 'string') this.skipped.push({ url, error: new TrackerError(`${url}: ${t}`) })
     }
     const indexes = Array.from({ length: this.tiers.count }, (_, i) => i)
@@ -229,7 +235,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       lane.abort?.abort()
     }
     await bounded(this.lanes.map(l => l.running))
-    const started = [...this.trackers.values()].filter(t => t.started && t.tracker !== undefined)
+    const started = [...this.trackers.values()].filter(t => (t.started || t.mayListUs) && t.tracker !== undefined)
     await bounded(started.map(async t => {
       await t.tracker?.announce(this.request('stopped', t), signal)
     }))
@@ -276,6 +282,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
           res = await state.tracker.announce(this.request(event, state), signal)
         } catch (err) {
           lane.asking = undefined
+          if (signal.aborted || unanswered(url, err)) state.mayListUs = true
           if (signal.aborted) return 0
           const error = err instanceof TrackerError ? err : new TrackerError(`${url}: ${String(err)}`, { cause: err })
           failures.push({ url, error })
@@ -347,4 +354,13 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       ...(state.trackerId !== undefined ? { trackerId: state.trackerId } : {})
     }
   }
+}
+
+/**
+ * An HTTP announce that timed out or broke off mid-answer was received, and perhaps acted on. (A
+ * UDP one that timed out most often never got past its connect, and a tracker that answered with
+ * a failure did not list us.)
+ */
+function unanswered (url: string, err: unknown): boolean {
+  return /^https?:/i.test(url) && err instanceof Error && /timed out|closed mid-response/.test(err.message)
 }

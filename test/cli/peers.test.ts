@@ -111,3 +111,33 @@ test('bt-stream peers: ^C (the io signal) ends the wait at once', async () => {
     await silentUdp.close()
   }
 })
+
+test('bt-stream peers leaves no peer on the tracker (BEP 3 `stopped`), even when the tracker answered after our deadline', async () => {
+  const real = await startRealTracker('127.0.0.1')
+  const infoHashHex = Buffer.from(INFO_HASH).toString('hex')
+  const listed = (): number => (real.server.torrents[infoHashHex] as { peers: { length: number } } | undefined)?.peers.length ?? 0
+  // Forwards every announce to the real tracker at once (it registers us), but holds the answer
+  // to `started` past the command's deadline: the tracker has us, and we never heard it say so.
+  const held: Array<() => void> = []
+  const slow = await hostileHttp((req, res, base) => {
+    const query = (req.url ?? '').split('?')[1] ?? ''
+    void base
+    fetch(`${real.httpUrl}?${query}`).then(async r => Buffer.from(await r.arrayBuffer())).then(body => {
+      if (/event=started/.test(query)) held.push(() => res.end(body))
+      else res.end(body)
+    }, () => res.destroy())
+  })
+  try {
+    const c = capture()
+    await assert.rejects(listPeers(meta([[slow.url]]), { timeoutMs: 1000, port: 6881, json: false }, c.io), /timed out after 900 ms|no answer within 1 s/)
+    assert.equal(listed(), 0, 'the tracker still lists the peer the command announced')
+    // The ordinary case too: the tracker answered, and `stopped` removed us.
+    const quick = capture()
+    assert.equal(await listPeers(meta([[real.httpUrl]]), { timeoutMs: 5000, port: 6881, json: false }, quick.io), 0)
+    assert.equal(listed(), 0)
+  } finally {
+    for (const h of held) h()
+    await slow.close()
+    await real.close()
+  }
+})

@@ -18,7 +18,8 @@ const OPTIONS: OptionSpec[] = [
 const HELP = `usage: bt-stream peers [options] <torrent>
 
 Announce to the torrent's trackers once and list the peers they return, one ip:port a line
-(IPv6 as [addr]:port).
+(IPv6 as [addr]:port). Trackers want a port to list (BEP 3): when done, each is told \`stopped\`,
+so no phantom peer stays behind; the listing may include that entry for us.
 
 options:
   -t, --timeout <s>   give up on trackers that have not answered after this long (default 20)
