@@ -7,7 +7,7 @@
  * Tracker failures are shown once per distinct reason (a tracker refusing us every minute says so
  * once) and stay in the progress line until that tracker answers again.
  */
-import { BtStreamError, UsageError } from '../util/errors.js'
+import { BtStreamError, messageInWords, UsageError } from '../util/errors.js'
 import { describeTrackerFailure, type AnnounceInfo, type TrackerFailure } from '../tracker/announcer.js'
 import { formatPeer, type PeerAddress } from '../tracker/compact.js'
 import { RateMeter } from '../util/rate.js'
@@ -122,7 +122,7 @@ export class Reporter {
   trackerError (f: TrackerFailure): void {
     const words = describeTrackerFailure(f)
     this.failing.set(f.url, words)
-    if (this.form === 'json') { this.json({ event: 'tracker-error', url: f.url, error: f.error.message }); return }
+    if (this.form === 'json') { this.json({ event: 'tracker-error', url: f.url, error: messageInWords(f.error) }); return }
     if ((this.form === 'line' || this.form === 'messages') && !this.told.has(words)) {
       this.told.add(words)
       this.line.message(`bt-stream: ${words}`)
@@ -158,7 +158,7 @@ export class Reporter {
    */
   failed (err: unknown, fields: Record<string, unknown> = {}): unknown {
     if (this.form !== 'json') return err
-    this.summary({ ok: false, error: err instanceof Error ? err.message : String(err), ...fields })
+    this.summary({ ok: false, error: err instanceof Error ? messageInWords(err) : String(err), ...fields })
     return new ReportedError(err)
   }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { TrackerError } from '../util/errors.js'
+import { messageInWords, TrackerError } from '../util/errors.js'
 import { createTracker, type TrackerOptions } from './create-tracker.js'
 import { PeerStream } from './peer-stream.js'
 import { Tiers } from './tiers.js'
@@ -60,7 +60,8 @@ export interface TrackerFailure {
  * progress lines, the stall message and `seed` output.
  */
 export function describeTrackerFailure (f: TrackerFailure): string {
-  const text = f.error.message.startsWith(`${f.url}: `) ? f.error.message.slice(f.url.length + 2) : f.error.message
+  const message = messageInWords(f.error)
+  const text = message.startsWith(`${f.url}: `) ? message.slice(f.url.length + 2) : message
   const refusal = /^(?:failure reason|tracker error): (.*)$/s.exec(text)
   return refusal !== null ? `the tracker ${f.url} refused: ${refusal[1] as string}` : `the tracker ${f.url} failed: ${text}`
 }

@@ -5,37 +5,21 @@ import { download, type DownloadOptions } from '../../session/download.js'
 import { DownloadError, UsageError } from '../../util/errors.js'
 import { optionList, optionSize, optionString, parseArgs, type OptionSpec, type ParsedArgs } from '../args.js'
 import { toDisk } from './download-disk.js'
+import { DOWNLOAD_OPTIONS_HELP } from '../download-help.js'
+import { checkFileOption } from '../file-option.js'
 import type { CliIO, Command } from '../io.js'
 import { loadMeta, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
 import { createReporter } from '../reporter.js'
 
-const HELP = `usage: bt-stream <file.torrent | magnet:?... | -> [options] > out
+const HELP = `usage: bt-stream <file.torrent | https://.../x.torrent | magnet:?... | -> [options] > out
+       bt-stream <file.torrent | URL | magnet:?...> -o PATH [options]
 
 Downloads the torrent from its swarm and writes it to stdout, in order, while it downloads.
-Every piece is SHA-1 verified before any of its bytes is written.
+Every piece is SHA-1 verified before any of its bytes is written. A .torrent may be given by
+http(s) URL (fetched first: at most 64 MiB, within 30 s).
 
 options:
-  -o PATH            write to disk instead: a single-file torrent to PATH, a multi-file one into
-                     the directory PATH; resumable (a rerun keeps every piece that verifies)
-  --seed             with -o: keep seeding after the download, until Ctrl-C
-  --file SEL         one file of a multi-file torrent: its index or path (see bt-stream info);
-                     with -o it may be given more than once
-  --max-peers N      open connections at most (default 50)
-  --window SIZE      bytes held in memory ahead of stdout (default 16M)
-  --port N           the port announced to trackers; with -o also the port peers may dial us
-                     on while we download and upload (default: any free port)
-  --host ADDR        with -o: the address to accept peers on (default: every interface)
-  --peer LIST        extra peers to dial: host:port[,host:port...]
-  --no-trackers      do not ask the torrent's trackers (use --peer)
-  --no-dht           never ask the DHT (BEP 5); it is asked for magnets and torrents without
-                     trackers, and when every tracker failed (never for private torrents)
-  --dht-bootstrap L  DHT nodes to join through: host:port[,host:port...] (default: public routers)
-  --dht-port N       UDP port of our DHT node
-  --metadata-timeout S  a magnet's metadata must arrive within S seconds (default 120)
-  --stall-timeout S  give up after S seconds with no peer and no data (default 60)
-  --progress         print progress on stderr even when it is not a terminal
-  --quiet            no progress line
-  --help             this text
+${DOWNLOAD_OPTIONS_HELP}
 `
 
 const OPTIONS: OptionSpec[] = [
@@ -62,6 +46,7 @@ export const command: Command = async (argv, io) => {
   const loaded = await loadMeta(args.positionals[0] as string, io, args)
   // BEP 53: a magnet's so= selects files as --file does; --file wins.
   const sels = fileSels.length > 0 ? fileSels : (loaded.selectOnly ?? []).map(String)
+  checkFileOption(loaded.meta, sels, output === undefined)
   if (output !== undefined) return await toDisk(loaded, output, sels, args, io)
   if (sels.length > 1) throw new UsageError(`the magnet selects ${sels.length} files (so=); stdout carries one: give --file, or use -o DIR`)
   const fileOpt = sels[0]

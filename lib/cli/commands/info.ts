@@ -6,7 +6,7 @@ import { humanSize, printable } from '../../util/format.js'
 import { optionString, parseArgs } from '../args.js'
 import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
 import { writeFile } from 'node:fs/promises'
-import { StorageError } from '../../util/errors.js'
+import { toStorageError } from '../../storage/storage-error.js'
 import type { Command } from '../io.js'
 
 const HELP = `usage: bt-stream info [--json] <file.torrent | magnet:?... | ->
@@ -140,6 +140,6 @@ async function writeTorrentFile (path: string, bytes: Uint8Array): Promise<void>
   try {
     await writeFile(path, bytes)
   } catch (err) {
-    throw new StorageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+    throw toStorageError('write', path, err)
   }
 }

@@ -5,7 +5,7 @@ import { Announcer } from '../../tracker/announcer.js'
 import { formatPeer, type PeerAddress } from '../../tracker/compact.js'
 import type { Tracker } from '../../tracker/types.js'
 import { TrackerError, UsageError } from '../../util/errors.js'
-import { optionInt, parseArgs, type OptionSpec } from '../args.js'
+import { optionInt, optionSeconds, parseArgs, type OptionSpec } from '../args.js'
 import type { CliIO, Command } from '../io.js'
 
 const OPTIONS: OptionSpec[] = [
@@ -40,11 +40,11 @@ export const command: Command = async (argv, io) => {
   const [path, ...extra] = args.positionals
   if (path === undefined) throw new UsageError('peers needs a torrent file')
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] as string}"`)
-  const timeoutS = optionInt(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S
+  const timeoutMs = optionSeconds(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S * 1000
   const port = optionInt(args, 'port', 1, 65535) ?? DEFAULT_PORT
   if (/^magnet:/i.test(path)) throw new UsageError('peers takes a .torrent (for a magnet: bt-stream info <magnet> --save-torrent x.torrent first)')
   const { meta } = await loadMeta(path, io, args)
-  return await listPeers(meta, { timeoutMs: timeoutS * 1000, port, json: args.options.has('json') }, io)
+  return await listPeers(meta, { timeoutMs, port, json: args.options.has('json') }, io)
 }
 
 export interface ListPeersOptions {
