@@ -283,7 +283,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
           res = await state.tracker.announce(this.request(event, state), signal)
         } catch (err) {
           lane.asking = undefined
-          if (signal.aborted || unanswered(url, err)) state.mayListUs = true
+          if (unanswered(url, err, signal.aborted)) state.mayListUs = true
           if (signal.aborted) return 0
           const error = err instanceof TrackerError ? err : new TrackerError(`${url}: ${String(err)}`, { cause: err })
           failures.push({ url, error })
@@ -358,10 +358,12 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
 }
 
 /**
- * An HTTP announce that timed out or broke off mid-answer was received, and perhaps acted on. (A
- * UDP one that timed out most often never got past its connect, and a tracker that answered with
- * a failure did not list us.)
+ * An HTTP announce that timed out, broke off mid-answer or was still waiting when we stopped was
+ * received, and perhaps acted on. (A UDP one that got no answer most often never got past its
+ * connect, and telling a dead tracker `stopped` would hold every exit for the stop timeout; a
+ * tracker that answered with a failure did not list us.)
  */
-function unanswered (url: string, err: unknown): boolean {
-  return /^https?:/i.test(url) && err instanceof Error && /timed out|closed mid-response/.test(err.message)
+function unanswered (url: string, err: unknown, aborted: boolean): boolean {
+  if (!/^https?:/i.test(url)) return false
+  return aborted || (err instanceof Error && /timed out|closed mid-response/.test(err.message))
 }
