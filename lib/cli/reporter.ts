@@ -73,9 +73,17 @@ export class Reporter {
   /** Reasons already printed, so a tracker that refuses every minute says so once. */
   private readonly told = new Set<string>()
 
-  constructor (io: CliIO, form: ReportForm, tty: boolean) {
+  /**
+   * `always`: a tracker failure is its own stderr line even without the progress line (`seed`,
+   * which has no final error to carry it). `with-line`: only beside the progress line; a download
+   * that fails names its trackers in its one error line.
+   */
+  private readonly trackerLines: 'always' | 'with-line'
+
+  constructor (io: CliIO, form: ReportForm, tty: boolean, trackerLines: 'always' | 'with-line' = 'with-line') {
     this.io = io
     this.form = form
+    this.trackerLines = trackerLines
     this.line = new ProgressLine(io.stderr, tty)
     this.intervalMs = form === 'json' ? JSON_INTERVAL_MS : tty ? TTY_INTERVAL_MS : LOG_INTERVAL_MS
   }
@@ -123,7 +131,7 @@ export class Reporter {
     const words = describeTrackerFailure(f)
     this.failing.set(f.url, words)
     if (this.form === 'json') { this.json({ event: 'tracker-error', url: f.url, error: messageInWords(f.error) }); return }
-    if ((this.form === 'line' || this.form === 'messages') && !this.told.has(words)) {
+    if ((this.form === 'line' || (this.form === 'messages' && this.trackerLines === 'always')) && !this.told.has(words)) {
       this.told.add(words)
       this.line.message(`bt-stream: ${words}`)
     }
@@ -190,10 +198,10 @@ function round2 (n: number): number {
 }
 
 /** `--json`: JSON lines; `--quiet`: nothing; else the line on a terminal or with `--progress`, messages always. */
-export function createReporter (args: ParsedArgs, io: CliIO): Reporter {
+export function createReporter (args: ParsedArgs, io: CliIO, trackerLines: 'always' | 'with-line' = 'with-line'): Reporter {
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true
   const form: ReportForm = args.options.has('json')
     ? 'json'
     : args.options.has('quiet') ? 'quiet' : tty || args.options.has('progress') ? 'line' : 'messages'
-  return new Reporter(io, form, tty)
+  return new Reporter(io, form, tty, trackerLines)
 }

@@ -114,5 +114,16 @@ export function messageInWords (err: Error): string {
       if (message.includes(quoted)) { message = message.replace(quoted, inWords); break }
     }
   }
-  return message
+  // Messages joined from several errors lose their causes ("all trackers failed: a: ...; b: ..."):
+  // Node's socket wording is recognised in the text itself.
+  return message.replace(NODE_SOCKET_TEXT, (whole, code: string) => {
+    const words = errnoWords(code)
+    return words === undefined ? whole : `${words} (${code})`
+  })
 }
+
+/**
+ * `ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9` (http-get), `connect ECONNREFUSED 127.0.0.1:9`,
+ * `listen EACCES: permission denied 0.0.0.0:80` (Node).
+ */
+const NODE_SOCKET_TEXT = /(?:\b(?:E[A-Z_]+) )?\b(?:connect|listen|bind|getaddrinfo|read|write|send|recv) (E[A-Z_]+)(?:: [a-z][a-z ]*[a-z])?(?: \[?[0-9A-Za-z.:_-]+\]?(?::\d+)?)?/g

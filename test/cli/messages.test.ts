@@ -129,3 +129,14 @@ test('library errors do not mention CLI flags (the flag wording lives in lib/cli
   walk(root)
   assert.deepEqual(offenders, [])
 })
+
+test('one table puts system errors in words, through causes and in joined messages', async () => {
+  const { messageInWords, describeSystemError } = await import('../../lib/util/errors.js')
+  assert.equal(messageInWords(new Error('all trackers failed: http://127.0.0.1:9/announce: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9; udp://x:1: timed out')),
+    'all trackers failed: http://127.0.0.1:9/announce: connection refused (nothing listening there) (ECONNREFUSED); udp://x:1: timed out')
+  assert.equal(messageInWords(new Error('cannot listen on port 80: listen EACCES: permission denied 0.0.0.0:80')), 'cannot listen on port 80: permission denied (EACCES)')
+  const cause = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: 'ENOSPC' })
+  assert.equal(messageInWords(new Error(`cannot write x: ${cause.message}`, { cause })), 'cannot write x: no space left on device (ENOSPC)')
+  assert.equal(describeSystemError(Object.assign(new Error('whatever'), { code: 'ENOENT' })), 'no such file or directory (ENOENT)')
+  assert.equal(describeSystemError(new Error('plain\nsecond line')), 'plain')
+})

@@ -61,7 +61,7 @@ export interface SeedPhase {
 
 /** Seeds until `io.signal` aborts; shared with `-o PATH --seed`. */
 export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, phase: SeedPhase = {}): Promise<{ closed: Promise<void> }> {
-  const report = phase.report ?? createReporter(args, io)
+  const report = phase.report ?? createReporter(args, io, 'always')
   const downloaded = phase.downloaded ?? 0
   const before = phase.uploaded ?? 0
   const session = await seedFromDisk(meta, path, {
