@@ -191,3 +191,36 @@ test('--json: stderr is one JSON object a line (progress, tracker events, a summ
     remove()
   }
 })
+
+test('bt-stream seed --json: where it listens, its tracker failures, and a summary after Ctrl-C, all JSON lines', async () => {
+  const tracker = await refusingTracker()
+  const { dir, remove } = tempDir()
+  const data = seededBytes(100_000, 6)
+  const made = makeTorrent({ length: data.length, pieceLength: 16384, announce: tracker.url, data })
+  writeFileSync(join(dir, 'x.torrent'), made.torrent)
+  writeFileSync(join(dir, 'x.bin'), data)
+  const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-dht', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    let stderr = ''
+    const closed = new Promise<number | null>(resolve => child.once('close', resolve))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no tracker-error line: ${stderr}`)), 20_000)
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        if (stderr.includes('"tracker-error"')) { clearTimeout(timer); resolve() }
+      })
+    })
+    child.kill('SIGINT')
+    assert.equal(await closed, 130)
+    const events = stderr.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+    assert.equal(events[0]?.event, 'check', 'the resume check first')
+    const listening = events.find(e => e.event === 'listening')
+    assert.ok(typeof listening?.port === 'number' && listening.pieces === 7, JSON.stringify(events))
+    assert.ok(events.some(e => e.event === 'tracker-error' && e.error === `${tracker.url}: failure reason: torrent not authorized`))
+    assert.deepEqual({ ...events.at(-1), time: undefined, seconds: undefined }, { event: 'summary', ok: true, output: join(dir, 'x.bin'), downloaded: 0, uploaded: 0, time: undefined, seconds: undefined })
+  } finally {
+    child.kill('SIGKILL')
+    remove()
+    await tracker.close()
+  }
+})
