@@ -224,3 +224,33 @@ test('bt-stream seed --json: where it listens, its tracker failures, and a summa
     await tracker.close()
   }
 })
+
+test('-o PATH --seed: seeding goes on at the port the download accepted peers on, so the peers it served still find us', async () => {
+  const data = seededBytes(512 * 1024, 82)
+  const t = makeTorrent({ length: data.length, pieceLength: 32 * 1024, data })
+  const origin = await startFakeSeeder(t.meta, data, { kind: 'honest' })
+  const { dir, remove } = tempDir()
+  writeFileSync(join(dir, 'x.torrent'), t.torrent)
+  const child = spawn(process.execPath, [BIN, join(dir, 'x.torrent'), '-o', join(dir, 'out.bin'), '--seed', '--no-trackers', '--no-dht',
+    '--peer', `127.0.0.1:${origin.port}`, '--host', '127.0.0.1', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    let stderr = ''
+    const closed = new Promise<number | null>(resolve => child.once('close', resolve))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no seeding: ${stderr}`)), 30_000)
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        if ((stderr.match(/"event":"listening"/g) ?? []).length === 2) { clearTimeout(timer); resolve() }
+      })
+    })
+    child.kill('SIGINT')
+    assert.equal(await closed, 130)
+    const ports = stderr.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>).filter(e => e.event === 'listening').map(e => e.port)
+    assert.equal(ports.length, 2)
+    assert.equal(ports[1], ports[0], 'the seeding listener took over the download\'s port')
+  } finally {
+    child.kill('SIGKILL')
+    await origin.close()
+    remove()
+  }
+})

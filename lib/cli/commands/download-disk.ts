@@ -30,6 +30,8 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
       report.check(`checking existing data: ${p.checked}/${p.total} pieces, ${p.verified} good`, p)
     }
   }).catch((err: unknown) => { throw report.failed(err, { output: out }) })
+  const listenPort = dl.port
+  if (listenPort !== undefined) report.message(`accepting peers on port ${listenPort}`, { event: 'listening', port: listenPort, phase: 'download' })
   dl.on('tracker-error', f => report.trackerError(f))
   dl.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   const total = dl.progress.total
@@ -57,7 +59,7 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     if (args.options.has('seed')) {
       await dl.stop()
       // Every wanted piece verified on its way to disk: seed them without hashing them again.
-      await (await runSeed(meta, out, args, io, { have: dl.storage.layout.wanted, report, downloaded: p.verified, uploaded: p.uploaded })).closed
+      await (await runSeed(meta, out, args, io, { have: dl.storage.layout.wanted, report, downloaded: p.verified, uploaded: p.uploaded, port: listenPort })).closed
     } else {
       report.summary({ ok: true, ...summary() })
     }

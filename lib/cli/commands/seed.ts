@@ -57,6 +57,11 @@ export interface SeedPhase {
   /** What the download before it fetched and sent, for the ratio and the totals. */
   readonly downloaded?: number
   readonly uploaded?: number
+  /**
+   * The port the download accepted peers on: seeding goes on there, so the peers it served (and
+   * the trackers) still find us. Taken already: any free port.
+   */
+  readonly port?: number
 }
 
 /** Seeds until `io.signal` aborts; shared with `-o PATH --seed`. */
@@ -64,8 +69,8 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
   const report = phase.report ?? createReporter(args, io, 'always')
   const downloaded = phase.downloaded ?? 0
   const before = phase.uploaded ?? 0
-  const session = await seedFromDisk(meta, path, {
-    port: optionInt(args, 'port', 1, 65535),
+  const open = async (port: number | undefined): ReturnType<typeof seedFromDisk> => await seedFromDisk(meta, path, {
+    port,
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
@@ -76,7 +81,11 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     have: phase.have,
     onTrackerError: f => report.trackerError(f),
     onCheck: p => { if (p.checked === p.total || p.checked % 64 === 0) report.check(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`, p) }
-  }).catch((err: unknown) => { throw report.failed(err, { output: path }) })
+  })
+  const given = optionInt(args, 'port', 1, 65535)
+  const session = await open(given ?? phase.port)
+    .catch(async (err: unknown) => { if (given !== undefined || phase.port === undefined) throw err; return await open(undefined) })
+    .catch((err: unknown) => { throw report.failed(err, { output: path }) })
   report.done()
   const pieces = session.have.count()
   report.message(`seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops`,
