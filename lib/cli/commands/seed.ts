@@ -89,7 +89,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
   report.done()
   const pieces = session.have.count()
   report.message(`seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops`,
-    { event: 'listening', port: session.port, pieces, pieceCount: meta.pieceCount }, true)
+    { event: 'listening', phase: 'seed', port: session.port, pieces, pieceCount: meta.pieceCount }, true)
   const uploaded = (): number => before + session.seeder.uploaded
   const draw = (): void => { report.seeding({ uploaded: uploaded(), peers: session.seeder.peerCount, downloaded, size: meta.length }) }
   const timer = report.active ? setInterval(draw, Math.max(1000, report.intervalMs)) : undefined
