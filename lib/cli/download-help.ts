@@ -33,5 +33,7 @@ export const DOWNLOAD_OPTIONS_HELP = `${OUTPUT_HELP}
   --dht-port N       UDP port of our DHT node
   --metadata-timeout S  a magnet's metadata must arrive within S seconds (default 120)
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
+  --encryption P     MSE/PE protocol encryption: prefer (default: plaintext first, encrypted
+                     when a peer requires it), require (RC4 only), off (plaintext only)
 ${PROGRESS_HELP}
   --help             this text`

@@ -38,6 +38,12 @@ interface SwarmEvents {
 const TICK_MS = 250
 /** A block at the head of the output held longer than this by one peer is asked of another. */
 const MIN_STALE_MS = 1500
+/**
+ * A peer holding requests that delivered nothing for this long no longer counts as a block's
+ * holder when a second peer would duplicate it (endgame, stalled head): a silent peer must not
+ * keep a live one out until the snub timeout.
+ */
+const IDLE_HOLDER_MS = 1000
 /** Hash failures a peer may share in before it is banned (alone: banned at once). */
 const MAX_STRIKES = 3
 /** Re-check interest in every peer this often (a scan of the wanted pieces). */
@@ -343,6 +349,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.stop()
   }
 
+  private readonly isIdleHolder = (holder: PeerSession): boolean => Date.now() - holder.lastBlockAt > IDLE_HOLDER_MS
+
   /** Top the peer's pipeline up to its target depth. */
   private refill (s: PeerSession): void {
     // A peer that does not read would collect our requests in our own write queue: each choke /
@@ -363,7 +371,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (available <= 0) return
       budget = Math.min(want, Math.ceil(available / BLOCK_LENGTH))
     }
-    const reqs = this.tracker.fill(s, budget, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked })
+    const reqs = this.tracker.fill(s, budget, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked, isIdle: this.isIdleHolder })
     if (limiter !== undefined) for (const r of reqs) limiter.take(r.length)
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
