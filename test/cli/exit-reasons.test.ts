@@ -37,3 +37,18 @@ test('-o with no other peer: the tracker returns only our own address, and the m
     await tracker.close()
   }
 })
+
+test('to stdout with no other peer: our own announce handed back is not "1 peer refused the connection"', { todo: 'needs the peer-sources.ts lines in the cliux report (our announced address banned as ourselves)' }, async () => {
+  const tracker = await startRealTracker('127.0.0.1')
+  const { dir, remove } = tempDir()
+  try {
+    const made = makeTorrent({ length: 100_000, pieceLength: 16384, announce: tracker.httpUrl })
+    writeFileSync(join(dir, 'x.torrent'), made.torrent)
+    const io = fakeIO()
+    assert.equal(await main([join(dir, 'x.torrent'), '--no-dht', '--stall-timeout', '3'], io), 1)
+    assert.equal(io.err(), 'bt-stream: no peers found within 3 s (the trackers returned only our own address)\n')
+  } finally {
+    remove()
+    await tracker.close()
+  }
+})

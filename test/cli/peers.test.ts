@@ -141,3 +141,26 @@ test('bt-stream peers leaves no peer on the tracker (BEP 3 `stopped`), even when
     await real.close()
   }
 })
+
+test('bt-stream peers announces a port no local client uses: a client listed at 6881 keeps its entry on the tracker', async () => {
+  const { makeTorrent } = await import('../swarm/fixture-torrent.js')
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const real = await startRealTracker('127.0.0.1')
+  const made = makeTorrent({ length: 1000, pieceLength: 16384, announce: real.httpUrl })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-peers-'))
+  try {
+    writeFileSync(join(dir, 'x.torrent'), made.torrent)
+    // A local client at the customary port: trackers key peers by address and port.
+    await new HttpTracker(real.httpUrl).announce(request({ infoHash: made.meta.infoHash, peerId: bytes20(7), port: 6881 }), NEVER)
+    const c = capture()
+    assert.equal(await command([join(dir, 'x.torrent'), '--timeout', '5'], c.io), 0)
+    assert.match(c.out(), /^127\.0\.0\.1:6881$/m, 'the local client is listed')
+    const swarm = real.server.torrents[made.meta.infoHashHex] as { peers: { keys: string[] } }
+    assert.deepEqual(swarm.peers.keys, ['127.0.0.1:6881'], 'its entry is still there, and ours is gone')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await real.close()
+  }
+})

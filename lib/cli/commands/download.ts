@@ -7,6 +7,7 @@ import { optionList, optionSize, optionString, parseArgs, type OptionSpec, type 
 import { toDisk } from './download-disk.js'
 import { DOWNLOAD_OPTIONS_HELP } from '../download-help.js'
 import { checkFileOption } from '../file-option.js'
+import { unusedPort } from '../free-port.js'
 import type { CliIO, Command } from '../io.js'
 import { loadMeta, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
 import { createReporter } from '../reporter.js'
@@ -59,7 +60,9 @@ export const command: Command = async (argv, io) => {
 /** Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`. */
 export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
   const common = swarmOptions(args, meta)
-  const stream = download(meta, { ...extra, ...common, peers: [...common.peers, ...peers] })
+  // Nothing listens in this mode: announce a port that no local client uses (lib/cli/free-port.ts).
+  const port = common.port ?? (common.trackers && meta.announce.length > 0 ? await unusedPort() : undefined)
+  const stream = download(meta, { ...extra, ...common, port, peers: [...common.peers, ...peers] })
   const report = createReporter(args, io)
   const meter = progressMeter()
   const total = stream.selection.end - stream.selection.start

@@ -7,6 +7,7 @@ import type { Tracker } from '../../tracker/types.js'
 import { TrackerError, UsageError } from '../../util/errors.js'
 import { optionInt, optionSeconds, parseArgs, type OptionSpec } from '../args.js'
 import type { CliIO, Command } from '../io.js'
+import { unusedPort } from '../free-port.js'
 
 const OPTIONS: OptionSpec[] = [
   { long: 'help', short: 'h', value: false },
@@ -23,13 +24,13 @@ so no phantom peer stays behind; the listing may include that entry for us.
 
 options:
   -t, --timeout <s>   give up on trackers that have not answered after this long (default 20)
-  -p, --port <n>      the port to announce as ours (default 6881)
+  -p, --port <n>      the port to announce as ours (default: one free on this machine, so no
+                      local client's entry on the tracker is touched)
       --json          print one JSON document instead
   -h, --help          this help
 `
 
 const DEFAULT_TIMEOUT_S = 20
-const DEFAULT_PORT = 6881
 
 export const command: Command = async (argv, io) => {
   const args = parseArgs(argv, OPTIONS)
@@ -41,9 +42,10 @@ export const command: Command = async (argv, io) => {
   if (path === undefined) throw new UsageError('peers needs a torrent file')
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] as string}"`)
   const timeoutMs = optionSeconds(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S * 1000
-  const port = optionInt(args, 'port', 1, 65535) ?? DEFAULT_PORT
+  const given = optionInt(args, 'port', 1, 65535)
   if (/^magnet:/i.test(path)) throw new UsageError('peers takes a .torrent (for a magnet: bt-stream info <magnet> --save-torrent x.torrent first)')
   const { meta } = await loadMeta(path, io, args)
+  const port = given ?? await unusedPort()
   return await listPeers(meta, { timeoutMs, port, json: args.options.has('json') }, io)
 }
 
