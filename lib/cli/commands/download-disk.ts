@@ -35,12 +35,12 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
   dl.on('tracker-error', f => report.trackerError(f))
   dl.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   const total = dl.progress.total
-  // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
-  let peerCount = 0
+  // The swarm closes its peers once the last piece is in: the last line shows those we had then.
+  let peersAtLastPiece = 0
+  dl.swarm.on('piece', () => { peersAtLastPiece = dl.swarm.stats.peers })
   const draw = (): void => {
     const p = dl.progress
-    if (p.peers > 0) peerCount = p.peers
-    report.progress({ delivered: p.resumed + p.verified, total, rate: p.rate, peers: peerCount, downloaded: p.verified, uploaded: p.uploaded })
+    report.progress({ delivered: p.resumed + p.verified, total, rate: p.rate, peers: dl.swarm.picker.complete ? peersAtLastPiece : p.peers, downloaded: p.verified, uploaded: p.uploaded })
   }
   let timer = report.active ? setInterval(draw, report.intervalMs) : undefined
   const summary = (): Record<string, unknown> => {

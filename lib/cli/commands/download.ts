@@ -69,11 +69,12 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   stream.on('tracker-error', f => report.trackerError(f))
   stream.announcer?.on('announce', info => report.announce(info))
   stream.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
-  // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
-  let peerCount = 0
+  // The swarm closes its peers once the last piece is in: the last line shows those we had then.
+  let peersAtLastPiece = 0
+  stream.swarm.on('piece', () => { peersAtLastPiece = stream.swarm.stats.peers })
   const draw = (): void => {
-    if (!stream.destroyed) peerCount = stream.progress.peers
-    report.progress({ delivered: meter.bytes, total, rate: stream.progress.rate, peers: peerCount, downloaded: stream.progress.verified })
+    const p = stream.progress
+    report.progress({ delivered: meter.bytes, total, rate: p.rate, peers: stream.swarm.picker.complete ? peersAtLastPiece : p.peers, downloaded: p.verified })
   }
   const timer = report.active ? setInterval(draw, report.intervalMs) : undefined
   const onAbort = (): void => { stream.destroy(new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))) }
