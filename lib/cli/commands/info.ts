@@ -12,8 +12,9 @@ import type { Command } from '../io.js'
 const HELP = `usage: bt-stream info [--json] <file.torrent | https://.../x.torrent | magnet:?... | ->
 
 Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers. \`-\` reads the
-.torrent from stdin; an http(s) URL is fetched (at most 64 MiB, within 30 s). For a magnet URI the metadata is fetched from its peers first (BEP 9: its
-trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
+.torrent from stdin; an http(s) URL is fetched (at most 64 MiB, within 30 s). For a magnet URI
+the metadata is fetched from its peers first (BEP 9: its trackers, x.pe peers, --peer, the DHT),
+and checked against the info hash.
 
 options:
   --json               print the same as one JSON object
