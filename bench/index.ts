@@ -1,4 +1,5 @@
 import { printMetadataFetch } from './metadata-fetch.js'
+import { printRc4Bench } from './rc4.js'
 import { printSeedUpload } from './seed-upload.js'
 import { printSlowSwarm } from './slow-swarm.js'
 import { printSwarmBench } from './swarm/swarm-bench.js'
@@ -16,6 +17,7 @@ const run = (group: typeof GROUPS[number]): boolean => only === undefined || onl
 if (run('wire')) {
   printWireParser(process.stdout)
   await printWireLoopback(process.stdout)
+  await printRc4Bench(process.stdout)
 }
 if (run('seed')) await printSeedUpload(process.stdout)
 if (run('metadata')) await printMetadataFetch(process.stdout)
