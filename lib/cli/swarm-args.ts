@@ -10,11 +10,16 @@ import { fetchMagnetMetadata } from '../session/magnet-metadata.js'
 import type { DhtOptions } from '../session/dht-source.js'
 import { UsageError } from '../util/errors.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
-import { optionInt, optionString, type OptionSpec, type ParsedArgs } from './args.js'
+import { optionInt, optionSeconds, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
 import { ProgressLine } from './progress-line.js'
 import { readInput } from './read-input.js'
+
+/** A minute without a byte and without a peer: a dead swarm, not a slow one. */
+const DEFAULT_STALL_TIMEOUT_S = 60
+/** A magnet's metadata comes from peers found by trackers or the DHT: the DHT alone takes a while. */
+const DEFAULT_METADATA_TIMEOUT_S = 120
 
 /** Options of every swarm command. */
 export const SWARM_OPTIONS: OptionSpec[] = [
@@ -30,6 +35,7 @@ export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'encryption', value: true },
   { long: 'progress', value: false },
   { long: 'quiet', short: 'q', value: false },
+  { long: 'json', value: false },
   { long: 'help', short: 'h', value: false }
 ]
 
@@ -48,7 +54,7 @@ export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOption
     port: optionInt(args, 'port', 1, 65535),
     peers,
     trackers,
-    stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000,
+    stallTimeoutMs: optionSeconds(args, 'stall-timeout', 1, 86400) ?? DEFAULT_STALL_TIMEOUT_S * 1000,
     encryption: encryptionOption(args),
     // Needed: nothing else would find a peer (no tracker to ask, none given).
     ...dhtOptions(args, peers.length === 0 && (meta === undefined || meta.announce.length === 0 || !trackers))
@@ -88,10 +94,10 @@ export function dhtOptions (args: ParsedArgs, needed: boolean): DhtOptions {
   }
 }
 
-/** Progress goes to stderr when it is a terminal, or with --progress; never with --quiet. */
+/** Progress goes to stderr when it is a terminal, or with --progress; never with --quiet or --json. */
 export function progressLine (args: ParsedArgs, io: CliIO): { show: boolean, line: ProgressLine, tty: boolean } {
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true
-  const show = !args.options.has('quiet') && (tty || args.options.has('progress'))
+  const show = !args.options.has('quiet') && !args.options.has('json') && (tty || args.options.has('progress'))
   return { show, line: new ProgressLine(io.stderr, tty), tty }
 }
 
@@ -108,14 +114,14 @@ export interface LoadedMeta {
  * a progress note on stderr while it waits.
  */
 export async function loadMeta (source: string, io: CliIO, args: ParsedArgs): Promise<LoadedMeta> {
-  if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin)), peers: [] }
+  if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin, undefined, io.signal)), peers: [] }
   const magnet = parseMagnet(source)
   const opts = swarmOptions(args)
   const show = progressLine(args, io).show
   if (show) io.stderr.write(`bt-stream: fetching the metadata of ${magnet.name ?? magnet.infoHashHex} from peers ...\n`)
   const got = await fetchMagnetMetadata(magnet, {
     ...opts,
-    timeoutMs: (optionInt(args, 'metadata-timeout', 1, 3600) ?? 120) * 1000,
+    timeoutMs: optionSeconds(args, 'metadata-timeout', 1, 3600) ?? DEFAULT_METADATA_TIMEOUT_S * 1000,
     signal: io.signal
   })
   return { meta: got.meta, peers: got.peers, selectOnly: magnet.selectOnly }

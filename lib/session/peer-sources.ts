@@ -3,8 +3,9 @@
  * torrent's trackers; every source feeds the swarm's one peer pool. A download without any source
  * fails at once with a clear reason instead of waiting for the stall timeout.
  */
+import { networkInterfaces } from 'node:os'
 import type { Metainfo } from '../metainfo/types.js'
-import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
+import { Announcer, describeTrackerFailure, type TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
 import type { Swarm } from '../swarm/swarm.js'
@@ -74,7 +75,15 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
     },
     ...(opts.trackerTimeoutMs === undefined ? {} : { http: { timeoutMs: opts.trackerTimeoutMs }, udp: { baseTimeoutMs: opts.trackerTimeoutMs, maxRetries: 1 } })
   })
-  announcer.peers.on('data', (p: unknown) => swarm.addPeer(p as PeerAddress, 'tracker'))
+  const announcedPort = opts.port ?? 6881
+  announcer.peers.on('data', (p: unknown) => {
+    const addr = p as PeerAddress
+    // Our own announce handed back is never a peer (where nothing listens a dial would read as
+    // "refused"; where we listen it would dial ourselves).
+    if (addr.port === announcedPort && isLocalAddress(addr.host)) swarm.pool.ban(addr, 'ourselves')
+    else swarm.addPeer(addr, 'tracker')
+  })
+  swarm.trackerFailures = () => announcer.summary().failures.map(describeTrackerFailure)
   if (hooks.trackerError !== undefined) announcer.on('tracker-error', hooks.trackerError)
   announcer.on('all-failed', failures => {
     if (swarm.pool.stats.known > 0 || given.length > 0 || dht !== undefined) return
@@ -86,4 +95,11 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   swarm.on('complete', () => announcer.complete())
   announcer.start()
   return { announcer, stop: async () => { web?.stop(); await Promise.all([announcer.stop(), dht?.stop()]) } }
+}
+
+/** An address of this machine: loopback, or one of its interfaces. */
+function isLocalAddress (host: string): boolean {
+  if (/^127\./.test(host) || host === '::1' || host === '::ffff:127.0.0.1') return true
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.address === host) return true
+  return false
 }

@@ -26,14 +26,14 @@ export function selectRange (meta: Metainfo, file?: number | string): Selection 
   let fileIndex: number | undefined
   if (file === undefined) {
     if (meta.multiFile) {
-      throw new UsageError(`"${meta.name}" holds ${meta.files.length} files; choose one with --file:\n${listFiles(meta)}`)
+      throw new UsageError(`"${meta.name}" holds ${meta.files.length} files; choose one (the file option):\n${listFiles(meta)}`)
     }
     fileIndex = undefined
   } else {
     fileIndex = typeof file === 'number' ? file : findFile(meta, file)
     const f = meta.files[fileIndex]
-    if (f === undefined) throw new UsageError(`--file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
-    if (f.padding) throw new UsageError(`--file ${file} is a padding file (BEP 47), not content`)
+    if (f === undefined) throw new UsageError(`file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    if (f.padding) throw new UsageError(`file ${file} is a padding file (BEP 47), not content`)
   }
   const start = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
   const end = fileIndex === undefined ? meta.length : start + meta.files[fileIndex]!.length
@@ -56,7 +56,7 @@ export function selectFiles (meta: Metainfo, sels: readonly string[]): number[] 
   if (sels.length === 0) return undefined
   return sels.map(sel => {
     const i = findFile(meta, sel)
-    if (meta.files[i] === undefined) throw new UsageError(`--file ${sel}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    if (meta.files[i] === undefined) throw new UsageError(`file ${sel}: no such file; the torrent holds:\n${listFiles(meta)}`)
     return i
   })
 }

@@ -83,6 +83,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private wasted = 0
   private hashFailures = 0
   private stopped = false
+  /**
+   * Why the trackers fail now, one worded line each (describeTrackerFailure), set by the peer
+   * sources: when no peer was found, the stall message names them.
+   */
+  trackerFailures: () => readonly string[] = () => []
   /** The sink said stop: no new piece starts until it drains. */
   private sinkBlocked = false
   /**
@@ -466,6 +471,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       banned,
       exhausted: this.pool.exhausted,
       outcomes: this.pool.outcomes,
+      trackerFailures: this.trackerFailures(),
       note: this.stallNote?.()
     })
     if (err !== undefined) this.stop(err)

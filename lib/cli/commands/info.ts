@@ -6,14 +6,15 @@ import { humanSize, printable } from '../../util/format.js'
 import { optionString, parseArgs } from '../args.js'
 import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
 import { writeFile } from 'node:fs/promises'
-import { StorageError } from '../../util/errors.js'
+import { toStorageError } from '../../storage/storage-error.js'
 import type { Command } from '../io.js'
 
-const HELP = `usage: bt-stream info [--json] <file.torrent | magnet:?... | ->
+const HELP = `usage: bt-stream info [--json] <file.torrent | https://.../x.torrent | magnet:?... | ->
 
 Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers. \`-\` reads the
-.torrent from stdin. For a magnet URI the metadata is fetched from its peers first (BEP 9: its
-trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
+.torrent from stdin; an http(s) URL is fetched (at most 64 MiB, within 30 s). For a magnet URI
+the metadata is fetched from its peers first (BEP 9: its trackers, x.pe peers, --peer, the DHT),
+and checked against the info hash.
 
 options:
   --json               print the same as one JSON object
@@ -140,6 +141,6 @@ async function writeTorrentFile (path: string, bytes: Uint8Array): Promise<void>
   try {
     await writeFile(path, bytes)
   } catch (err) {
-    throw new StorageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+    throw toStorageError('write', path, err)
   }
 }
