@@ -1,0 +1,100 @@
+import type { Duplex } from 'node:stream'
+import { PeerConnectError } from '../wire/connect.js'
+
+/**
+ * Which transport a dial uses. `prefer` (default): both, TCP first and uTP after a head start
+ * (below); `off` (`--no-utp`): TCP only; `only` (`--utp-only`): uTP only.
+ *
+ * Why TCP first, measured on loopback (bench/utp.ts, README.md here):
+ * - A uTP dial to a peer that does not speak uTP takes libutp 21 s to give up (SYN retries at
+ *   3, 6 and 12 s: it never sees the ICMP port-unreachable); a refused TCP dial fails in one
+ *   round trip. Peers that speak only TCP are common (every Node client, aria2, rtorrent).
+ * - uTP costs more: libutp moves ~1400-byte packets through a JS callback each, several times the
+ *   CPU per GiB of TCP and a fraction of its loopback throughput.
+ * - A peer speaking only uTP refuses the TCP dial at once (RST), so it gets its uTP dial after one
+ *   round trip; only a peer whose TCP port silently drops SYNs waits the head start.
+ * libtorrent tries uTP first because its own uTP is cheap and it favours LEDBAT's yielding to
+ * other traffic; for a client streaming a file to stdout, throughput and CPU decide.
+ */
+export type UtpMode = 'prefer' | 'off' | 'only'
+export const DEFAULT_UTP_MODE: UtpMode = 'prefer'
+
+/**
+ * How long TCP has to connect before uTP is tried alongside it. Above any real TCP connect
+ * (a SYN-ACK within a few hundred ms), below the 3 s of a first SYN retransmission: a peer
+ * whose TCP SYNs are dropped gets its uTP dial before TCP's own retry.
+ */
+export const DEFAULT_UTP_HEAD_START_MS = 1000
+
+export type Transport = 'tcp' | 'utp'
+
+export interface DialedStream {
+  readonly stream: Duplex
+  readonly transport: Transport
+}
+
+/** One transport's dial: resolves with a connected stream, rejects when it cannot connect. */
+export type TransportDial = (signal: AbortSignal) => Promise<Duplex>
+
+export interface DialEitherOptions {
+  readonly mode: UtpMode
+  readonly tcp: TransportDial
+  /** Undefined when uTP is unavailable (the module did not load, no transport). */
+  readonly utp?: TransportDial
+  readonly headStartMs?: number
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Dials by `mode`: the first transport to connect wins and the other is cancelled (or its
+ * stream destroyed, if it connected too). Rejects with the TCP error (the uTP one as its cause)
+ * when every transport tried failed.
+ */
+export function dialEither (opts: DialEitherOptions): Promise<DialedStream> {
+  const order: Transport[] = opts.mode === 'off' || opts.utp === undefined ? ['tcp'] : opts.mode === 'only' ? ['utp'] : ['tcp', 'utp']
+  if (opts.mode === 'only' && opts.utp === undefined) return Promise.reject(new PeerConnectError('uTP only, and uTP is unavailable'))
+  return new Promise((resolve, reject) => {
+    const controllers = new Map<Transport, AbortController>()
+    const errors = new Map<Transport, Error>()
+    let done = false
+    let headStart: ReturnType<typeof setTimeout> | undefined
+    const finish = (): void => {
+      done = true
+      clearTimeout(headStart)
+      opts.signal?.removeEventListener('abort', onAbort)
+    }
+    const onAbort = (): void => {
+      if (done) return
+      finish()
+      for (const c of controllers.values()) c.abort()
+      reject(new PeerConnectError('aborted'))
+    }
+    const start = (t: Transport): void => {
+      if (done || controllers.has(t)) return
+      const ac = new AbortController()
+      controllers.set(t, ac)
+      const dial = t === 'tcp' ? opts.tcp : opts.utp as TransportDial
+      dial(ac.signal).then((stream) => {
+        if (done) { stream.destroy(); return }
+        finish()
+        for (const [other, c] of controllers) if (other !== t) c.abort()
+        resolve({ stream, transport: t })
+      }, (err: Error) => {
+        if (done) return
+        errors.set(t, err)
+        const next = order[order.indexOf(t) + 1]
+        // TCP failed before its head start ran out (refused): uTP at once.
+        if (next !== undefined && !controllers.has(next)) { start(next); return }
+        if (errors.size < controllers.size) return // the other is still trying
+        finish()
+        const first = errors.get(order[0] as Transport) as Error
+        const second = order.length > 1 ? errors.get(order[1] as Transport) : undefined
+        reject(second === undefined ? first : new PeerConnectError(`${first.message}; over uTP: ${second.message}`, { cause: first }))
+      })
+    }
+    if (opts.signal?.aborted === true) { reject(new PeerConnectError('aborted')); return }
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    start(order[0] as Transport)
+    if (order.length > 1) headStart = setTimeout(() => { start(order[1] as Transport) }, opts.headStartMs ?? DEFAULT_UTP_HEAD_START_MS)
+  })
+}
