@@ -1,4 +1,18 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import type { Readable } from 'streamx'
+import { ourExtensions } from '../../lib/extensions/extension-ids.js'
+import type { Metainfo } from '../../lib/metainfo/types.js'
+import { MergingWritable } from '../../lib/output/merging-writable.js'
+import type { Seeder } from '../../lib/seed/seeder.js'
+import { Swarm } from '../../lib/swarm/swarm.js'
+import type { SwarmOptions } from '../../lib/swarm/types.js'
+import { wirePeer } from '../../lib/swarm/wire-peer.js'
+import type { PeerAddress } from '../../lib/tracker/compact.js'
+import { BitField } from '../../lib/wire/bitfield.js'
+import { waitForHandshake } from '../../lib/wire/connect.js'
+import { PeerConnection } from '../../lib/wire/peer-connection.js'
+import { generatePeerId } from '../../lib/wire/peer-id.js'
+import { collect } from '../helpers.js'
 import { loadUtpNative, UtpUnavailableError } from '../../lib/utp/native.js'
 import { UtpTransport, type UtpTransportOptions } from '../../lib/utp/transport.js'
 
@@ -55,4 +69,52 @@ export async function rawSocket (): Promise<UdpSocket & { port: number }> {
   const s = createSocket('udp4')
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))
   return Object.assign(s, { port: s.address().port })
+}
+
+/** A torrent's bytes fetched by a Swarm whose every dial goes through `connect`, in order. */
+export async function swarmDownload (meta: Metainfo, peers: readonly PeerAddress[], connect: SwarmOptions['connect'], opts: { readonly windowBytes?: number, readonly onOutput?: (out: Readable) => void } = {}): Promise<{ bytes: Buffer, swarm: Swarm }> {
+  const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? 16 * 1024 * 1024) / meta.pieceLength))
+  const merger = new MergingWritable({ pieceLength: meta.pieceLength, start: 0, end: meta.length, maxHeldBytes: windowPieces * meta.pieceLength })
+  merger.on('error', () => {})
+  const swarm = new Swarm({ meta, peerId: generatePeerId(), sink: merger, windowPieces, connect, stallTimeoutMs: 30_000 })
+  merger.on('advance', next => swarm.sinkAdvanced(next))
+  merger.on('drain', () => swarm.sinkDrained())
+  const failed = new Promise<never>((_resolve, reject) => swarm.on('error', reject))
+  swarm.start()
+  for (const p of peers) swarm.addPeer(p, 'manual')
+  try {
+    opts.onOutput?.(merger.output)
+    const bytes = await Promise.race([collect(merger.output), failed])
+    return { bytes, swarm }
+  } finally {
+    swarm.stop()
+    if (!merger.destroyed) merger.destroy()
+  }
+}
+
+/** The swarm's dial over uTP: connect, both handshakes, the engine's view of the peer. */
+export function utpDialer (transport: UtpTransport, meta: Metainfo): SwarmOptions['connect'] {
+  return async (addr, signal) => {
+    const stream = await transport.dial(addr.host, addr.port, { signal })
+    const conn = new PeerConnection(stream, { infoHash: meta.infoHash, pieceCount: meta.pieceCount, extensions: ourExtensions({ metadataSize: meta.infoBytes.length, private: meta.private }) })
+    try {
+      await waitForHandshake(conn)
+    } catch (err) {
+      conn.destroy()
+      throw err
+    }
+    return wirePeer(conn)
+  }
+}
+
+/** Serves `seeder`'s torrent to every uTP connection the transport accepts (what PeerListener does over TCP). */
+export function serveOverUtp (transport: UtpTransport, meta: Metainfo, seeder: Seeder): void {
+  transport.on('connection', (stream) => {
+    const conn: PeerConnection = new PeerConnection(stream, {
+      pieceCount: meta.pieceCount,
+      have: BitField.full(meta.pieceCount),
+      accept: (ih) => Buffer.from(ih).equals(Buffer.from(meta.infoHash))
+    })
+    waitForHandshake(conn).then(() => { seeder.addConnection(conn) }, () => { conn.destroy() })
+  })
 }
