@@ -16,7 +16,7 @@ import { UtpDatagrams } from './datagrams.js'
  *   new SYNs (no state, no reply) until one closes. Every SYN that gets through costs a libutp
  *   socket and a JS connection with 128 KiB of read buffer, so a SYN flood (a SYN is 20 bytes from
  *   any spoofed address) is bounded by this, not by libutp's own 3000 sockets. A SYN that is never
- *   followed up dies in libutp after one RTO (~3 s, SYN_RECV timeout).
+ *   followed up is closed after `firstDataTimeout` (libutp alone would keep it for ever).
  * - Unread bytes per connection: see stream-guard.ts.
  * - A dial: `timeout` (default 10 s, like TCP's). libutp alone gives up on an unanswered SYN
  *   only after 3 + 6 + 12 s (measured 21.3 s), because it never sees the ICMP port-unreachable.
@@ -34,6 +34,8 @@ export interface UtpTransportOptions {
   readonly accept?: boolean
   /** Inbound connections open at once (default DEFAULT_MAX_INBOUND). */
   readonly maxInbound?: number
+  /** An inbound connection whose peer sends nothing for this long after its SYN is closed (default DEFAULT_FIRST_DATA_TIMEOUT). */
+  readonly firstDataTimeout?: number
   /** Bytes a connection may hold unread before it is dropped (default DEFAULT_MAX_UNREAD_BYTES). */
   readonly maxUnreadBytes?: number
   /** The libutp bindings (default: loadUtpNative()); tests pass a failing loader's result. */
@@ -56,6 +58,12 @@ export interface UtpTransportEvents {
 /** Above the swarm's peer limit plus the listener's 64 handshaking, well under libutp's 3000 sockets. */
 export const DEFAULT_MAX_INBOUND = 256
 export const DEFAULT_UTP_CONNECT_TIMEOUT = 10_000
+/**
+ * libutp keeps an accepted connection whose peer never sends after its SYN for ever (no data in
+ * flight, so no retransmission timer): a spoofed SYN would hold an inbound slot. A BitTorrent
+ * initiator sends its handshake at once; the same 10 s the TCP listener gives a handshake.
+ */
+export const DEFAULT_FIRST_DATA_TIMEOUT = 10_000
 /** A FIN exchange on a live link takes a round trip; past this the peer is not answering. */
 export const CLOSE_GRACE_MS = 1000
 
@@ -174,6 +182,10 @@ export class UtpTransport extends EventEmitter<UtpTransportEvents> {
     // Nobody to take it: it would sit unread until libutp's keep-alive timeout.
     if (this.listenerCount('connection') === 0) { raw.on('error', ignoreUntilOwned); raw.destroy(); return }
     const stream = guardConnection(raw, this._opts.maxUnreadBytes ?? DEFAULT_MAX_UNREAD_BYTES)
+    // utp-native reports 'connect' on an inbound connection's first data.
+    const silent = setTimeout(() => { raw.destroy() }, this._opts.firstDataTimeout ?? DEFAULT_FIRST_DATA_TIMEOUT)
+    raw.once('connect', () => { clearTimeout(silent) })
+    raw.once('close', () => { clearTimeout(silent) })
     this.emit('connection', stream)
   }
 

@@ -12,7 +12,7 @@ import { BitField } from '../../lib/wire/bitfield.js'
 import { waitForHandshake } from '../../lib/wire/connect.js'
 import { PeerConnection } from '../../lib/wire/peer-connection.js'
 import { generatePeerId } from '../../lib/wire/peer-id.js'
-import { collect } from '../helpers.js'
+import { collect, prng } from '../helpers.js'
 import { loadUtpNative, UtpUnavailableError } from '../../lib/utp/native.js'
 import { UtpTransport, type UtpTransportOptions } from '../../lib/utp/transport.js'
 
@@ -117,4 +117,14 @@ export function serveOverUtp (transport: UtpTransport, meta: Metainfo, seeder: S
     })
     waitForHandshake(conn).then(() => { seeder.addConnection(conn) }, () => { conn.destroy() })
   })
+}
+
+/** Deterministic bytes (tests' junk is the same on every run). */
+export function prngBytes (seed: number): (n: number) => Buffer {
+  const next = prng(seed)
+  return (n) => {
+    const b = Buffer.alloc(n)
+    for (let i = 0; i < n; i++) b[i] = Math.floor(next() * 256)
+    return b
+  }
 }
