@@ -37,6 +37,9 @@ export interface NativeUtpSocket {
   send (buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void
   close (cb?: () => void): void
   ref (): void
+  setRecvBufferSize (bytes: number): number
+  setSendBufferSize (bytes: number): number
+  getRecvBufferSize (): number
   unref (): void
   on (event: 'connection', listener: (c: NativeUtpConnection) => void): this
   on (event: 'message', listener: (msg: Buffer, rinfo: { address: string, family: string, port: number }) => void): this

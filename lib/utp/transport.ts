@@ -38,6 +38,8 @@ export interface UtpTransportOptions {
   readonly firstDataTimeout?: number
   /** Bytes a connection may hold unread before it is dropped (default DEFAULT_MAX_UNREAD_BYTES). */
   readonly maxUnreadBytes?: number
+  /** UDP socket buffers, each way (default DEFAULT_SOCKET_BUFFER_BYTES). */
+  readonly socketBufferBytes?: number
   /** The libutp bindings (default: loadUtpNative()); tests pass a failing loader's result. */
   readonly native?: UtpNative | UtpUnavailableError
 }
@@ -64,6 +66,13 @@ export const DEFAULT_UTP_CONNECT_TIMEOUT = 10_000
  * initiator sends its handshake at once; the same 10 s the TCP listener gives a handshake.
  */
 export const DEFAULT_FIRST_DATA_TIMEOUT = 10_000
+/**
+ * UDP socket buffers. One socket carries every uTP peer, and every packet passes through JS: the
+ * kernel's default 208 KiB receive buffer overflowed under a libtorrent seeder on loopback (UDP
+ * receive buffer errors climbed; each loss halves libtorrent's window): 5.6 MiB/s. libtorrent
+ * uses 4 MiB for the same reason (bench/libtorrent_loopback.py).
+ */
+export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** A FIN exchange on a live link takes a round trip; past this the peer is not answering. */
 export const CLOSE_GRACE_MS = 1000
 
@@ -105,6 +114,11 @@ export class UtpTransport extends EventEmitter<UtpTransportEvents> {
         socket.off('error', onError)
         socket.on('error', (err) => { if (transport.listenerCount('error') > 0) transport.emit('error', err) })
         transport._port = socket.address().port
+        // Best effort: the kernel caps it at net.core.rmem_max / wmem_max.
+        try {
+          socket.setRecvBufferSize(opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES)
+          socket.setSendBufferSize(opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES)
+        } catch {}
         transport._updateFirewall()
         resolve(transport)
       })
