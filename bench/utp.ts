@@ -105,20 +105,23 @@ function py (args: string[]): Py {
 }
 
 function dialer (meta: Metainfo, mode: UtpMode, utp: UtpTransport, used: Map<Transport, PeerConnection[]>): SwarmOptions['connect'] {
+  const handshake = async (stream: Duplex): Promise<PeerConnection> => {
+    const conn = new PeerConnection(stream, { infoHash: meta.infoHash, pieceCount: meta.pieceCount, extensions: ourExtensions({ metadataSize: meta.infoBytes.length, private: meta.private }) })
+    await waitForHandshake(conn).catch((err: Error) => { conn.destroy(); throw err })
+    return conn
+  }
   return async (addr, signal) => {
-    const { stream, transport } = await dialEither({
+    const { stream: conn, transport } = await dialEither<PeerConnection>({
       mode,
       signal,
-      tcp: (s) => new Promise<Duplex>((resolve, reject) => {
+      tcp: async (s) => handshake(await new Promise<Duplex>((resolve, reject) => {
         const sock = netConnect({ host: addr.host, port: addr.port })
         s.addEventListener('abort', () => { sock.destroy(); reject(new Error('aborted')) })
         sock.once('connect', () => { sock.setNoDelay(true); sock.on('error', () => {}); resolve(sock) })
         sock.once('error', reject)
-      }),
-      utp: (s) => utp.dial(addr.host, addr.port, { signal: s })
+      })),
+      utp: async (s) => handshake(await utp.dial(addr.host, addr.port, { signal: s }))
     })
-    const conn = new PeerConnection(stream, { infoHash: meta.infoHash, pieceCount: meta.pieceCount, extensions: ourExtensions({ metadataSize: meta.infoBytes.length, private: meta.private }) })
-    await waitForHandshake(conn).catch((err: Error) => { conn.destroy(); throw err })
     used.get(transport)?.push(conn)
     return wirePeer(conn)
   }
@@ -180,7 +183,7 @@ async function swarmBench (): Promise<void> {
     const mixed = await swarmDownload(meta, [utpPort, tcpPort], dialer(meta, 'prefer', utp, mixedUsed))
     const sum = (t: Transport): number => (mixedUsed.get(t) ?? []).reduce((n, c) => n + c.downloaded, 0)
     console.log(`mixed swarm (one uTP-only, one TCP-only seeder), default policy 'prefer':`)
-    console.log(`  ${(SWARM_MIB / mixed.s).toFixed(1)} MiB/s; over TCP ${(sum('tcp') / MIB).toFixed(1)} MiB, over uTP ${(sum('utp') / MIB).toFixed(1)} MiB`)
+    console.log(`  ${(SWARM_MIB / mixed.s).toFixed(1)} MiB/s; over TCP ${(sum('tcp') / MIB).toFixed(1)} MiB (${mixedUsed.get('tcp')?.length ?? 0} connections), over uTP ${(sum('utp') / MIB).toFixed(1)} MiB (${mixedUsed.get('utp')?.length ?? 0} connections)`)
     await utp.close()
   } finally {
     for (const c of children) c.stop()

@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream'
 import { PeerConnectError } from '../wire/connect.js'
 
 /**
@@ -28,19 +27,26 @@ export const DEFAULT_UTP_HEAD_START_MS = 1000
 
 export type Transport = 'tcp' | 'utp'
 
-export interface DialedStream {
-  readonly stream: Duplex
+/** What a dial yields: a stream, or (what connect.ts passes) a PeerConnection past its handshake. */
+export interface Destroyable { destroy (err?: Error): void }
+
+export interface Dialed<T extends Destroyable> {
+  readonly stream: T
   readonly transport: Transport
 }
 
-/** One transport's dial: resolves with a connected stream, rejects when it cannot connect. */
-export type TransportDial = (signal: AbortSignal) => Promise<Duplex>
+/**
+ * One transport's dial: resolves when the peer is reachable over it, rejects when not. Pass the
+ * dial *and the BitTorrent handshake*: libtorrent with incoming TCP off still accepts on its TCP
+ * port and closes at once (measured), so "TCP connected" does not mean the peer talks over TCP.
+ */
+export type TransportDial<T extends Destroyable> = (signal: AbortSignal) => Promise<T>
 
-export interface DialEitherOptions {
+export interface DialEitherOptions<T extends Destroyable> {
   readonly mode: UtpMode
-  readonly tcp: TransportDial
+  readonly tcp: TransportDial<T>
   /** Undefined when uTP is unavailable (the module did not load, no transport). */
-  readonly utp?: TransportDial
+  readonly utp?: TransportDial<T>
   readonly headStartMs?: number
   readonly signal?: AbortSignal
 }
@@ -50,7 +56,7 @@ export interface DialEitherOptions {
  * stream destroyed, if it connected too). Rejects with the TCP error (the uTP one as its cause)
  * when every transport tried failed.
  */
-export function dialEither (opts: DialEitherOptions): Promise<DialedStream> {
+export function dialEither<T extends Destroyable> (opts: DialEitherOptions<T>): Promise<Dialed<T>> {
   const order: Transport[] = opts.mode === 'off' || opts.utp === undefined ? ['tcp'] : opts.mode === 'only' ? ['utp'] : ['tcp', 'utp']
   if (opts.mode === 'only' && opts.utp === undefined) return Promise.reject(new PeerConnectError('uTP only, and uTP is unavailable'))
   return new Promise((resolve, reject) => {
@@ -73,7 +79,7 @@ export function dialEither (opts: DialEitherOptions): Promise<DialedStream> {
       if (done || controllers.has(t)) return
       const ac = new AbortController()
       controllers.set(t, ac)
-      const dial = t === 'tcp' ? opts.tcp : opts.utp as TransportDial
+      const dial = t === 'tcp' ? opts.tcp : opts.utp as TransportDial<T>
       dial(ac.signal).then((stream) => {
         if (done) { stream.destroy(); return }
         finish()
@@ -83,7 +89,7 @@ export function dialEither (opts: DialEitherOptions): Promise<DialedStream> {
         if (done) return
         errors.set(t, err)
         const next = order[order.indexOf(t) + 1]
-        // TCP failed before its head start ran out (refused): uTP at once.
+        // TCP failed before its head start ran out (refused, or closed in the handshake): uTP at once.
         if (next !== undefined && !controllers.has(next)) { start(next); return }
         if (errors.size < controllers.size) return // the other is still trying
         finish()

@@ -6,7 +6,7 @@ import { PeerConnectError } from '../../lib/wire/connect.js'
 import { within } from '../wire/helpers.js'
 
 /** A fake transport dial: connects or fails after `ms`, records whether it was cancelled. */
-function fake (ms: number, outcome: 'connect' | 'fail', code = 'ECONNREFUSED'): TransportDial & { started: boolean, aborted: boolean, stream: Duplex | undefined } {
+function fake (ms: number, outcome: 'connect' | 'fail', code = 'ECONNREFUSED'): TransportDial<Duplex> & { started: boolean, aborted: boolean, stream: Duplex | undefined } {
   const f = Object.assign((signal: AbortSignal): Promise<Duplex> => {
     f.started = true
     return new Promise((resolve, reject) => {
@@ -78,7 +78,7 @@ test('a transport that connects after the other won is destroyed, not leaked', a
   const tcp = fake(60, 'connect')
   // uTP connects first, but its dial ignores the abort (as a real connect racing it might).
   const late = fake(80, 'connect')
-  const lateIgnoringAbort: TransportDial = () => late(new AbortController().signal)
+  const lateIgnoringAbort: TransportDial<Duplex> = () => late(new AbortController().signal)
   const utp = fake(1, 'connect')
   const d = await dialEither({ mode: 'prefer', tcp: lateIgnoringAbort, utp, headStartMs: 10 })
   assert.equal(d.transport, 'utp')

@@ -8,7 +8,9 @@ import { parseTorrent } from '../../lib/metainfo/parse.js'
 import { PeerListener } from '../../lib/seed/listener.js'
 import { Seeder } from '../../lib/seed/seeder.js'
 import { BitField } from '../../lib/wire/bitfield.js'
-import { connect } from '../../lib/wire/connect.js'
+import { connect, waitForHandshake } from '../../lib/wire/connect.js'
+import { PeerConnection } from '../../lib/wire/peer-connection.js'
+import { dialEither } from '../../lib/utp/dial-policy.js'
 import { MemoryReader } from '../seed/helpers.js'
 import { within } from '../wire/helpers.js'
 import { openTransport, serveOverUtp, swarmDownload, utpDialer, utpSkip } from './helpers.js'
@@ -69,4 +71,29 @@ test('interop BEP 29: our Seeder over uTP serves a libtorrent 2.0 leecher with T
   const got = await readFile(join(save, 'data.bin'))
   assert.ok(got.equals(payload), 'libtorrent has the file, byte-identical')
   assert.ok(seeder.uploaded >= SIZE, 'we sent it all, over uTP')
+})
+
+test('interop BEP 29, dial policy prefer: libtorrent with TCP off accepts TCP and closes; the dial falls back to uTP and completes the handshake', { skip }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bt-stream-utp-'))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  await writeFile(join(dir, 'data.bin'), randomBytes(256 * 1024))
+  const lt = runLibtorrent(['seed', join(dir, 'data.bin'), join(dir, 'data.torrent'), '--transport', 'utp', '--piece-kib', '64'])
+  t.after(() => lt.stop())
+  const ready = JSON.parse(await lt.line(/^\{/, 60_000)) as { port: number }
+  const meta = parseTorrent(await readFile(join(dir, 'data.torrent')))
+  const client = await openTransport({ accept: false })
+  t.after(() => client.close())
+  const { stream: conn, transport } = await within(30_000, 'dial', dialEither<PeerConnection>({
+    mode: 'prefer',
+    headStartMs: 10_000,
+    tcp: (signal) => connect({ host: '127.0.0.1', port: ready.port, infoHash: meta.infoHash, pieceCount: meta.pieceCount, signal }),
+    utp: async (signal) => {
+      const c = new PeerConnection(await client.dial('127.0.0.1', ready.port, { signal }), { infoHash: meta.infoHash, pieceCount: meta.pieceCount })
+      await waitForHandshake(c).catch((err: Error) => { c.destroy(); throw err })
+      return c
+    }
+  }))
+  t.after(() => { conn.destroy() })
+  assert.equal(transport, 'utp')
+  assert.ok(conn.peerHandshake !== undefined)
 })
