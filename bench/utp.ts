@@ -111,6 +111,8 @@ function dialer (meta: Metainfo, mode: UtpMode, utp: UtpTransport, used: Map<Tra
     return conn
   }
   return async (addr, signal) => {
+    const t0 = performance.now()
+    if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dialing ${addr.port} (${mode})`)
     const { stream: conn, transport } = await dialEither<PeerConnection>({
       mode,
       signal,
@@ -121,8 +123,12 @@ function dialer (meta: Metainfo, mode: UtpMode, utp: UtpTransport, used: Map<Tra
         sock.once('error', reject)
       })),
       utp: async (s) => handshake(await utp.dial(addr.host, addr.port, { signal: s }))
+    }).catch((err: Error) => {
+      if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dial ${addr.port} failed: ${err.message}`)
+      throw err
     })
     used.get(transport)?.push(conn)
+    if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dialed ${addr.port} over ${transport} in ${(performance.now() - t0).toFixed(0)} ms`)
     return wirePeer(conn)
   }
 }
@@ -180,7 +186,9 @@ async function swarmBench (): Promise<void> {
     children.push(tcpSeed)
     const { port: tcpPort } = JSON.parse(await tcpSeed.line(/^\{/)) as { port: number }
     const mixedUsed = new Map<Transport, PeerConnection[]>([['tcp', []], ['utp', []]])
-    const mixed = await swarmDownload(meta, [utpPort, tcpPort], dialer(meta, 'prefer', utp, mixedUsed))
+    const utp2 = await UtpTransport.open({ host: '127.0.0.1', accept: false })
+    const mixed = await swarmDownload(meta, [utpPort, tcpPort], dialer(meta, 'prefer', utp2, mixedUsed))
+    await utp2.close()
     const sum = (t: Transport): number => (mixedUsed.get(t) ?? []).reduce((n, c) => n + c.downloaded, 0)
     console.log(`mixed swarm (one uTP-only, one TCP-only seeder), default policy 'prefer':`)
     console.log(`  ${(SWARM_MIB / mixed.s).toFixed(1)} MiB/s; over TCP ${(sum('tcp') / MIB).toFixed(1)} MiB (${mixedUsed.get('tcp')?.length ?? 0} connections), over uTP ${(sum('utp') / MIB).toFixed(1)} MiB (${mixedUsed.get('utp')?.length ?? 0} connections)`)

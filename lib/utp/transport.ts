@@ -92,6 +92,7 @@ export class UtpTransport extends EventEmitter<UtpTransportEvents> {
     this._opts = opts
     this.datagrams = new UtpDatagrams(socket, () => this._port)
     socket.on('connection', (c) => { this._onConnection(c) })
+    socket.on('message', (msg, rinfo) => { if (isCloseWithReason(msg)) this._onPeerClosed(rinfo.address, rinfo.port, msg[1] as number) })
   }
 
   /**
@@ -203,6 +204,27 @@ export class UtpTransport extends EventEmitter<UtpTransportEvents> {
     this.emit('connection', stream)
   }
 
+  /**
+   * libutp takes a packet whose first extension type is 3 or more for "not uTP" (UTP_Version()
+   * in utp_internal.cpp) and drops it. libtorrent puts its close reason in extension 3 of the
+   * FIN it sends when it closes a connection on purpose (a duplicate, a torrent it does not
+   * serve ...): libutp ignores that FIN and the connection hangs until a timeout (measured: a
+   * redial to libtorrent waited out our 8 s handshake timeout). Such a packet comes out of the
+   * socket as a non-uTP datagram; the peer's live connections from that address end here.
+   * The packet is not authenticated, but neither is a RESET, which libutp honours as it comes.
+   */
+  private _onPeerClosed (host: string, port: number, extension: number): void {
+    for (const c of [...this._inbound, ...this._outbound]) {
+      if (c.remoteAddress === host && c.remotePort === port && !c.destroyed) {
+        const err = Object.assign(new BtStreamError(`the uTP peer closed the connection (a FIN carrying extension ${extension}, which libutp does not parse)`), { code: 'ECONNRESET' })
+        // utp-native reports a destroy's error only at 'close', after libutp's FIN exchange, which
+        // a peer that already left never completes: tell the owner now.
+        if (c.listenerCount('error') > 0) c.emit('error', err)
+        c.destroy()
+      }
+    }
+  }
+
   private _track (conn: NativeUtpConnection, set: Set<NativeUtpConnection>): void {
     set.add(conn)
     this._updateFirewall()
@@ -219,6 +241,13 @@ export class UtpTransport extends EventEmitter<UtpTransportEvents> {
     const accept = this._closing === undefined && (this._opts.accept ?? true) && this._inbound.size < this._maxInbound()
     this._socket.firewall(!accept)
   }
+}
+
+/** BEP 29: type ST_FIN (1) or ST_RESET (3) in the high nibble, version 1, and a first extension libutp rejects. */
+function isCloseWithReason (msg: Uint8Array): boolean {
+  if (msg.length < 20 || ((msg[0] as number) & 0x0f) !== 1) return false
+  const type = (msg[0] as number) >> 4
+  return (type === 1 || type === 3) && (msg[1] as number) >= 3
 }
 
 /** utp-native names its errors UTP_ECONNREFUSED etc.; the swarm classifies by the errno names. */

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { ProtocolError } from '../../lib/util/errors.js'
 import type { UtpStream } from '../../lib/utp/stream-guard.js'
 import { within } from '../wire/helpers.js'
-import { openTransport, parseHeader, prngBytes, rawSocket, ST_DATA, ST_STATE, ST_SYN, utpPacket, utpSkip } from './helpers.js'
+import { openTransport, parseHeader, prngBytes, rawSocket, ST_DATA, ST_FIN, ST_STATE, ST_SYN, utpPacket, utpSkip } from './helpers.js'
 
 const skip = utpSkip()
 
@@ -130,4 +130,26 @@ test('unread bytes are bounded: a uTP peer sending more than maxUnreadBytes whil
   assert.ok(err instanceof ProtocolError, String(err))
   assert.match(err.message, /bytes we did not read \(bound 1048576\)/)
   assert.ok(inbound.readableLength < MAX + 256 * 1024, `held ${inbound.readableLength} bytes at most one packet burst past the bound`)
+})
+
+test('BEP 29: a FIN carrying libtorrent\'s close-reason extension (type 3, which libutp drops as not uTP) still ends the connection', { skip }, async (t) => {
+  const a = await openTransport({ accept: false })
+  const raw = await rawSocket()
+  t.after(async () => { raw.close(); await a.close() })
+  raw.on('message', (msg, rinfo) => {
+    const h = parseHeader(msg)
+    if (h.type === ST_SYN) raw.send(utpPacket({ type: ST_STATE, connectionId: h.connectionId, seq: 1000, ack: h.seq }), rinfo.port, rinfo.address)
+    if (h.type === ST_DATA && h.payload.length > 0) {
+      // What libtorrent 2.0 sends when it closes a duplicate: ST_FIN, extension 3, 4 bytes of reason.
+      const fin = Buffer.concat([utpPacket({ type: ST_FIN, connectionId: h.connectionId - 1, seq: 1000, ack: h.seq }), Buffer.from([0, 4, 0, 0, 0, 5])])
+      fin[1] = 3
+      raw.send(fin, rinfo.port, rinfo.address)
+    }
+  })
+  const s = await within(5000, 'dial', a.dial('127.0.0.1', raw.port))
+  const failed = new Promise<Error>((resolve) => { s.on('error', resolve) })
+  s.resume()
+  s.write('hello')
+  const err = await within(5000, 'the connection reports the close', failed)
+  assert.match(String(err?.message), /closed the connection \(a FIN carrying extension 3/)
 })
