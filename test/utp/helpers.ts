@@ -72,7 +72,7 @@ export async function rawSocket (): Promise<UdpSocket & { port: number }> {
 }
 
 /** A torrent's bytes fetched by a Swarm whose every dial goes through `connect`, in order. */
-export async function swarmDownload (meta: Metainfo, peers: readonly PeerAddress[], connect: SwarmOptions['connect'], opts: { readonly windowBytes?: number, readonly onOutput?: (out: Readable) => void } = {}): Promise<{ bytes: Buffer, swarm: Swarm }> {
+export async function swarmDownload (meta: Metainfo, peers: readonly PeerAddress[], connect: SwarmOptions['connect'], opts: { readonly windowBytes?: number, readonly consume?: (out: Readable) => Promise<Buffer> } = {}): Promise<{ bytes: Buffer, swarm: Swarm }> {
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? 16 * 1024 * 1024) / meta.pieceLength))
   const merger = new MergingWritable({ pieceLength: meta.pieceLength, start: 0, end: meta.length, maxHeldBytes: windowPieces * meta.pieceLength })
   merger.on('error', () => {})
@@ -83,8 +83,7 @@ export async function swarmDownload (meta: Metainfo, peers: readonly PeerAddress
   swarm.start()
   for (const p of peers) swarm.addPeer(p, 'manual')
   try {
-    opts.onOutput?.(merger.output)
-    const bytes = await Promise.race([collect(merger.output), failed])
+    const bytes = await Promise.race([(opts.consume ?? collect)(merger.output), failed])
     return { bytes, swarm }
   } finally {
     swarm.stop()
