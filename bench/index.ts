@@ -1,14 +1,15 @@
 import { printMetadataFetch } from './metadata-fetch.js'
 import { printSeedUpload } from './seed-upload.js'
+import { printSlowSwarm } from './slow-swarm.js'
 import { printSwarmBench } from './swarm/swarm-bench.js'
 import { printWireLoopback } from './wire-loopback.js'
 import { printWireParser } from './wire-parser.js'
 
 /**
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
- * BENCH_ONLY=wire|seed|metadata|swarm runs one group; bench/README.md has the swarm's setup.
+ * BENCH_ONLY=wire|seed|metadata|swarm|slow runs one group; bench/README.md has the swarm's setup.
  */
-const GROUPS = ['wire', 'seed', 'metadata', 'swarm'] as const
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow'] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
 const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
@@ -19,3 +20,4 @@ if (run('wire')) {
 if (run('seed')) await printSeedUpload(process.stdout)
 if (run('metadata')) await printMetadataFetch(process.stdout)
 if (run('swarm')) await printSwarmBench(process.stdout)
+if (run('slow')) await printSlowSwarm(process.stdout)
