@@ -25,6 +25,13 @@ export const DEFAULT_UTP_MODE: UtpMode = 'prefer'
  */
 export const DEFAULT_UTP_HEAD_START_MS = 1000
 
+/**
+ * The uTP connect timeout when uTP is the fallback (prefer): libutp retransmits an unanswered SYN
+ * at 3 s; a live peer has answered the first or that one by then. A dead peer (TCP refused: most
+ * often a client that quit) costs this, not the full 10 s, of a half-open slot.
+ */
+export const UTP_FALLBACK_CONNECT_TIMEOUT = 4000
+
 export type Transport = 'tcp' | 'utp'
 
 /** What a dial yields: a stream, or (what connect.ts passes) a PeerConnection past its handshake. */
