@@ -17,6 +17,7 @@ import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
+import { openSessionUtp } from '../utp/session.js'
 
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
@@ -86,6 +87,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   stream.merger = merger
   // The merger fails only with the swarm or the stream, and the stream carries that error.
   merger.on('error', () => {})
+  // uTP (BEP 29): dial-only here (stdout mode accepts no peers). Dials wait for it to bind.
+  const utp = openSessionUtp(opts).catch((err: Error) => { stream.destroy(err); return undefined })
   const swarm = new Swarm({
     meta,
     peerId,
@@ -96,7 +99,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId })
+    connect: dialer({ meta, peerId, utp, utpMode: opts.utp })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))
@@ -127,7 +130,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     opts.signal?.removeEventListener('abort', onAbort)
     swarm.stop()
     if (!merger.destroyed) merger.destroy()
-    stream.stopped = sources.stop()
+    stream.stopped = Promise.all([sources.stop(), utp.then(t => t?.close())]).then(() => {})
   })
   swarm.start()
   return stream

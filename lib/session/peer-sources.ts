@@ -3,6 +3,7 @@
  * torrent's trackers; every source feeds the swarm's one peer pool. A download without any source
  * fails at once with a clear reason instead of waiting for the stall timeout.
  */
+import type { UtpOptions } from '../utp/session.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
@@ -10,7 +11,7 @@ import { DownloadError } from '../util/errors.js'
 import type { Swarm } from '../swarm/swarm.js'
 import { startDhtLookup, type DhtOptions } from './dht-source.js'
 
-export interface SourceOptions extends DhtOptions {
+export interface SourceOptions extends DhtOptions, UtpOptions {
   /** Peers to dial besides those the trackers return. */
   readonly peers?: readonly PeerAddress[]
   /** Ask the torrent's trackers for peers (default true). */

@@ -13,6 +13,8 @@ import type { Message } from '../wire/messages.js'
 import type { BitField } from '../wire/bitfield.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
 import type { PeerAddress } from './peer-pool.js'
+import type { UtpMode } from '../utp/dial-policy.js'
+import type { UtpTransport } from '../utp/transport.js'
 import type { WirePeer } from './swarm.js'
 
 export function wirePeer (conn: PeerConnection): WirePeer {
@@ -48,11 +50,15 @@ export interface DialOptions {
   readonly listenPort?: number
   readonly connectTimeoutMs?: number
   readonly handshakeTimeoutMs?: number
+  /** uTP (BEP 29): the session's transport, once open (undefined: TCP only), and the dial policy. */
+  readonly utp?: Promise<UtpTransport | undefined>
+  readonly utpMode?: UtpMode
 }
 
 /** The pool's dial function: TCP connect, both handshakes, then the engine's view of the peer. */
 export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer> {
   return async (addr, signal) => {
+    const utp = await opts.utp
     const conn = await connect({
       host: addr.host,
       port: addr.port,
@@ -63,7 +69,9 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
       ...(opts.have === undefined ? {} : { have: opts.have }),
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
-      signal
+      signal,
+      ...(utp === undefined ? {} : { utp }),
+      ...(opts.utpMode === undefined ? {} : { utpMode: opts.utpMode })
     })
     return wirePeer(conn)
   }

@@ -32,6 +32,9 @@ options:
   --dht-port N       UDP port of our DHT node
   --metadata-timeout S  a magnet's metadata must arrive within S seconds (default 120)
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
+  --no-utp           TCP only: never dial or accept uTP (BEP 29)
+  --utp-only         uTP only: never dial TCP (peers that speak only uTP); default: both,
+                     TCP first, uTP when TCP is refused or slow (needs the optional utp-native)
   --progress         print progress on stderr even when it is not a terminal
   --quiet            no progress line
   --help             this text
@@ -72,7 +75,7 @@ export const command: Command = async (argv, io) => {
 
 /** Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`. */
 export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
-  const common = swarmOptions(args, meta)
+  const common = swarmOptions(args, meta, io)
   const stream = download(meta, { ...extra, ...common, peers: [...common.peers, ...peers] })
   const { show, line, tty } = progressLine(args, io)
   const meter = progressMeter()

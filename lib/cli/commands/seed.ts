@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { dhtOptions, loadMeta, peersOption, progressLine } from '../swarm-args.js'
+import { dhtOptions, loadMeta, peersOption, progressLine, utpOptions } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -19,6 +19,8 @@ options:
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
+  --no-utp        TCP only (default: uTP too, BEP 29, on the same port number over UDP)
+  --utp-only      dial peers over uTP only (inbound TCP and uTP are both accepted)
   --progress, --quiet, --help
 `
 
@@ -33,6 +35,8 @@ export const command: Command = async (argv, io) => {
     { long: 'dht-port', value: true },
     { long: 'metadata-timeout', value: true },
     { long: 'peer', value: true },
+    { long: 'no-utp', value: false },
+    { long: 'utp-only', value: false },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
     { long: 'help', short: 'h', value: false }
@@ -57,6 +61,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     peers: peersOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
+    ...utpOptions(args, io),
     signal: io.signal,
     have,
     onCheck: p => { if (show && (p.checked === p.total || p.checked % 64 === 0)) line.drawText(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`) }
