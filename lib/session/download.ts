@@ -111,6 +111,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     swarm.stop()
     merger.destroy()
     stream.destroy(new DownloadError('download aborted'))
+    stream.stopped = utp.then(t => t?.close())
     return stream
   }
   const sources = startPeerSources(swarm, meta, peerId, opts, {

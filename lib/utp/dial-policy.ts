@@ -32,6 +32,18 @@ export const DEFAULT_UTP_HEAD_START_MS = 1000
  */
 export const UTP_FALLBACK_CONNECT_TIMEOUT = 4000
 
+/**
+ * When TCP failed fast (refused: the host is up, nothing takes TCP there; or closed in the
+ * handshake), the time it took is about one round trip to that host, and a uTP peer on it
+ * answers our SYN within one more. So uTP gets this many of those round trips (at least
+ * UTP_AFTER_TCP_FAILED_MIN_MS), not the full fallback timeout: a dead peer (most tracker
+ * peers that refuse are clients that quit; their UDP port is closed too, and libutp never sees
+ * the ICMP) costs ~0.5 s of a half-open slot instead of 4 s. The price: a uTP-only peer whose
+ * first SYN is lost is missed this time (libutp resends it only at 3 s).
+ */
+export const UTP_AFTER_TCP_FAILED_RTTS = 8
+export const UTP_AFTER_TCP_FAILED_MIN_MS = 500
+
 export type Transport = 'tcp' | 'utp'
 
 /** What a dial yields: a stream, or (what connect.ts passes) a PeerConnection past its handshake. */
@@ -60,8 +72,8 @@ export interface DialEitherOptions<T extends Destroyable> {
 
 /**
  * Dials by `mode`: the first transport to connect wins and the other is cancelled (or its
- * stream destroyed, if it connected too). Rejects with the TCP error (the uTP one as its cause)
- * when every transport tried failed.
+ * stream destroyed, if it connected too). Rejects with the first transport's error (TCP's under
+ * `prefer`) when every transport tried failed.
  */
 export function dialEither<T extends Destroyable> (opts: DialEitherOptions<T>): Promise<Dialed<T>> {
   const order: Transport[] = opts.mode === 'off' || opts.utp === undefined ? ['tcp'] : opts.mode === 'only' ? ['utp'] : ['tcp', 'utp']
@@ -71,9 +83,12 @@ export function dialEither<T extends Destroyable> (opts: DialEitherOptions<T>): 
     const errors = new Map<Transport, Error>()
     let done = false
     let headStart: ReturnType<typeof setTimeout> | undefined
+    let budget: ReturnType<typeof setTimeout> | undefined
+    const started = Date.now()
     const finish = (): void => {
       done = true
       clearTimeout(headStart)
+      clearTimeout(budget)
       opts.signal?.removeEventListener('abort', onAbort)
     }
     const onAbort = (): void => {
@@ -96,14 +111,29 @@ export function dialEither<T extends Destroyable> (opts: DialEitherOptions<T>): 
         if (done) return
         errors.set(t, err)
         const next = order[order.indexOf(t) + 1]
-        // TCP failed before its head start ran out (refused, or closed in the handshake): uTP at once.
-        if (next !== undefined && !controllers.has(next)) { start(next); return }
-        if (errors.size < controllers.size) return // the other is still trying
-        finish()
-        const first = errors.get(order[0] as Transport) as Error
-        const second = order.length > 1 ? errors.get(order[1] as Transport) : undefined
-        reject(second === undefined ? first : new PeerConnectError(`${first.message}; over uTP: ${second.message}`, { cause: first }))
+        // TCP failed before its head start ran out (refused, or closed in the handshake): uTP at
+        // once, for a few of the round trips TCP's failure took.
+        if (next !== undefined && !controllers.has(next)) {
+          const ms = Math.max(UTP_AFTER_TCP_FAILED_MIN_MS, UTP_AFTER_TCP_FAILED_RTTS * (Date.now() - started))
+          start(next)
+          budget = setTimeout(() => {
+            if (done) return
+            errors.set(next, new PeerConnectError(`no answer within ${ms} ms (after TCP failed)`))
+            controllers.get(next)?.abort()
+            settle()
+          }, ms)
+          return
+        }
+        settle()
       })
+    }
+    const settle = (): void => {
+      if (done || errors.size < controllers.size) return // one is still trying
+      finish()
+      // The first transport's own error, as it was: the swarm classifies a failed dial by its
+      // class, code and words (lib/swarm/peer-outcome.ts), and a refused or MSE-only peer must
+      // read as that, not as uTP's timeout that followed.
+      reject(errors.get(order[0] as Transport) as Error)
     }
     if (opts.signal?.aborted === true) { reject(new PeerConnectError('aborted')); return }
     opts.signal?.addEventListener('abort', onAbort, { once: true })

@@ -44,10 +44,12 @@ test('prefer: TCP silent past the head start -> uTP dialed alongside; the first 
   assert.equal(tcp.aborted, true, 'the TCP dial was cancelled')
 })
 
-test('prefer: both fail -> one PeerConnectError naming both, classified by the TCP cause', async () => {
-  const err = await dialEither({ mode: 'prefer', tcp: fake(5, 'fail', 'ECONNREFUSED'), utp: fake(5, 'fail', 'ETIMEDOUT'), headStartMs: 10 }).then(() => undefined, (e: Error) => e)
+test('prefer: both fail -> TCP\'s own error, so the swarm classifies the peer by it (refused, MSE-only ...)', async () => {
+  const utp = fake(5, 'fail', 'ETIMEDOUT')
+  const err = await dialEither({ mode: 'prefer', tcp: fake(5, 'fail', 'ECONNREFUSED'), utp, headStartMs: 10 }).then(() => undefined, (e: Error) => e)
   assert.ok(err instanceof PeerConnectError)
-  assert.match(err.message, /fake ECONNREFUSED; over uTP: fake ETIMEDOUT/)
+  assert.equal(err.message, 'fake ECONNREFUSED')
+  assert.equal(utp.started, true, 'uTP was tried')
 })
 
 test('off (--no-utp): TCP only, uTP never dialed even when TCP fails', async () => {
@@ -85,4 +87,14 @@ test('a transport that connects after the other won is destroyed, not leaked', a
   await new Promise(resolve => setTimeout(resolve, 150))
   assert.equal(late.stream?.destroyed, true)
   void tcp
+})
+
+test('prefer: after TCP was refused, uTP gets a few of those round trips (at least 0.5 s), not the full timeout: a dead peer fails fast, classified as refused', async () => {
+  const utp = fake(60_000, 'connect')
+  const started = Date.now()
+  const err = await within(5000, 'dial', dialEither({ mode: 'prefer', tcp: fake(5, 'fail', 'ECONNREFUSED'), utp, headStartMs: 10_000 })).then(() => undefined, (e: Error) => e)
+  assert.ok(err instanceof PeerConnectError)
+  assert.equal(err.message, 'fake ECONNREFUSED')
+  assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`)
+  assert.equal(utp.aborted, true)
 })
