@@ -5,18 +5,21 @@
  * every piece touching them verified (lib/storage). While it downloads it uploads: peers may dial
  * us on `port`, and every peer is served the pieces already on disk (disk-upload.ts).
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
+import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
 import { openSessionUtp } from '../utp/session.js'
 import type { UtpTransport } from '../utp/transport.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
@@ -37,6 +40,8 @@ export interface DiskDownloadOptions extends SourceOptions {
   /** Bytes per second, all peers together (undefined: no limit). */
   readonly maxDownloadRate?: number
   readonly maxUploadRate?: number
+  /** MSE/PE: our dials follow it, and so does our listener (prefer and require accept both kinds; off takes plaintext only; require refuses plaintext). */
+  readonly encryption?: EncryptionPolicy
   /** Progress of the resume check, before any peer is contacted. */
   readonly onCheck?: (p: CheckProgress) => void
 }
@@ -53,6 +58,8 @@ interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
   /** Reading a block back for a peer failed: that request was refused; the download goes on. */
   'read-error': [StorageError]
 }
@@ -112,7 +119,13 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   }
 }
 
-export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDownloadOptions = {}): Promise<DiskDownload> {
+/**
+ * @param out PATH as `-o PATH` reads it (output-path.ts): an existing directory holds the torrent
+ *   (DIR/NAME, for a single file too), another path is a single file's own; or a target from
+ *   resolveOutput. Where the data went: `storage.layout.payload`.
+ */
+export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget, opts: DiskDownloadOptions = {}): Promise<DiskDownload> {
+  if (typeof out === 'string') out = await resolveOutput(meta, out, 'download')
   const have = await checkExisting(meta, out, opts.files, opts.onCheck, { signal: opts.signal })
   if (opts.signal?.aborted === true) throw new DownloadError('download aborted')
   const storage = await FileStorage.open(meta, out, { selection: opts.files, have })
@@ -129,7 +142,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   const nothingLeft = wanted.count() === have.count()
   let upload: DiskUpload | undefined
   try {
-    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate })
+    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate, encryption: opts.encryption })
   } catch (err) {
     await storage.close().catch(() => {})
     throw err
@@ -152,7 +165,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, utp: Promise.resolve(utp), utpMode: opts.utp }),
+    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp: Promise.resolve(utp), utpMode: opts.utp }),
     upload: upload?.side
   })
   upload?.attach(swarm, sink)
@@ -176,6 +189,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     : startPeerSources(swarm, meta, peerId, { ...opts, port: upload?.port ?? opts.port }, {
       fail: err => { void dl.stop(err) },
       trackerError: f => dl.emit('tracker-error', f),
+      webSeed: e => dl.emit('web-seed', e),
       uploaded: () => upload?.side.uploaded ?? 0
     }), upload, utp)
   swarm.start()

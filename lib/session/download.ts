@@ -4,6 +4,7 @@
  * and verifies pieces, the merging Writable puts them in order, and the stream hands them out.
  * Closing the stream early (`| head`) stops the swarm and tells the trackers `stopped`.
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
 import type { Metainfo } from '../metainfo/types.js'
@@ -12,11 +13,13 @@ import type { Announcer } from '../tracker/announcer.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
 import { startPeerSources, type SourceOptions } from './peer-sources.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
+import { piecesForRange } from '../metainfo/geometry.js'
 import { openSessionUtp } from '../utp/session.js'
 
 export interface DownloadOptions extends SourceOptions {
@@ -24,6 +27,11 @@ export interface DownloadOptions extends SourceOptions {
   readonly file?: number | string
   /** Just this piece (overrides `file`). */
   readonly piece?: number
+  /**
+   * A byte range [start, end) of the torrent's byte stream, across file boundaries (overrides
+   * `file` and `piece`). Padding files inside it are in the stream (TarOutput drops them).
+   */
+  readonly range?: { readonly start: number, readonly end: number }
   /** Bytes past the output cursor that may be held in memory (default 16 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
@@ -33,6 +41,8 @@ export interface DownloadOptions extends SourceOptions {
   readonly signal?: AbortSignal
   /** Bytes per second, all peers together (undefined: no limit). */
   readonly maxDownloadRate?: number
+  /** MSE/PE for our dials: 'prefer' (default), 'require', 'off' (lib/crypto/README.md). */
+  readonly encryption?: EncryptionPolicy
 }
 
 export interface DownloadProgress extends SwarmStats {
@@ -41,14 +51,26 @@ export interface DownloadProgress extends SwarmStats {
 }
 
 export interface DownloadStreamEvents extends ReadableEvents {
+  data: [data: Uint8Array]
   progress: [DownloadProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
 }
 
 /** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
 export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024
 const PROGRESS_MS = 500
+
+/**
+ * What comes out is Uint8Array (views of verified pieces). streamx declares every Readable's data
+ * as `unknown`; this narrows it, so `for await (const chunk of download(meta))` is typed.
+ */
+export interface DownloadStream {
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array>
+  read (): Uint8Array | null
+}
 
 /** The download's bytes, in order, with its swarm and progress attached. */
 export class DownloadStream extends Readable<DownloadStreamEvents> {
@@ -72,8 +94,19 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
   }
 }
 
+/** A byte range of the whole torrent, checked: a library caller's mistake is a RangeError. */
+function selectBytes (meta: Metainfo, start: number, end: number): Selection {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > meta.length) {
+    throw new RangeError(`range [${start}, ${end}) is not inside the torrent's ${meta.length} bytes`)
+  }
+  const span = piecesForRange(meta, start, end)
+  return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex: undefined }
+}
+
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
-  const selection = opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
+  const selection = opts.range !== undefined
+    ? selectBytes(meta, opts.range.start, opts.range.end)
+    : opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream
@@ -99,7 +132,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, utp, utpMode: opts.utp })
+    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp, utpMode: opts.utp })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))
@@ -116,7 +149,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   }
   const sources = startPeerSources(swarm, meta, peerId, opts, {
     fail: err => stream.destroy(err),
-    trackerError: f => stream.emit('tracker-error', f)
+    trackerError: f => stream.emit('tracker-error', f),
+    webSeed: e => stream.emit('web-seed', e)
   })
   stream.announcer = sources.announcer
 

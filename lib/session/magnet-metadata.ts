@@ -11,6 +11,7 @@
  * refused or dropped us is dialed again with backoff: it may be starting, or the only one there is.
  */
 import { openSessionUtp, type UtpOptions } from '../utp/session.js'
+import type { EncryptionPolicy } from '../wire/connect.js'
 import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -38,6 +39,8 @@ export interface MagnetMetadataOptions extends DhtOptions, UtpOptions {
   readonly timeoutMs?: number
   readonly maxPeers?: number
   readonly signal?: AbortSignal
+  /** MSE/PE for our dials: 'prefer' (default), 'require', 'off'. */
+  readonly encryption?: EncryptionPolicy
 }
 
 export interface MagnetMetadata {
@@ -91,7 +94,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     retryMaxMs: RETRY_MAX_MS,
     dial: async (addr, signal) => {
       const transport = await utp
-      return await connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(transport === undefined ? {} : { utp: transport }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
+      return await connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), ...(transport === undefined ? {} : { utp: transport }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
     }
   })
   pool.on('dial-error', (addr, err) => {

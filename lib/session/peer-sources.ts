@@ -10,6 +10,7 @@ import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
 import type { Swarm } from '../swarm/swarm.js'
 import { startDhtLookup, type DhtOptions } from './dht-source.js'
+import { startWebSeeds, type WebSeedEvent } from '../webseed/web-seeds.js'
 
 export interface SourceOptions extends DhtOptions, UtpOptions {
   /** Peers to dial besides those the trackers return. */
@@ -20,6 +21,8 @@ export interface SourceOptions extends DhtOptions, UtpOptions {
   readonly port?: number
   /** Tracker timeouts, for tests against dead trackers. */
   readonly trackerTimeoutMs?: number
+  /** Use the torrent's web seeds (BEP 19 url-list, a magnet's ws=); default true. */
+  readonly webSeeds?: boolean
 }
 
 export interface PeerSources {
@@ -33,6 +36,8 @@ export interface SourceHooks {
   readonly trackerError?: (f: TrackerFailure) => void
   /** Bytes uploaded so far, for announces. */
   readonly uploaded?: () => number
+  /** A web seed became busy, failed, or was dropped (lib/webseed). */
+  readonly webSeed?: (e: WebSeedEvent) => void
 }
 
 export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Array, opts: SourceOptions, hooks: SourceHooks): PeerSources {
@@ -41,19 +46,29 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   // 'fallback' waits for every tracker to fail; with no trackers running it never starts.
   const fallback = opts.dht === 'fallback'
   let dht = opts.dht === true ? startDhtLookup(meta.infoHash, opts, p => swarm.addPeer(p, 'dht'), meta.private) : undefined
-  if (opts.trackers === false || meta.announce.length === 0) {
-    if (given.length === 0 && dht === undefined) {
+  const noTrackers = opts.trackers === false || meta.announce.length === 0
+  const web = opts.webSeeds === false
+    ? undefined
+    : startWebSeeds(swarm, meta, {
+      onEvent: hooks.webSeed,
+      // Web seeds were the only source: nothing else can come.
+      onAllDropped: why => { if (noTrackers && given.length === 0 && dht === undefined) hooks.fail(new DownloadError(`every web seed failed: ${why}`)) }
+    })
+  if (web !== undefined) swarm.stallNote = () => web.describe()
+  if (noTrackers) {
+    if (given.length === 0 && dht === undefined && web === undefined) {
       const why = opts.trackers === false ? 'trackers are off and no peer was given' : 'the torrent names no tracker and no peer was given (and the DHT is off)'
       queueMicrotask(() => hooks.fail(new DownloadError(why)))
     }
-    return { announcer: undefined, stop: async () => { await dht?.stop() } }
+    return { announcer: undefined, stop: async () => { web?.stop(); await dht?.stop() } }
   }
   const announcer = new Announcer({
     infoHash: meta.infoHash,
     peerId,
     port: opts.port ?? 6881,
     tiers: meta.announce,
-    wantPeers: () => swarm.pool.stats.known === 0,
+    // Web seeds sit in the pool too: no more known than them means no peer known.
+    wantPeers: () => swarm.pool.stats.known <= (web?.count ?? 0),
     getStats: () => {
       const s = swarm.stats
       return { uploaded: hooks.uploaded?.() ?? 0, downloaded: s.verified, left: s.bytesLeft }
@@ -71,5 +86,5 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   })
   swarm.on('complete', () => announcer.complete())
   announcer.start()
-  return { announcer, stop: async () => { await Promise.all([announcer.stop(), dht?.stop()]) } }
+  return { announcer, stop: async () => { web?.stop(); await Promise.all([announcer.stop(), dht?.stop()]) } }
 }

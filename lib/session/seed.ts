@@ -5,12 +5,14 @@
  */
 import { openSessionUtp, type UtpOptions } from '../utp/session.js'
 import type { UtpTransport } from '../utp/transport.js'
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { Seeder } from '../seed/seeder.js'
 import { PeerListener } from '../seed/listener.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { FileStorage } from '../storage/file-storage.js'
+import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
@@ -37,6 +39,8 @@ export interface SeedOptions extends DhtOptions, UtpOptions {
   readonly seedRatio?: number
   /** Stop after seeding this long (`--seed-time`). */
   readonly seedTimeMs?: number
+  /** MSE/PE: what our listener accepts and how we dial (default 'prefer': both kinds). */
+  readonly encryption?: EncryptionPolicy
   readonly signal?: AbortSignal
 }
 
@@ -57,15 +61,22 @@ export interface SeedSession {
 /** How often the seed ratio is looked at: a ratio is a slow quantity. */
 const RATIO_CHECK_MS = 1000
 
-/** Verify what `path` holds, then seed it. Rejects when not one piece verifies. */
-export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOptions = {}): Promise<SeedSession> {
-  const have = opts.have ?? await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal, links: 'follow-reads' })
+/**
+ * Verify what `path` holds, then seed it. Rejects when not one piece verifies.
+ * @param path the payload itself (a single file, or the torrent's NAME directory: what
+ *   `createTorrent` read) or the directory that holds it (output-path.ts); or a target from
+ *   resolveOutput
+ */
+export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget, opts: SeedOptions = {}): Promise<SeedSession> {
+  const target = typeof path === 'string' ? await resolveOutput(meta, path, 'seed') : path
+  const have = opts.have ?? await checkExisting(meta, target, undefined, opts.onCheck, { signal: opts.signal, links: 'follow-reads' })
   if (have.count() === 0) {
-    throw new StorageError(`${path}: no piece of "${meta.name}" verifies there; nothing to seed`)
+    throw new StorageError(`${target.payload}: no piece of "${meta.name}" verifies there; nothing to seed`)
   }
   // Seeding reads only, and serves only verified pieces: a user's symlinks are followed.
-  const storage = await FileStorage.open(meta, path, { have, links: 'follow-reads' })
-  const listener = new PeerListener({ port: opts.port, host: opts.host })
+  const storage = await FileStorage.open(meta, target, { have, links: 'follow-reads' })
+  const encryption = opts.encryption === undefined ? {} : { encryption: opts.encryption }
+  const listener = new PeerListener({ port: opts.port, host: opts.host, ...encryption })
   const port = await listener.listen()
   let utp: UtpTransport | undefined
   try {
@@ -82,7 +93,7 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
-  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...(uploader === undefined ? {} : { uploader }), ...(utp === undefined ? {} : { utp }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
+  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }), ...(utp === undefined ? {} : { utp }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
   seeder.start()
   for (const addr of opts.peers ?? []) seeder.dialPeer(addr)
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).

@@ -3,9 +3,11 @@
  * iff its SHA-1 matches). The engine marks those done and fetches only the rest.
  *
  * It reads what FileStorage writes: each file under its temporary name if that exists, otherwise
- * its final name; padding as zeros; the parts of boundary pieces that belong to unselected files
- * from those files if they exist, else from the side file. A piece with any byte missing (a file
- * absent or too short) is simply not counted, and neither is a piece half-written when the
+ * its final name; padding as zeros; and a file's part of a piece that the file does not hold (it
+ * is absent or too short: not selected by the run that fetched the piece) from that piece's
+ * record in the side file, whichever selection wrote it. So a wider selection counts the pieces a
+ * narrower one kept (FileStorage.open then hands their bytes to the newly selected files). A piece
+ * with any byte missing is simply not counted, and neither is a piece half-written when the
  * process died: its hash does not match.
  */
 import type { FileHandle } from 'node:fs/promises'
@@ -14,9 +16,11 @@ import type { Metainfo } from '../metainfo/types.js'
 import { pieceMatches } from '../pieces/verify.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
-import { kindBelow, SymlinkRefused } from './below-root.js'
+import { SymlinkRefused } from './below-root.js'
 import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
 import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
+import type { OutputTarget } from './output-path.js'
+import { SideFile } from './side-file.js'
 import { toStorageError } from './storage-error.js'
 
 export interface CheckProgress {
@@ -37,12 +41,13 @@ export interface CheckOptions {
 }
 
 /**
- * @param out the same `out` FileStorage.open gets (a directory, or a single-file torrent's path)
+ * @param out the same `out` FileStorage.open gets (a target from resolveOutput, or a string: the
+ *   directory holding a multi-file torrent's NAME, a single-file torrent's own path)
  * @param selection indexes into `meta.files`; undefined: every file
  */
 export async function checkExisting (
   meta: Metainfo,
-  out: string,
+  out: string | OutputTarget,
   selection?: readonly number[],
   onProgress?: (p: CheckProgress) => void,
   opts: CheckOptions = {}
@@ -89,7 +94,7 @@ class PieceReader {
   private readonly layout: StorageLayout
   private readonly handles: FileHandles
   private readonly sources = new Map<number, Promise<string | undefined>>()
-  private sideExists: Promise<boolean> | undefined
+  private sideFile: Promise<SideFile | undefined> | undefined
 
   constructor (layout: StorageLayout, maxOpenFiles: number) {
     this.layout = layout
@@ -107,10 +112,8 @@ class PieceReader {
       if (file.padding) { into.fill(0); continue }
       const source = await this.source(s.fileIndex)
       if (source !== undefined && await this.readAt(source, into, s.fileOffset)) continue
-      if (this.layout.selected[s.fileIndex] === true) return undefined
-      const slot = this.layout.boundarySlots.get(index)
-      if (slot === undefined || this.layout.sidePath === undefined || !await this.hasSide()) return undefined
-      if (!await this.readAt(this.layout.sidePath, into, slot * meta.pieceLength + at)) return undefined
+      const side = await this.side()
+      if (side === undefined || !await side.read(index, at, into)) return undefined
     }
     return data
   }
@@ -134,10 +137,11 @@ class PieceReader {
     return await s
   }
 
-  private async hasSide (): Promise<boolean> {
+  /** The side file's records, read once (undefined for a single-file torrent). */
+  private async side (): Promise<SideFile | undefined> {
     const path = this.layout.sidePath
-    this.sideExists ??= path === undefined ? Promise.resolve(false) : kindBelow(this.layout.root, path).then(k => k === 'file')
-    return await this.sideExists
+    this.sideFile ??= path === undefined ? Promise.resolve(undefined) : SideFile.open(path, this.layout.meta, this.handles)
+    return await this.sideFile
   }
 
   /** False when the file ends before `into` is full. */

@@ -42,6 +42,9 @@ export class FileHandles {
     this.followReads = followReads
   }
 
+  /** Whether reads follow symbolic links below the root. */
+  get followsReads (): boolean { return this.followReads }
+
   /** Open handles right now (for tests). */
   get size (): number { return this.entries.size }
 

@@ -8,10 +8,15 @@
  * truncate to its exact length and an fsync. So a file under its final name is always complete,
  * and a crash at any moment leaves at worst `.part` files that `checkExisting` re-hashes.
  *
- * Opening reconciles the disk with `have` (what checkExisting verified): a complete file still
- * under its temporary name (killed between its last write and its rename) is renamed now; an
- * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
- * temporary name, keeping the bytes that verified.
+ * Opening reconciles the disk with `have` (what checkExisting verified): a selected file's part of
+ * a verified piece that only the side file holds (an earlier, narrower selection fetched the
+ * piece) is copied into the file; a complete file still under its temporary name (killed between
+ * its last write and its rename) is renamed now; an incomplete file found under its final name
+ * (someone else's, or a stale copy) is moved to its temporary name, keeping the bytes that
+ * verified. A complete file never goes back to `.part`: one under its final name whose every
+ * unverified piece could not be checked only for lack of another file's bytes (a narrower
+ * selection finished it, and the side file is gone) keeps its name, and those pieces are fetched
+ * into it.
  */
 import { lstat, rename, rm, type FileHandle } from 'node:fs/promises'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
@@ -20,9 +25,11 @@ import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { kindBelow, openBelow } from './below-root.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
-import { locate, planLayout, sideFilePath, type LinkPolicy, type StorageLayout } from './layout.js'
+import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
+import type { OutputTarget } from './output-path.js'
+import { SideFile } from './side-file.js'
 import { checkRange, type Storage } from './storage.js'
-import { toStorageError } from './storage-error.js'
+import { errorCode, toStorageError } from './storage-error.js'
 
 export interface FileStorageOptions {
   /** Indexes into `meta.files`; undefined selects every file. */
@@ -45,6 +52,10 @@ export class FileStorage implements Storage {
   private readonly remaining: number[]
   private readonly inFlight = new Map<number, Promise<void>>()
   private closing: Promise<void> | undefined
+  /** The side file's records (undefined for a single-file torrent); set by open. */
+  private side: SideFile | undefined
+  /** heldBytes' answers, asked while opening (a neighbour is looked at once). */
+  private readonly held = new Map<number, Promise<number>>()
 
   private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
     this.layout = layout
@@ -62,12 +73,14 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * @param out a directory for a multi-file torrent, the exact file path for a single-file one
+   * @param out a target from resolveOutput, or a string read literally: the directory holding a
+   *   multi-file torrent's NAME, the exact file path of a single-file one (output-path.ts)
    */
-  static async open (meta: Metainfo, out: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
+  static async open (meta: Metainfo, out: string | OutputTarget, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const layout = planLayout(meta, out, opts.selection, opts.links)
     const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
     try {
+      if (layout.sidePath !== undefined) storage.side = await SideFile.open(layout.sidePath, meta, storage.handles)
       for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
     } catch (err) {
       await storage.close().catch(() => {})
@@ -111,16 +124,20 @@ export class FileStorage implements Storage {
     checkRange(index, begin, length, pieceLengthAt(this.meta, index))
     const out = new Uint8Array(length)
     const start = index * this.meta.pieceLength + begin
-    const slot = this.layout.boundarySlots.get(index)
     for (const s of filesInRange(this.meta, start, start + length)) {
       const file = this.meta.files[s.fileIndex]
       if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
       const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
+      // The side file holds what a file does not: a boundary piece's part of an unselected file,
+      // or (a seeder after a `--file` download) of a file never fetched.
+      const fromSide = async (): Promise<boolean> => await (this.side?.read(index, begin + (into.byteOffset - out.byteOffset), into) ?? false)
       if (this.layout.selected[s.fileIndex] === true) {
-        await this.readAt(this.current[s.fileIndex] as string, into, s.fileOffset)
-      } else if (slot !== undefined && this.layout.sidePath !== undefined) {
-        await this.readAt(this.layout.sidePath, into, slot * this.meta.pieceLength + begin + (into.byteOffset - out.byteOffset))
-      } else {
+        try {
+          await this.readAt(this.current[s.fileIndex] as string, into, s.fileOffset)
+        } catch (err) {
+          if (!isMissingBytes(err) || !await fromSide()) throw err
+        }
+      } else if (!await fromSide()) {
         throw new StorageError(`cannot read piece ${index}: file ${JSON.stringify(file.path)} is not selected`)
       }
     }
@@ -136,10 +153,11 @@ export class FileStorage implements Storage {
       } catch (err) {
         throw toStorageError('close', this.layout.root, err)
       }
-      // A side file left by an earlier, narrower --file selection is stale once every file of
-      // this one is done without needing it.
-      if (this.meta.multiFile && this.layout.sidePath === undefined && this.complete) {
-        await rm(sideFilePath(this.layout.root, this.meta), { force: true }).catch(() => {})
+      // The side file is stale once every file of the torrent is complete: nothing in it can
+      // be needed by any selection.
+      const everyFile = this.meta.files.every((f, i) => f.padding || this.layout.selected[i] === true)
+      if (this.side !== undefined && this.layout.links === 'refuse' && everyFile && this.complete) {
+        await rm(this.side.path, { force: true }).catch(() => {})
       }
     })()
     await this.closing
@@ -155,8 +173,10 @@ export class FileStorage implements Storage {
       touched.push(s.fileIndex)
       await this.writeAt(this.current[s.fileIndex] as string, data.subarray(from, from + s.length), s.fileOffset)
     }
-    const slot = this.layout.boundarySlots.get(index)
-    if (slot !== undefined && this.layout.sidePath !== undefined) await this.writeAt(this.layout.sidePath, data, slot * this.meta.pieceLength)
+    if (this.layout.boundary.has(index)) {
+      if (this.side === undefined) throw new StorageError(`cannot keep boundary piece ${index}: no side file`)
+      await this.side.write(index, data)
+    }
     this.written.set(index)
     for (const i of touched) {
       this.remaining[i] = (this.remaining[i] as number) - 1
@@ -192,17 +212,92 @@ export class FileStorage implements Storage {
       this.current[i] = final
       return
     }
-    const where = await locate(this.layout, i, 'write')
+    const where = await this.fillFromSide(i, await locate(this.layout, i, 'write'))
     if (this.remaining[i] === 0) {
       if (where === undefined) throw new StorageError(`${JSON.stringify(final)} is missing although its pieces verified`)
       this.current[i] = where
       await this.finish(i)
     } else if (where === final) {
-      try {
-        await rename(final, temp)
-      } catch (err) {
-        throw toStorageError('rename', final, err)
+      if (await this.onlyNeighboursMissing(i)) {
+        this.current[i] = final
+        return
       }
+      await this.moveToTemp(i)
+    }
+  }
+
+  /**
+   * Copies into file `i` its part of every verified piece whose bytes only the side file holds
+   * (the file is absent or ends before them): checkExisting verified the piece with exactly those
+   * bytes. A file under its final name that lacks bytes is not complete: it moves to `.part`
+   * first. Returns where the file's bytes are now.
+   */
+  private async fillFromSide (i: number, where: string | undefined): Promise<string | undefined> {
+    const side = this.side
+    const span = piecesForFile(this.meta, i)
+    if (side === undefined || span === undefined) return where
+    let recorded = false
+    for (let p = span.first; p <= span.last && !recorded; p++) recorded = this.written.has(p) && side.has(p)
+    if (!recorded) return where
+    const held = where === undefined ? 0 : (await lstat(where)).size
+    const fills: Array<{ piece: number, at: number, fileOffset: number, length: number }> = []
+    for (let p = span.first; p <= span.last; p++) {
+      if (!this.written.has(p) || !side.has(p)) continue
+      const s = filesInPiece(this.meta, p).find(x => x.fileIndex === i)
+      if (s === undefined || s.fileOffset + s.length <= held) continue
+      const file = this.meta.files[i] as Metainfo['files'][number]
+      fills.push({ piece: p, at: file.offset + s.fileOffset - p * this.meta.pieceLength, fileOffset: s.fileOffset, length: s.length })
+    }
+    if (fills.length === 0) return where
+    if (where === this.layout.finals[i]) await this.moveToTemp(i)
+    const temp = this.layout.temps[i] as string
+    for (const f of fills) {
+      const bytes = new Uint8Array(f.length)
+      if (!await side.read(f.piece, f.at, bytes)) throw new StorageError(`cannot read piece ${f.piece} from ${JSON.stringify(side.path)}: it ends early`)
+      await this.writeAt(temp, bytes, f.fileOffset)
+    }
+    return temp
+  }
+
+  /**
+   * Whether each piece of file `i` that did not verify lacks another file's bytes (that file
+   * absent or too short, the side file without the piece): it could not be checked, which says
+   * nothing against file `i`. At least one piece of `i` must have verified: some evidence that
+   * the file under the final name is this torrent's.
+   */
+  private async onlyNeighboursMissing (i: number): Promise<boolean> {
+    const span = piecesForFile(this.meta, i)
+    if (span === undefined) return false
+    let verified = 0
+    for (let p = span.first; p <= span.last; p++) {
+      if (this.written.has(p)) { verified++; continue }
+      if (this.side?.has(p) === true) return false
+      let blocked = false
+      for (const s of filesInPiece(this.meta, p)) {
+        if (s.fileIndex === i || this.meta.files[s.fileIndex]?.padding === true) continue
+        if (await this.heldBytes(s.fileIndex) < s.fileOffset + s.length) { blocked = true; break }
+      }
+      if (!blocked) return false
+    }
+    return verified > 0
+  }
+
+  /** How many bytes of file `j` are on disk, under either name (0 if absent or behind a symlink). */
+  private async heldBytes (j: number): Promise<number> {
+    let held = this.held.get(j)
+    if (held === undefined) {
+      held = locate(this.layout, j, 'read').then(async where => where === undefined ? 0 : (await lstat(where)).size).catch(() => 0)
+      this.held.set(j, held)
+    }
+    return await held
+  }
+
+  private async moveToTemp (i: number): Promise<void> {
+    const final = this.layout.finals[i] as string
+    try {
+      await rename(final, this.layout.temps[i] as string)
+    } catch (err) {
+      throw toStorageError('rename', final, err)
     }
   }
 
@@ -236,7 +331,7 @@ export class FileStorage implements Storage {
         let done = 0
         while (done < into.byteLength) {
           const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done)
-          if (bytesRead === 0) throw new StorageError(`cannot read ${JSON.stringify(path)}: it ends before byte ${position + into.byteLength}`)
+          if (bytesRead === 0) throw new EndsEarly(`cannot read ${JSON.stringify(path)}: it ends before byte ${position + into.byteLength}`)
           done += bytesRead
         }
       })
@@ -245,6 +340,14 @@ export class FileStorage implements Storage {
     }
   }
 }
+
+/** A read that failed because the file is absent or shorter than asked (not an I/O error). */
+function isMissingBytes (err: unknown): boolean {
+  return err instanceof EndsEarly || errorCode(err instanceof StorageError ? err.cause : err) === 'ENOENT'
+}
+
+/** A file shorter than a read needs. */
+class EndsEarly extends StorageError {}
 
 /** fh.write may write less than asked (a full disk mid-write, a signal): loop until all is out. */
 async function writeAll (fh: FileHandle, data: Uint8Array, position: number): Promise<void> {

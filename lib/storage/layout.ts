@@ -1,15 +1,17 @@
 /**
  * Where each file of a torrent lives on disk, and which pieces a `--file` selection needs.
  *
- * Paths: a multi-file torrent's files go to `<out>/<TorrentFile.path>`; a single-file torrent is
- * written to exactly `<out>`. While a file is incomplete it lives under a temporary name, its final
- * name plus `.part` (more `.part` if the torrent itself has a file by that name), and is renamed
- * only once every piece touching it has been written (see file-storage.ts).
+ * Paths (output-path.ts says how a user's PATH becomes a target): a single-file torrent is written
+ * to exactly `payload`; a multi-file torrent's files go under `payload` (the NAME directory) by
+ * their paths inside the torrent. While a file is incomplete it lives under a temporary name, its
+ * final name plus `.part` (more `.part` if the torrent itself has a file by that name), and is
+ * renamed only once every piece touching it has been written (see file-storage.ts).
  *
  * Boundary pieces: a wanted piece that also covers bytes of an unselected file. Only the selected
- * files' parts go into those files; the whole piece is also kept in a side file
- * (`<out>/.bt-stream-<infohash>.parts`, one piece-sized slot per boundary piece, like libtorrent's
- * `.parts`) so a rerun can still verify the piece and the unselected file is never created.
+ * files' parts go into those files; the whole piece is also kept in the side file
+ * (`<root>/.bt-stream-<infohash>.parts`, like libtorrent's `.parts`; side-file.ts) so a rerun can
+ * still verify the piece, a wider selection later finds the unselected files' bytes there, and
+ * the unselected file is never created.
  */
 import { resolve, sep, dirname } from 'node:path'
 import { filesInPiece, piecesForFile } from '../metainfo/geometry.js'
@@ -17,6 +19,7 @@ import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { kindBelow } from './below-root.js'
+import { outputAt, pathBelowPayload, type OutputTarget } from './output-path.js'
 
 export const PART_SUFFIX = '.part'
 
@@ -34,6 +37,8 @@ export interface StorageLayout {
   readonly links: LinkPolicy
   /** The directory nothing may be written outside of. */
   readonly root: string
+  /** A single-file torrent's file; a multi-file torrent's NAME directory (output-path.ts). */
+  readonly payload: string
   /** Absolute final path of each file; undefined for BEP 47 padding files. */
   readonly finals: readonly (string | undefined)[]
   /** Absolute temporary path of each file while it is incomplete. */
@@ -42,22 +47,29 @@ export interface StorageLayout {
   readonly selected: readonly boolean[]
   /** Pieces touching a selected file with at least one byte. */
   readonly wanted: BitField
-  /** Boundary piece index -> its slot in the side file. */
-  readonly boundarySlots: ReadonlyMap<number, number>
-  /** The side file for boundary pieces; undefined when there are none. */
+  /** Wanted pieces that also cover an unselected file: kept whole in the side file as well. */
+  readonly boundary: ReadonlySet<number>
+  /**
+   * The side file: written when there are boundary pieces, read whenever it exists (an earlier,
+   * narrower selection may have kept pieces there). Undefined for a single-file torrent.
+   */
   readonly sidePath: string | undefined
 }
 
 /**
- * @param out a directory for a multi-file torrent, the file's own path for a single-file one
+ * @param out where the data is: a target from resolveOutput, or a string read literally
+ *   (outputAt: the directory holding NAME for a multi-file torrent, the file's own path for a
+ *   single-file one)
  * @param selection indexes into `meta.files`; undefined selects every file
  */
-export function planLayout (meta: Metainfo, out: string, selection?: readonly number[], links: LinkPolicy = 'refuse'): StorageLayout {
-  const root = meta.multiFile ? resolve(out) : dirname(resolve(out))
+export function planLayout (meta: Metainfo, out: string | OutputTarget, selection?: readonly number[], links: LinkPolicy = 'refuse'): StorageLayout {
+  const target = typeof out === 'string' ? outputAt(meta, out) : { root: resolve(out.root), payload: resolve(out.payload) }
+  const { root, payload } = target
+  if (payload !== root && !payload.startsWith(root.endsWith(sep) ? root : root + sep)) throw new StorageError(`${JSON.stringify(payload)} is not inside ${JSON.stringify(root)}`)
   const finals = meta.files.map(f => {
     if (f.padding) return undefined
-    if (!meta.multiFile) return resolve(out)
-    return insideRoot(root, f.path)
+    if (!meta.multiFile) return payload
+    return insideRoot(payload, pathBelowPayload(f.path))
   })
   const temps = tempNames(finals)
   const selected = meta.files.map(f => !f.padding && selection === undefined)
@@ -73,17 +85,20 @@ export function planLayout (meta: Metainfo, out: string, selection?: readonly nu
     const span = piecesForFile(meta, i)
     if (span !== undefined) for (let p = span.first; p <= span.last; p++) wanted.set(p)
   })
-  const boundarySlots = new Map<number, number>()
+  const boundary = new Set<number>()
   for (const p of wanted.indexes()) {
     const foreign = filesInPiece(meta, p).some(s => selected[s.fileIndex] !== true && meta.files[s.fileIndex]?.padding !== true)
-    if (foreign) boundarySlots.set(p, boundarySlots.size)
+    if (foreign) boundary.add(p)
   }
   let sidePath: string | undefined
-  if (boundarySlots.size > 0) {
+  if (meta.multiFile) {
     sidePath = sideFilePath(root, meta)
-    if (finals.includes(sidePath) || temps.includes(sidePath)) throw new StorageError(`the torrent has a file named like bt-stream's side file ${JSON.stringify(sidePath)}`)
+    if (finals.includes(sidePath) || temps.includes(sidePath)) {
+      if (boundary.size > 0) throw new StorageError(`the torrent has a file named like bt-stream's side file ${JSON.stringify(sidePath)}`)
+      sidePath = undefined
+    }
   }
-  return { meta, links, root, finals, temps, selected, wanted, boundarySlots, sidePath }
+  return { meta, links, root, payload, finals, temps, selected, wanted, boundary, sidePath }
 }
 
 /** Where a torrent's boundary pieces are kept (one per torrent and output directory). */

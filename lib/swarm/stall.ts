@@ -24,9 +24,16 @@ export interface StallFacts {
    * message only counts peers.
    */
   readonly outcomes?: PeerOutcomes
+  /** What became of the sources the pool does not count (web seeds), appended after `; `. */
+  readonly note?: string
 }
 
 export function stallError (f: StallFacts): DownloadError | undefined {
+  const err = stallReason(f)
+  return err === undefined || f.note === undefined || f.note === '' ? err : new DownloadError(`${err.message}; ${f.note}`)
+}
+
+function stallReason (f: StallFacts): DownloadError | undefined {
   if (f.connected === 0 && f.exhausted && f.banned > 0 && f.banned === f.known) {
     return new DownloadError(`every peer was banned (${f.banned}) for sending bad data`)
   }

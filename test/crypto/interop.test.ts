@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import Wire from 'bittorrent-protocol'
 import { Server as TrackerServer } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
-import { EncryptedStream } from '../../lib/crypto/encrypted-stream.js'
+import { EncryptedStream, encryptionOf } from '../../lib/crypto/encrypted-stream.js'
 import { CRYPTO_RC4 } from '../../lib/crypto/mse-handshake.js'
 import { pieceHash, pieceLengthAt } from '../../lib/metainfo/geometry.js'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
@@ -66,15 +66,19 @@ function pipeWire (socket: Socket, wire: MseWire): void {
   ;(wire as unknown as NodeJS.ReadableStream).pipe(socket)
 }
 
-async function ourSeeder (t: TestContext): Promise<{ port: number, seeder: Seeder, refused: Error[] }> {
+async function ourSeeder (t: TestContext): Promise<{ port: number, seeder: Seeder, refused: Error[], encryptions: string[] }> {
   const listener = new PeerListener({ host: '127.0.0.1' })
   const port = await listener.listen()
   const refused: Error[] = []
   listener.on('refused', (err) => { refused.push(err) })
+  // What each accepted connection runs over, seen from our side (the peer's own report may come
+  // after it already closed the connection).
+  const encryptions: string[] = []
+  listener.on('peer', (conn) => { encryptions.push(encryptionOf(conn.socket)) })
   const seeder = new Seeder({ meta, reader: new MemoryReader(t0.data, meta.pieceLength), have: BitField.full(meta.pieceCount), listener, infoBytes: meta.infoBytes })
   seeder.start()
   t.after(async () => { await seeder.close(); await listener.close() })
-  return { port, seeder, refused }
+  return { port, seeder, refused, encryptions }
 }
 
 test('interop MSE: a bittorrent-protocol leecher requiring RC4 (its initiator, IA empty) gets every block from our Seeder, hashes match', async (t) => {
@@ -177,14 +181,14 @@ test('interop MSE: from a libtorrent seeder that requires encryption, download()
 })
 
 test('interop MSE: a libtorrent leecher that requires encryption downloads from our Seeder', { skip: LT_SKIP }, async (t) => {
-  const { port, refused } = await ourSeeder(t)
+  const { port, refused, encryptions } = await ourSeeder(t)
   const dir = await mkdtemp(join(tmpdir(), 'bt-mse-ltl-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const torrentPath = join(dir, 'x.torrent')
   await writeFile(torrentPath, t0.torrent)
   const { first } = await python(t, ['leech', torrentPath, dir, `127.0.0.1:${port}`])
   assert.equal(first.done, true)
-  assert.equal(first.rc4, true, 'libtorrent saw an RC4 connection')
+  assert.ok(encryptions.includes('rc4'), `an RC4 connection (ours: ${encryptions.join(', ')}; libtorrent saw rc4: ${String(first.rc4)})`)
   assert.ok((await readFile(join(dir, 'test.bin'))).equals(t0.data))
   assert.deepEqual(refused, [], 'its first connection worked')
 })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, openSync, rmSync, truncateSync, writeSync, closeSync } from 'node:fs'
+import { existsSync, openSync, readFileSync, rmSync, truncateSync, writeSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
 import { BitField } from '../../lib/wire/bitfield.js'
@@ -78,21 +78,27 @@ test('resume with --file: a boundary piece verifies from the selected file plus 
     await reopened.close()
     assert.ok(existsSync(join(dir, 'album/small.txt')))
 
-    // Widening the selection to everything: the rerun resumes from small.txt, fetches the rest,
-    // and the side file, no longer needed, is removed.
+    // Widening the selection to everything: piece 1 still verifies (a.bin's and b.bin's parts
+    // from the side file), the rerun fetches the rest, and the side file, no longer needed, is removed.
     const haveAll = await checkExisting(fx.meta, dir)
-    assert.deepEqual([...haveAll.indexes()], [], 'a.bin and b.bin are not on disk, so piece 1 does not verify as a whole')
+    assert.deepEqual([...haveAll.indexes()], [1], 'the side file holds what a.bin and b.bin lack')
     const all = await FileStorage.open(fx.meta, dir, { have: haveAll })
-    for (let i = 0; i < fx.meta.pieceCount; i++) await all.write(i, pieceOf(fx, i))
+    for (let i = 0; i < fx.meta.pieceCount; i++) if (!haveAll.has(i)) await all.write(i, pieceOf(fx, i))
     await all.close()
     assert.deepEqual(listTree(dir), ['album/a.bin', 'album/b.bin', 'album/c.bin', 'album/small.txt'])
+    for (const [path, bytes] of fx.contents) assert.ok(Buffer.from(readFileSync(join(dir, path))).equals(bytes), path)
 
-    // The side file alone is not enough: the selected file's own bytes must be there.
+    // A selected file's part of a verified piece comes back from the side file's record.
     const again = await FileStorage.open(fx.meta, dir, { selection, have: new BitField(fx.meta.pieceCount) })
     await again.write(1, pieceOf(fx, 1))
     await again.close()
     rmSync(join(dir, 'album/small.txt'))
-    assert.deepEqual([...(await checkExisting(fx.meta, dir, selection)).indexes()], [])
+    const haveAgain = await checkExisting(fx.meta, dir, selection)
+    assert.deepEqual([...haveAgain.indexes()], [1])
+    const restored = await FileStorage.open(fx.meta, dir, { selection, have: haveAgain })
+    assert.equal(restored.complete, true)
+    await restored.close()
+    assert.ok(Buffer.from(readFileSync(join(dir, 'album/small.txt'))).equals(fx.contents.get('album/small.txt') as Uint8Array))
   } finally { cleanup() }
 })
 

@@ -9,6 +9,7 @@ import { FaultyStorage } from '../../lib/storage/faulty-storage.js'
 import { FileStorage } from '../../lib/storage/file-storage.js'
 import { StorageError } from '../../lib/util/errors.js'
 import { listTree, makeTorrent, pieceOf, tempDir, type Fixture } from './helpers.js'
+import { readableCopy } from './readable-copy.js'
 
 const PL = 16 * 1024
 
@@ -122,8 +123,10 @@ test('no permission (real EACCES: an unprivileged child writing into a root-owne
     writeFileSync(payload, fx.payload, { mode: 0o644 })
     const out = join(dir, 'out')
     mkdirSync(out, { mode: 0o755 })
-    const child = fileURLToPath(new URL('./kill-child.js', import.meta.url))
-    const run = spawnSync(process.execPath, [child, torrent, payload, out, '1'], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20000 })
+    // The child's code, copied where `nobody` can read it: the clone may be in a private directory.
+    const child = readableCopy(fileURLToPath(new URL('./kill-child.js', import.meta.url)))
+    t.after(child.cleanup)
+    const run = spawnSync(process.execPath, [child.entry, torrent, payload, out, '1'], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20000 })
     if (run.error !== undefined) { t.skip(`cannot start a child as nobody: ${run.error.message}`); return }
     assert.equal(run.status, 1)
     assert.equal(run.stderr, `kill-child: cannot write ${JSON.stringify(join(out, 'locked/x.bin.part'))}: permission denied (EACCES)\n`)

@@ -1,7 +1,9 @@
 import { pipeline } from 'node:stream/promises'
 import { chunker } from '../../output/chunker.js'
 import { progressMeter } from '../../output/progress-meter.js'
-import { download, type DownloadOptions } from '../../session/download.js'
+import { tarRange, TarOutput } from '../../output/tar-output.js'
+import { download, type DownloadOptions, type DownloadStream } from '../../session/download.js'
+import { selectFiles } from '../../session/selection.js'
 import { DownloadError, UsageError } from '../../util/errors.js'
 import { optionList, optionSize, optionString, parseArgs, type OptionSpec, type ParsedArgs } from '../args.js'
 import { toDisk } from './download-disk.js'
@@ -17,6 +19,8 @@ options:
   -o PATH            write to disk instead: a single-file torrent to PATH, a multi-file one into
                      the directory PATH; resumable (a rerun keeps every piece that verifies)
   --seed             with -o: keep seeding after the download, until Ctrl-C
+  --tar              write the torrent's files (or the --file ones) to stdout as a tar
+                     archive, in torrent order, while it downloads: | tar x
   --file SEL         one file of a multi-file torrent: its index or path (see bt-stream info);
                      with -o it may be given more than once
   --max-peers N      open connections at most (default 50)
@@ -46,6 +50,7 @@ const OPTIONS: OptionSpec[] = [
   { long: 'window', value: true },
   { long: 'output', short: 'o', value: true },
   { long: 'seed', value: false },
+  { long: 'tar', value: false },
   { long: 'host', value: true }
 ]
 
@@ -60,11 +65,13 @@ export const command: Command = async (argv, io) => {
     throw new UsageError('stdout is a terminal: redirect it (> out, | tar x) or write to disk with -o PATH')
   }
   const fileSels = optionList(args, 'file')
-  if (output === undefined && fileSels.length > 1) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
+  if (args.options.has('tar') && output !== undefined) throw new UsageError('--tar writes to stdout: drop -o, or drop --tar to write files to disk')
+  if (output === undefined && fileSels.length > 1 && !args.options.has('tar')) throw new UsageError('stdout carries one file: give --file once (or use -o DIR for several)')
   const loaded = await loadMeta(args.positionals[0] as string, io, args)
   // BEP 53: a magnet's so= selects files as --file does; --file wins.
   const sels = fileSels.length > 0 ? fileSels : (loaded.selectOnly ?? []).map(String)
   if (output !== undefined) return await toDisk(loaded, output, sels, args, io)
+  if (args.options.has('tar')) return await toTar(loaded, sels, args, io)
   if (sels.length > 1) throw new UsageError(`the magnet selects ${sels.length} files (so=); stdout carries one: give --file, or use -o DIR`)
   const fileOpt = sels[0]
   return await toStdout(loaded, args, io, {
@@ -73,8 +80,19 @@ export const command: Command = async (argv, io) => {
   })
 }
 
-/** Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`. */
-export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions): Promise<number> {
+/** `--tar`: the chosen files (all by default) as a tar archive on stdout (lib/output/tar-output.ts). */
+async function toTar (loaded: LoadedMeta, sels: readonly string[], args: ParsedArgs, io: CliIO): Promise<number> {
+  const files = selectFiles(loaded.meta, sels)
+  const range = tarRange(loaded.meta, files)
+  const windowBytes = optionSize(args, 'window', 1024 * 1024, 4 * 1024 ** 3)
+  return await toStdout(loaded, args, io, { range, windowBytes }, () => new TarOutput(loaded.meta, { ...range, files }))
+}
+
+/**
+ * Runs a download of `meta` (what `extra` selects) into stdout, with the swarm options in `args`;
+ * `wrap` makes a stream the bytes pass through on the way (the tar packer).
+ */
+export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions, wrap?: (stream: DownloadStream) => TarOutput): Promise<number> {
   const common = swarmOptions(args, meta, io)
   const stream = download(meta, { ...extra, ...common, peers: [...common.peers, ...peers] })
   const { show, line, tty } = progressLine(args, io)
@@ -90,7 +108,10 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   const onAbort = (): void => { stream.destroy(new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))) }
   io.signal.addEventListener('abort', onAbort, { once: true })
   try {
-    await pipeline(stream, meter, chunker(), io.stdout, { end: false })
+    if (wrap === undefined) await pipeline(stream, meter, chunker(), io.stdout, { end: false })
+    // A streamx Duplex runs in Node's pipeline (it has pipe, write, end, destroy and the events);
+    // only @types/node's ReadWriteStream asks for legacy methods (unpipe, wrap) it never calls.
+    else await pipeline(stream, meter, wrap(stream) as unknown as NodeJS.ReadWriteStream, chunker(), io.stdout, { end: false })
     if (show) draw()
     return 0
   } catch (err) {

@@ -4,18 +4,21 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { dhtOptions, loadMeta, peersOption, progressLine, utpOptions } from '../swarm-args.js'
+import { dhtOptions, encryptionOption, loadMeta, peersOption, progressLine, utpOptions } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
-Checks the data at <path> (a single-file torrent's file, or the directory holding a multi-file
-torrent's tree), then seeds every piece that verifies until stopped (Ctrl-C).
+Checks the data at <path>, then seeds every piece that verifies until stopped (Ctrl-C).
+<path> is the payload itself (the file, or the torrent's NAME directory: what
+\`bt-stream create\` took, under any name) or the directory that holds it (DIR/NAME).
 
 options:
   --port N        TCP port to accept peers on (default: any free port; printed)
   --host ADDR     address to bind (default: every interface)
   --max-peers N   open connections at most (default 50)
   --peer LIST     peers to dial: host:port[,host:port...] (besides those the trackers return)
+  --encryption M  prefer (default: both kinds accepted, plaintext dialed first) | require
+                  (MSE/PE only) | off (plaintext only)
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
@@ -35,6 +38,7 @@ export const command: Command = async (argv, io) => {
     { long: 'dht-port', value: true },
     { long: 'metadata-timeout', value: true },
     { long: 'peer', value: true },
+    { long: 'encryption', value: true },
     { long: 'no-utp', value: false },
     { long: 'utp-only', value: false },
     { long: 'progress', value: false },
@@ -59,6 +63,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
     peers: peersOption(args),
+    encryption: encryptionOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
     ...utpOptions(args, io),
