@@ -9,15 +9,16 @@
  * 3. Mixed swarm: one uTP-only and one TCP-only libtorrent seeder; the Swarm dials with the
  *    default policy (dialEither 'prefer'): bytes per transport.
  * Numbers are printed, never asserted. Needs utp-native and python3-libtorrent (parts skip).
+ * Run alone with `node dist/bench/utp.js`, or in `npm run bench` (BENCH_ONLY=utp).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, connect as netConnect, type Socket } from 'node:net'
+import { createServer, connect as netConnect, Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Readable } from 'streamx'
 import { ourExtensions } from '../lib/extensions/extension-ids.js'
 import { parseTorrent } from '../lib/metainfo/parse.js'
@@ -26,10 +27,10 @@ import { MergingWritable } from '../lib/output/merging-writable.js'
 import { Swarm } from '../lib/swarm/swarm.js'
 import type { SwarmOptions } from '../lib/swarm/types.js'
 import { wirePeer } from '../lib/swarm/wire-peer.js'
-import { dialEither, type Transport, type UtpMode } from '../lib/utp/dial-policy.js'
+import type { Transport, UtpMode } from '../lib/utp/dial-policy.js'
 import { loadUtpNative, UtpUnavailableError } from '../lib/utp/native.js'
 import { UtpTransport } from '../lib/utp/transport.js'
-import { waitForHandshake } from '../lib/wire/connect.js'
+import { connect } from '../lib/wire/connect.js'
 import { PeerConnection } from '../lib/wire/peer-connection.js'
 import { generatePeerId } from '../lib/wire/peer-id.js'
 
@@ -77,9 +78,9 @@ async function transportBench (): Promise<void> {
   await new Promise(resolve => c.once('connect', resolve))
   const tcp = await pumpThrough(c, await acc, bytes)
   c.destroy(); server.close()
-  console.log(`transport, ${TRANSPORT_MIB} MiB through one connection on loopback (both ends in one process):`)
-  console.log(`  uTP (libutp via utp-native): ${utp.mibs.toFixed(1)} MiB/s, ${utp.cpuPerGiB.toFixed(2)} CPU s/GiB`)
-  console.log(`  TCP:                         ${tcp.mibs.toFixed(1)} MiB/s, ${tcp.cpuPerGiB.toFixed(2)} CPU s/GiB`)
+  log(`transport, ${TRANSPORT_MIB} MiB through one connection on loopback (both ends in one process):`)
+  log(`  uTP (libutp via utp-native): ${utp.mibs.toFixed(1)} MiB/s, ${utp.cpuPerGiB.toFixed(2)} CPU s/GiB`)
+  log(`  TCP:                         ${tcp.mibs.toFixed(1)} MiB/s, ${tcp.cpuPerGiB.toFixed(2)} CPU s/GiB`)
 }
 
 interface Py { child: ChildProcess, line: (re: RegExp) => Promise<string>, stop: () => void }
@@ -104,29 +105,16 @@ function py (args: string[]): Py {
   }
 }
 
+/** The swarm's dial through the real connect(): TCP and uTP by `mode`, as the CLI does. */
 function dialer (meta: Metainfo, mode: UtpMode, utp: UtpTransport, used: Map<Transport, PeerConnection[]>): SwarmOptions['connect'] {
-  const handshake = async (stream: Duplex): Promise<PeerConnection> => {
-    const conn = new PeerConnection(stream, { infoHash: meta.infoHash, pieceCount: meta.pieceCount, extensions: ourExtensions({ metadataSize: meta.infoBytes.length, private: meta.private }) })
-    await waitForHandshake(conn).catch((err: Error) => { conn.destroy(); throw err })
-    return conn
-  }
   return async (addr, signal) => {
     const t0 = performance.now()
-    if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dialing ${addr.port} (${mode})`)
-    const { stream: conn, transport } = await dialEither<PeerConnection>({
-      mode,
-      signal,
-      tcp: async (s) => handshake(await new Promise<Duplex>((resolve, reject) => {
-        const sock = netConnect({ host: addr.host, port: addr.port })
-        s.addEventListener('abort', () => { sock.destroy(); reject(new Error('aborted')) })
-        sock.once('connect', () => { sock.setNoDelay(true); sock.on('error', () => {}); resolve(sock) })
-        sock.once('error', reject)
-      })),
-      utp: async (s) => handshake(await utp.dial(addr.host, addr.port, { signal: s }))
-    }).catch((err: Error) => {
-      if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dial ${addr.port} failed: ${err.message}`)
-      throw err
-    })
+    const conn = await connect({ host: addr.host, port: addr.port, infoHash: meta.infoHash, pieceCount: meta.pieceCount, extensions: ourExtensions({ metadataSize: meta.infoBytes.length, private: meta.private }), signal, utp, utpMode: mode })
+      .catch((err: Error) => {
+        if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dial ${addr.port} failed: ${err.message}`)
+        throw err
+      })
+    const transport: Transport = conn.socket instanceof Socket ? 'tcp' : 'utp'
     used.get(transport)?.push(conn)
     if (process.env.BENCH_UTP_DEBUG !== undefined) console.error(`dialed ${addr.port} over ${transport} in ${(performance.now() - t0).toFixed(0)} ms`)
     return wirePeer(conn)
@@ -178,9 +166,9 @@ async function swarmBench (): Promise<void> {
     const utp = await UtpTransport.open({ host: '127.0.0.1', accept: false })
     const used = new Map<Transport, PeerConnection[]>([['tcp', []], ['utp', []]])
     const ours = await swarmDownload(meta, [utpPort], dialer(meta, 'only', utp, used))
-    console.log(`swarm, one libtorrent 2.0 seeder with TCP off, ${SWARM_MIB} MiB file on loopback:`)
-    console.log(`  libtorrent leecher (uTP):  ${(SWARM_MIB / ltS).toFixed(1)} MiB/s (spawn to done, ${ltS.toFixed(2)} s)`)
-    console.log(`  bt-stream Swarm (lib/utp): ${(SWARM_MIB / ours.s).toFixed(1)} MiB/s (${ours.s.toFixed(2)} s, ${(ours.cpu / (SWARM_MIB / 1024)).toFixed(2)} CPU s/GiB), ${(ltS / ours.s).toFixed(2)}x libtorrent`)
+    log(`swarm, one libtorrent 2.0 seeder with TCP off, ${SWARM_MIB} MiB file on loopback:`)
+    log(`  libtorrent leecher (uTP):  ${(SWARM_MIB / ltS).toFixed(1)} MiB/s (spawn to done, ${ltS.toFixed(2)} s)`)
+    log(`  bt-stream Swarm (lib/utp): ${(SWARM_MIB / ours.s).toFixed(1)} MiB/s (${ours.s.toFixed(2)} s, ${(ours.cpu / (SWARM_MIB / 1024)).toFixed(2)} CPU s/GiB), ${(ltS / ours.s).toFixed(2)}x libtorrent`)
 
     const tcpSeed = py(['seed', data, torrent, '--transport', 'tcp'])
     children.push(tcpSeed)
@@ -190,20 +178,31 @@ async function swarmBench (): Promise<void> {
     const mixed = await swarmDownload(meta, [utpPort, tcpPort], dialer(meta, 'prefer', utp2, mixedUsed))
     await utp2.close()
     const sum = (t: Transport): number => (mixedUsed.get(t) ?? []).reduce((n, c) => n + c.downloaded, 0)
-    console.log(`mixed swarm (one uTP-only, one TCP-only seeder), default policy 'prefer':`)
-    console.log(`  ${(SWARM_MIB / mixed.s).toFixed(1)} MiB/s; over TCP ${(sum('tcp') / MIB).toFixed(1)} MiB (${mixedUsed.get('tcp')?.length ?? 0} connections), over uTP ${(sum('utp') / MIB).toFixed(1)} MiB (${mixedUsed.get('utp')?.length ?? 0} connections)`)
+    log(`mixed swarm (one uTP-only, one TCP-only seeder), default policy 'prefer':`)
+    log(`  ${(SWARM_MIB / mixed.s).toFixed(1)} MiB/s; over TCP ${(sum('tcp') / MIB).toFixed(1)} MiB (${mixedUsed.get('tcp')?.length ?? 0} connections), over uTP ${(sum('utp') / MIB).toFixed(1)} MiB (${mixedUsed.get('utp')?.length ?? 0} connections)`)
     await utp.close()
   } finally {
     for (const c of children) c.stop()
   }
 }
 
+let log: (line: string) => void = (line) => { process.stdout.write(line + '\n') }
+
+/** `npm run bench` (BENCH_ONLY=utp): the uTP rows, printed to `stream`. */
+export async function printUtpBench (stream: NodeJS.WritableStream): Promise<void> {
+  log = (line) => { stream.write(line + '\n') }
+  await main()
+}
+
 async function main (): Promise<void> {
   const native = loadUtpNative()
-  if (native instanceof UtpUnavailableError) { console.log(`uTP bench skipped: ${native.message}`); return }
+  if (native instanceof UtpUnavailableError) { log(`uTP bench skipped: ${native.message}`); return }
   await transportBench()
-  if (!existsSync(PYTHON)) { console.log('swarm part skipped: no /usr/bin/python3 (python3-libtorrent)'); return }
+  if (!existsSync(PYTHON)) { log('swarm part skipped: no /usr/bin/python3 (python3-libtorrent)'); return }
   await swarmBench()
 }
 
-main().then(() => process.exit(0), (err: Error) => { console.error(err); process.exit(1) })
+// Run on its own: node dist/bench/utp.js
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(() => process.exit(0), (err: Error) => { console.error(err); process.exit(1) })
+}
