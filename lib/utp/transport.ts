@@ -69,8 +69,8 @@ export const DEFAULT_FIRST_DATA_TIMEOUT = 10_000
 /**
  * UDP socket buffers. One socket carries every uTP peer, and every packet passes through JS: the
  * kernel's default 208 KiB receive buffer overflowed under a libtorrent seeder on loopback (UDP
- * receive buffer errors climbed; each loss halves libtorrent's window): 5.6 MiB/s. libtorrent
- * uses 4 MiB for the same reason (bench/libtorrent_loopback.py).
+ * receive buffer errors climbed; each loss halves libtorrent's window): 5.6 MiB/s, 46+ with
+ * 4 MiB. The kernel caps it at net.core.rmem_max (a stock Linux: 208 KiB; raise it for uTP).
  */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** A FIN exchange on a live link takes a round trip; past this the peer is not answering. */
