@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net'
 import type { PeerListener } from '../seed/listener.js'
 import { BtStreamError } from '../util/errors.js'
 import { DEFAULT_UTP_MODE, type UtpMode } from './dial-policy.js'
@@ -17,6 +18,8 @@ export interface OpenSessionUtp {
   readonly listener?: PeerListener
   /** Address to bind (the listener's). */
   readonly host?: string
+  /** The bindings (default: loadUtpNative()); tests pass a failed load. */
+  readonly native?: ReturnType<typeof loadUtpNative>
 }
 
 /**
@@ -26,25 +29,34 @@ export interface OpenSessionUtp {
  * `off`: undefined. utp-native missing: undefined and a warning under `prefer`, the
  * UtpUnavailableError under `only` (nothing could be reached). The listener's UDP port taken:
  * a warning, and a dial-only transport on a free port (peers can still be reached over uTP).
+ * No UDP socket at all: a warning and TCP only (`only`: the error).
  */
 export async function openSessionUtp (opts: UtpOptions, where: OpenSessionUtp = {}): Promise<UtpTransport | undefined> {
   const mode = opts.utp ?? DEFAULT_UTP_MODE
   if (mode === 'off') return undefined
-  const native = loadUtpNative()
+  const native = where.native ?? loadUtpNative()
   if (native instanceof UtpUnavailableError) {
     if (mode === 'only') throw native
     opts.onUtpWarning?.(native.message)
     return undefined
   }
-  const host = where.host
-  if (where.listener === undefined) return await UtpTransport.open({ native, accept: false, ...(host !== undefined ? { host } : {}) })
+  // utp-native binds IPv4 only: an IPv6 listen address gets uTP on every IPv4 interface.
+  const host = where.host !== undefined && isIPv4(where.host) ? where.host : undefined
+  const at = host !== undefined ? { host } : {}
   try {
-    const transport = await UtpTransport.open({ native, port: where.listener.port, ...(host !== undefined ? { host } : {}) })
-    where.listener.attachUtp(transport)
-    return transport
+    if (where.listener === undefined) return await UtpTransport.open({ native, accept: false, ...at })
+    try {
+      const transport = await UtpTransport.open({ native, port: where.listener.port, ...at })
+      where.listener.attachUtp(transport)
+      return transport
+    } catch (err) {
+      opts.onUtpWarning?.(`no inbound uTP: ${(err as Error).message}; dialing over uTP from another port`)
+      return await UtpTransport.open({ native, accept: false, ...at })
+    }
   } catch (err) {
-    opts.onUtpWarning?.(`no inbound uTP: ${(err as Error).message}; dialing over uTP from another port`)
-    return await UtpTransport.open({ native, accept: false, ...(host !== undefined ? { host } : {}) })
+    if (mode === 'only') throw err
+    opts.onUtpWarning?.(`no uTP: ${(err as Error).message}; TCP only`)
+    return undefined
   }
 }
 
