@@ -37,5 +37,8 @@ export const DOWNLOAD_OPTIONS_HELP = `${OUTPUT_HELP}
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
   --encryption P     MSE/PE protocol encryption: prefer (default: plaintext first, encrypted
                      when a peer requires it), require (RC4 only), off (plaintext only)
+  --no-utp           TCP only: never dial or accept uTP (BEP 29)
+  --utp-only         uTP only: never dial TCP (peers that speak only uTP); default: both,
+                     TCP first, uTP when TCP is refused or slow (needs the optional utp-native)
 ${PROGRESS_HELP}
   --help             this text`

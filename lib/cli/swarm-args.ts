@@ -10,6 +10,7 @@ import { fetchMagnetMetadata } from '../session/magnet-metadata.js'
 import type { DhtOptions } from '../session/dht-source.js'
 import { UsageError } from '../util/errors.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
+import type { UtpOptions } from '../utp/session.js'
 import { optionInt, optionSeconds, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
@@ -33,6 +34,8 @@ export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'no-trackers', value: false },
   { long: 'stall-timeout', value: true },
   { long: 'encryption', value: true },
+  { long: 'no-utp', value: false },
+  { long: 'utp-only', value: false },
   { long: 'progress', value: false },
   { long: 'quiet', short: 'q', value: false },
   { long: 'json', value: false },
@@ -46,7 +49,7 @@ export function peersOption (args: ParsedArgs): PeerAddress[] {
   return peerList === undefined ? [] : peerList.split(',').map(parseAddress)
 }
 
-export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOptions {
+export function swarmOptions (args: ParsedArgs, meta?: Metainfo, io?: CliIO): SwarmCliOptions {
   const peers = peersOption(args)
   const trackers = !args.options.has('no-trackers')
   return {
@@ -56,12 +59,13 @@ export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOption
     trackers,
     stallTimeoutMs: optionSeconds(args, 'stall-timeout', 1, 86400) ?? DEFAULT_STALL_TIMEOUT_S * 1000,
     encryption: encryptionOption(args),
+    ...utpOptions(args, io),
     // Needed: nothing else would find a peer (no tracker to ask, none given).
     ...dhtOptions(args, peers.length === 0 && (meta === undefined || meta.announce.length === 0 || !trackers))
   }
 }
 
-export interface SwarmCliOptions extends DhtOptions {
+export interface SwarmCliOptions extends DhtOptions, UtpOptions {
   readonly maxPeers?: number
   readonly port?: number
   readonly peers: PeerAddress[]
@@ -72,6 +76,23 @@ export interface SwarmCliOptions extends DhtOptions {
 }
 
 const POLICIES: readonly EncryptionPolicy[] = ['prefer', 'require', 'off']
+
+/**
+ * `--no-utp` (TCP only) / `--utp-only` (uTP only); neither: both, TCP first (lib/utp/README.md).
+ * With `io`, why uTP is not used although wanted (utp-native missing) is said once on stderr.
+ */
+export function utpOptions (args: ParsedArgs, io?: CliIO): UtpOptions {
+  const noUtp = args.options.has('no-utp')
+  const utpOnly = args.options.has('utp-only')
+  if (noUtp && utpOnly) throw new UsageError('--no-utp and --utp-only exclude each other')
+  let warned = false
+  return {
+    utp: noUtp ? 'off' : utpOnly ? 'only' : 'prefer',
+    ...(io === undefined
+      ? {}
+      : { onUtpWarning: (m: string) => { if (!warned && !args.options.has('quiet')) io.stderr.write(`bt-stream: ${m}\n`); warned = true } })
+  }
+}
 
 /** `--encryption prefer|require|off` (MSE/PE protocol encryption). */
 export function encryptionOption (args: ParsedArgs): EncryptionPolicy {
@@ -116,7 +137,7 @@ export interface LoadedMeta {
 export async function loadMeta (source: string, io: CliIO, args: ParsedArgs): Promise<LoadedMeta> {
   if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin, undefined, io.signal)), peers: [] }
   const magnet = parseMagnet(source)
-  const opts = swarmOptions(args)
+  const opts = swarmOptions(args, undefined, io)
   const show = progressLine(args, io).show
   if (show) io.stderr.write(`bt-stream: fetching the metadata of ${magnet.name ?? magnet.infoHashHex} from peers ...\n`)
   const got = await fetchMagnetMetadata(magnet, {

@@ -20,6 +20,7 @@ import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
 import { piecesForRange } from '../metainfo/geometry.js'
+import { openSessionUtp } from '../utp/session.js'
 
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
@@ -119,6 +120,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   stream.merger = merger
   // The merger fails only with the swarm or the stream, and the stream carries that error.
   merger.on('error', () => {})
+  // uTP (BEP 29): dial-only here (stdout mode accepts no peers). Dials wait for it to bind.
+  const utp = openSessionUtp(opts).catch((err: Error) => { stream.destroy(err); return undefined })
   const swarm = new Swarm({
     meta,
     peerId,
@@ -129,7 +132,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
+    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp, utpMode: opts.utp })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))
@@ -141,6 +144,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     swarm.stop()
     merger.destroy()
     stream.destroy(new DownloadError('download aborted'))
+    stream.stopped = utp.then(t => t?.close())
     return stream
   }
   const sources = startPeerSources(swarm, meta, peerId, opts, {
@@ -161,7 +165,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     opts.signal?.removeEventListener('abort', onAbort)
     swarm.stop()
     if (!merger.destroyed) merger.destroy()
-    stream.stopped = sources.stop()
+    stream.stopped = Promise.all([sources.stop(), utp.then(t => t?.close())]).then(() => {})
   })
   swarm.start()
   return stream

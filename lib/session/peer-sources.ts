@@ -4,6 +4,7 @@
  * fails at once with a clear reason instead of waiting for the stall timeout.
  */
 import { networkInterfaces } from 'node:os'
+import type { UtpOptions } from '../utp/session.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { Announcer, describeTrackerFailure, type TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
@@ -12,7 +13,7 @@ import type { Swarm } from '../swarm/swarm.js'
 import { startDhtLookup, type DhtOptions } from './dht-source.js'
 import { startWebSeeds, type WebSeedEvent } from '../webseed/web-seeds.js'
 
-export interface SourceOptions extends DhtOptions {
+export interface SourceOptions extends DhtOptions, UtpOptions {
   /** Peers to dial besides those the trackers return. */
   readonly peers?: readonly PeerAddress[]
   /** Ask the torrent's trackers for peers (default true). */

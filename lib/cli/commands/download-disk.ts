@@ -14,7 +14,7 @@ import { runSeed } from './seed.js'
  */
 export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: readonly string[], args: ParsedArgs, io: CliIO): Promise<number> {
   const files = selectFiles(meta, sels)
-  const common = swarmOptions(args, meta)
+  const common = swarmOptions(args, meta, io)
   const report = createReporter(args, io)
   let lastCheckDraw = 0
   const dl = await downloadToDisk(meta, out, {

@@ -76,7 +76,7 @@ async function toTar (loaded: LoadedMeta, sels: readonly string[], args: ParsedA
  * `wrap` makes a stream the bytes pass through on the way (the tar packer).
  */
 export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, io: CliIO, extra: DownloadOptions, wrap?: (stream: DownloadStream) => TarOutput): Promise<number> {
-  const common = swarmOptions(args, meta)
+  const common = swarmOptions(args, meta, io)
   // Nothing listens in this mode: announce a port that no local client uses (lib/cli/free-port.ts).
   const port = common.port ?? (common.trackers && meta.announce.length > 0 ? await unusedPort() : undefined)
   const stream = download(meta, { ...extra, ...common, port, peers: [...common.peers, ...peers] })

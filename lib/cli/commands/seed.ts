@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
 import { createReporter, type Reporter } from '../reporter.js'
-import { dhtOptions, encryptionOption, loadMeta, peersOption } from '../swarm-args.js'
+import { dhtOptions, encryptionOption, loadMeta, peersOption, utpOptions } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -22,6 +22,8 @@ options:
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
+  --no-utp        TCP only (default: uTP too, BEP 29, on the same port number over UDP)
+  --utp-only      dial peers over uTP only (inbound TCP and uTP are both accepted)
   --progress      show the upload line (up, ratio, peers) even when stderr is not a terminal
   --json          progress as JSON lines on stderr (see bt-stream --help)
   --quiet, --help
@@ -39,6 +41,8 @@ export const command: Command = async (argv, io) => {
     { long: 'metadata-timeout', value: true },
     { long: 'peer', value: true },
     { long: 'encryption', value: true },
+    { long: 'no-utp', value: false },
+    { long: 'utp-only', value: false },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
     { long: 'json', value: false },
@@ -82,6 +86,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     encryption: encryptionOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
+    ...utpOptions(args, io),
     signal: io.signal,
     have: phase.have,
     onTrackerError: f => report.trackerError(f),
