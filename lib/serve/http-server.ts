@@ -66,6 +66,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000
 /** Players send a few hundred bytes of headers; 16 KiB is node's own default. */
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024
+/** How often the header and request timeouts are checked: a fraction of the shortest. */
+const CHECK_TIMEOUTS_MS = 1000
 /** What a 503 tells a client to wait before it tries again (seconds). */
 const RETRY_AFTER_S = 1
 
@@ -78,7 +80,9 @@ export async function startTorrentServer (torrent: ServedTorrent, opts: HttpServ
     headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
     requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-    maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE
+    maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+    // Node looks at the two timeouts above only this often (its default is 30 s).
+    connectionsCheckingInterval: CHECK_TIMEOUTS_MS
   }, (req, res) => {
     // A GET with a body: drain it so the connection can carry the next request.
     req.resume()
