@@ -7,7 +7,7 @@
  *
  * Where the bytes live: verified pieces are on disk, never in memory, so a re-read or a seek back
  * never fetches twice, and memory is the engine's active pieces plus one chunk per reader.
- * `dir` given: the torrent goes there (the `-o PATH` rule) and stays. Without it, a cache
+ * `dir` given: the torrent goes into that directory (DIR/NAME, as `-o DIR`) and stays. Without it, a cache
  * directory `os.tmpdir()/bt-stream-cache/<infohash>` holds at most the torrent's size (files are
  * written sparse, piece by piece) and is removed by close(), unless `keepCache`.
  */
@@ -19,13 +19,16 @@ import { pieceLengthAt } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { FileStorage } from '../storage/file-storage.js'
 import type { PieceCursor } from '../pieces/piece-picker.js'
-import { DownloadError, UsageError } from '../util/errors.js'
+import { DownloadError, StorageError, UsageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { downloadToDisk, type DiskDownload, type DiskDownloadOptions, type DiskProgress } from './download-to-disk.js'
 import { RangeReader, type RangeSource } from './range-reader.js'
 
 export interface StreamEngineOptions extends Omit<DiskDownloadOptions, 'files'> {
-  /** Where the torrent is written (the `-o PATH` rule); default a temporary cache directory. */
+  /**
+   * The directory the torrent is written into (created if missing; DIR/NAME as with `-o DIR`),
+   * resumable; default a temporary cache directory.
+   */
   readonly dir?: string
   /** Keep the temporary cache directory on close (ignored with `dir`). */
   readonly keepCache?: boolean
@@ -227,6 +230,11 @@ export async function openStream (meta: Metainfo, opts: StreamEngineOptions = {}
   let out: string
   if (opts.dir !== undefined) {
     out = opts.dir
+    try {
+      await mkdir(out, { recursive: true })
+    } catch (err) {
+      throw new StorageError(`cannot use ${JSON.stringify(out)} as the directory to download into: ${(err as Error).message}`)
+    }
   } else {
     out = join(tmpdir(), 'bt-stream-cache', meta.infoHashHex)
     await mkdir(out, { recursive: true })
