@@ -22,7 +22,11 @@ import { selectPiece, selectRange, type Selection } from './selection.js'
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
-  /** Just this piece (overrides `file`). */
+  /** First byte of the file (of the torrent, without `file`) to stream, inclusive; default 0. */
+  readonly start?: number
+  /** Byte of the file to stop at, exclusive; default its length. */
+  readonly end?: number
+  /** Just this piece (overrides `file`, `start` and `end`). */
   readonly piece?: number
   /** Bytes past the output cursor that may be held in memory (default 16 MiB). */
   readonly windowBytes?: number
@@ -75,7 +79,7 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
 }
 
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
-  const selection = opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
+  const selection = opts.piece === undefined ? selectRange(meta, opts.file, { start: opts.start, end: opts.end }) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream
