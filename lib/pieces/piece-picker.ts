@@ -232,8 +232,18 @@ export class PiecePicker {
     return Math.min(this.last, Math.max(this.first, piece))
   }
 
-  /** The cursors' choice: urgent pieces in order, then the rarest within each window. */
-  private pickAtCursors (source: PieceSource): number {
+  /** Is `index` inside some cursor's window? */
+  inCursorWindow (index: number): boolean {
+    for (const c of this.cursors) if (index >= c.piece && index < c.piece + c.windowPieces) return true
+    return false
+  }
+
+  /**
+   * The cursors' choice, or -1: urgent pieces in order, then the rarest within each window (the
+   * newest cursor's first). pick() asks this first; the tracker asks it alone to serve the readers'
+   * windows before the pieces it started for no reader.
+   */
+  pickForCursors (source: PieceSource): number {
     for (const c of this.cursors) {
       const end = Math.min(this.last, c.piece + c.urgentPieces - 1)
       for (let i = c.piece; i <= end; i++) {
@@ -256,7 +266,7 @@ export class PiecePicker {
    */
   pick (source: PieceSource): number {
     if (this.cursors.length > 0) {
-      const atCursor = this.pickAtCursors(source)
+      const atCursor = this.pickForCursors(source)
       if (atCursor !== -1) return atCursor
     }
     const end = this.windowEnd()

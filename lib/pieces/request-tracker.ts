@@ -70,8 +70,9 @@ export class RequestTracker<P extends PieceSource> {
    * Up to `max` new requests for `peer`, already recorded as outstanding. In order of preference:
    * a stalled block at the head of the output or of a reader's cursor (held too long by one slow
    * peer); the readers' urgent pieces, most recent cursor first (started or not: they may start
-   * beyond the budget of active pieces, which the cursors bound themselves); unrequested blocks of
-   * started pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
+   * beyond the budget of active pieces, which the cursors bound themselves); the rest of the
+   * readers' windows (started pieces there, then new ones); unrequested blocks of other started
+   * pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
    * wanted piece started), a second request for a block one other peer holds.
    */
   fill (peer: P, max: number, opts: FillOptions<P>): BlockRequest[] {
@@ -88,6 +89,21 @@ export class RequestTracker<P extends PieceSource> {
         piece = this.startPiece(index)
       }
       this.takeMissing(piece, peer, max, opts.now, out)
+    }
+    if (this.picker.cursorCount > 0) {
+      // The readers' windows next, before pieces started for no reader (rarest-first while
+      // nobody read, or left half-requested by a seek's preempt).
+      for (const index of this.order) {
+        if (out.length >= max) return out
+        const piece = this.active.get(index)!
+        if (piece.unrequested === 0 || !peer.has(index) || !this.picker.inCursorWindow(index)) continue
+        this.takeMissing(piece, peer, max, opts.now, out)
+      }
+      while (out.length < max && opts.startNew !== false && this.active.size < this.maxActive) {
+        const index = this.picker.pickForCursors(peer)
+        if (index === -1) break
+        this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
+      }
     }
     for (const index of this.order) {
       if (out.length >= max) return out

@@ -104,3 +104,17 @@ test('a seek preempts the peer\'s queued requests outside the urgent pieces, kee
   const next = tracker.fill(a, 4, { staleMs: 1000, now: 10 })
   assert.deepEqual(next.map(r => r.index), [40, 40, 40, 40])
 })
+
+test('after the urgent pieces, a reader\'s window comes before pieces started for no reader', () => {
+  const pieceLength = 2 * BLOCK_LENGTH
+  const picker = new PiecePicker({ pieceCount: 50 })
+  const tracker = new RequestTracker<FakePeer>(picker, { pieceCount: 50, pieceLength, lastPieceLength: pieceLength })
+  const a = new FakePeer('a')
+  const b = new FakePeer('b')
+  tracker.fill(a, 4, { staleMs: 1000, now: 0 }) // pieces 0 and 1, all of their blocks held by a
+  tracker.release(a) // a choked us: 0 and 1 are started, nothing requested
+  picker.addCursor(20, 4, 1)
+  const next = tracker.fill(b, 8, { staleMs: 1000, now: 0 })
+  assert.deepEqual(next.map(r => r.index), [20, 20, 21, 21, 22, 22, 23, 23], 'the urgent piece, then the window, then 0 and 1')
+  assert.deepEqual(tracker.fill(b, 4, { staleMs: 1000, now: 0 }).map(r => r.index), [0, 0, 1, 1])
+})
