@@ -7,12 +7,14 @@
  *
  * Where the bytes live: verified pieces are on disk, never in memory, so a re-read or a seek back
  * never fetches twice, and memory is the engine's active pieces plus one chunk per reader.
- * `dir` given: the torrent goes into that directory (DIR/NAME, as `-o DIR`) and stays. Without it, a cache
- * directory `os.tmpdir()/bt-stream-cache/<infohash>` holds at most the torrent's size (files are
- * written sparse, piece by piece) and is removed by close(), unless `keepCache`.
+ * `dir` given: the torrent goes into that directory (DIR/NAME, as `-o DIR`) and stays, and a
+ * later run resumes from it. Without it, a cache directory of this engine's own,
+ * `os.tmpdir()/bt-stream-cache/<infohash>-XXXXXX` (two engines on one torrent never share one, so
+ * neither removes the other's), holds at most the torrent's size (files are written sparse, piece
+ * by piece) and is removed by close(), unless `keepCache`.
  */
 import { EventEmitter } from 'node:events'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pieceLengthAt } from '../metainfo/geometry.js'
@@ -236,8 +238,9 @@ export async function openStream (meta: Metainfo, opts: StreamEngineOptions = {}
       throw new StorageError(`cannot use ${JSON.stringify(out)} as the directory to download into: ${(err as Error).message}`)
     }
   } else {
-    out = join(tmpdir(), 'bt-stream-cache', meta.infoHashHex)
-    await mkdir(out, { recursive: true })
+    const parent = join(tmpdir(), 'bt-stream-cache')
+    await mkdir(parent, { recursive: true })
+    out = await mkdtemp(join(parent, `${meta.infoHashHex}-`))
     if (opts.keepCache !== true) cacheDir = out
   }
   let dl: DiskDownload

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { statfs } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { startTorrentServer, DEFAULT_MAX_READERS } from '../../serve/http-server.js'
 import { isMedia } from '../../serve/content-type.js'
 import { fileUrl } from '../../serve/index-page.js'
@@ -18,8 +20,9 @@ Serves the torrent's files over HTTP while it downloads, for media players and b
   /<i>/<name>     file i, with ranges: a player seeks, and the pieces at its position come first
 The URL is printed on stderr. Watch with \`mpv URL/playlist.m3u\` or \`vlc URL/0/NAME\`.
 
-The torrent is downloaded whole (rarest-first while nobody reads) into a cache directory,
-<tmp>/bt-stream-cache/<infohash>, removed on exit; with -o DIR it goes to DIR and stays.
+The torrent is downloaded whole (rarest-first while nobody reads) into a cache directory of
+its own, <tmp>/bt-stream-cache/<infohash>-XXXXXX, removed on exit (it grows to the torrent's
+size at most); with -o DIR it goes to DIR and stays, and a later run resumes from it.
 Stop with Ctrl-C.
 
 options:
@@ -79,6 +82,10 @@ export const command: Command = async (argv, io) => {
     server = await startTorrentServer(engine, { host: optionString(args, 'host'), port: httpPort, maxReaders })
     const target = playerUrl(meta, server.url)
     if (!quiet) {
+      const free = await freeBytes(engine.cacheDir ?? engine.payload)
+      if (free !== undefined && free < engine.progress.total - engine.progress.resumed) {
+        io.stderr.write(`bt-stream: note: ${humanSize(free)} free where the download goes, ${humanSize(meta.length)} needed to finish it; -o DIR puts it elsewhere\n`)
+      }
       io.stderr.write(`bt-stream: serving "${meta.name}" (${meta.files.filter(f => !f.padding).length} files, ${humanSize(meta.length)}) at ${server.url}/\n`)
       io.stderr.write(`bt-stream: play it: mpv ${target}  (cache: ${engine.cacheDir ?? engine.payload}); Ctrl-C stops\n`)
     }
@@ -107,6 +114,16 @@ export const command: Command = async (argv, io) => {
     if (player !== undefined && player.exitCode === null) player.kill()
     await server?.close()
     await engine.close()
+  }
+}
+
+/** Bytes free on the file system holding `path` (undefined when it cannot be told). */
+async function freeBytes (path: string): Promise<number | undefined> {
+  try {
+    const st = await statfs(dirname(path))
+    return st.bavail * st.bsize
+  } catch {
+    return undefined
   }
 }
 
