@@ -7,12 +7,13 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { test } from 'node:test'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { prng } from '../helpers.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { openStream } from '../../lib/session/stream-engine.js'
 import { within } from '../wire/helpers.js'
-import { get, seedMade, serveFrom, until } from './helpers.js'
+import { get, seedMade, serveFrom, tempDir, until } from './helpers.js'
 
 const KiB = 1024
 
@@ -164,4 +165,20 @@ test('without a directory the cache lives under the temporary directory and clos
   assert.ok(existsSync(engine.cacheDir))
   await engine.close()
   assert.equal(existsSync(engine.cacheDir), false)
+})
+
+test('a directory that holds the whole torrent is served with no peer at all (resumed, read back from disk)', async (t) => {
+  const made = makeTorrent({ length: 500 * KiB + 1, pieceLength: 32 * KiB, name: 'done.mkv' })
+  const peer = await seedMade(t, made)
+  const dir = await tempDir(t)
+  const first = await openStream(made.meta, { dir, peers: [peer], trackers: false, dht: false, listen: false })
+  await until(20_000, 'the first run completes', () => first.complete)
+  await first.close()
+  assert.ok(existsSync(join(dir, 'done.mkv')), 'with a directory the data stays')
+  const { url, engine } = await serveFrom(t, made.meta, [], { engine: { dir } })
+  assert.equal(engine.cacheDir, undefined)
+  for (const [a, b] of [[0, 10], [100_000, 400_000], [made.meta.length - 5, made.meta.length]] as const) {
+    const r = await within(10_000, `${a}-${b}`, get(`${url}/0`, { Range: `bytes=${a}-${b - 1}` }))
+    assert.ok(r.body.equals(made.data.subarray(a, b)), `${a}-${b}`)
+  }
 })
