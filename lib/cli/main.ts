@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   peers: async () => (await import('./commands/peers.js')).command,
   piece: async () => (await import('./commands/piece.js')).command,
   seed: async () => (await import('./commands/seed.js')).command,
+  serve: async () => (await import('./commands/serve.js')).command,
   handshake: async () => (await import('./commands/handshake.js')).command
 }
 
@@ -26,7 +27,8 @@ const SUMMARIES: Record<string, string> = {
   info: 'show what a .torrent or magnet describes: files, trackers, info hash',
   peers: 'ask the trackers once and list the peers they return',
   piece: 'fetch and SHA-1 check one piece (debugging a swarm)',
-  seed: 'serve a torrent\'s data from disk until Ctrl-C'
+  seed: 'serve a torrent\'s data from disk until Ctrl-C',
+  serve: 'an HTTP server for players (mpv, VLC, a browser): files with ranges and seeking'
 }
 
 async function usage (): Promise<string> {

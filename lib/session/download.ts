@@ -25,7 +25,11 @@ import { openSessionUtp } from '../utp/session.js'
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
-  /** Just this piece (overrides `file`). */
+  /** First byte of the file (of the torrent, without `file`) to stream, inclusive; default 0. */
+  readonly start?: number
+  /** Byte of the file to stop at, exclusive; default its length. */
+  readonly end?: number
+  /** Just this piece (overrides `file`, `start` and `end`). */
   readonly piece?: number
   /**
    * A byte range [start, end) of the torrent's byte stream, across file boundaries (overrides
@@ -106,7 +110,7 @@ function selectBytes (meta: Metainfo, start: number, end: number): Selection {
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
   const selection = opts.range !== undefined
     ? selectBytes(meta, opts.range.start, opts.range.end)
-    : opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
+    : opts.piece === undefined ? selectRange(meta, opts.file, { start: opts.start, end: opts.end }) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream

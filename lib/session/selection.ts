@@ -18,11 +18,18 @@ export interface Selection {
   readonly fileIndex: number | undefined
 }
 
+/** Bytes [start, end) of the chosen file (of the torrent, without one); end exclusive. */
+export interface ByteRange {
+  readonly start?: number
+  readonly end?: number
+}
+
 /**
  * `file`: an index into `meta.files` or a path as `bt-stream info` prints it. Without one, a
- * multi-file torrent is a usage error that lists the files (a stream is one file).
+ * multi-file torrent is a usage error that lists the files (a stream is one file). `range`
+ * narrows it to bytes [start, end) of that file; only the pieces under them are fetched.
  */
-export function selectRange (meta: Metainfo, file?: number | string): Selection {
+export function selectRange (meta: Metainfo, file?: number | string, range: ByteRange = {}): Selection {
   let fileIndex: number | undefined
   if (file === undefined) {
     if (meta.multiFile) {
@@ -35,8 +42,15 @@ export function selectRange (meta: Metainfo, file?: number | string): Selection 
     if (f === undefined) throw new UsageError(`file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
     if (f.padding) throw new UsageError(`file ${file} is a padding file (BEP 47), not content`)
   }
-  const start = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
-  const end = fileIndex === undefined ? meta.length : start + meta.files[fileIndex]!.length
+  const offset = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
+  const length = fileIndex === undefined ? meta.length : meta.files[fileIndex]!.length
+  const from = range.start ?? 0
+  const to = range.end ?? length
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to > length || from > to) {
+    throw new UsageError(`byte range ${from}..${to} is outside the ${fileIndex === undefined ? 'torrent' : 'file'}'s 0..${length}`)
+  }
+  const start = offset + from
+  const end = offset + to
   const span = piecesForRange(meta, start, end)
   return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex }
 }

@@ -22,7 +22,7 @@ test('an unknown command says so and names the nearest one (edit distance), exit
   }
   const far = fakeIO()
   assert.equal(await main(['frobnicate'], far), 2)
-  assert.match(far.err(), /^bt-stream: unknown command "frobnicate" \(and no file of that name\); commands: create, decode, download, handshake, info, peers, piece, seed\n/)
+  assert.match(far.err(), /^bt-stream: unknown command "frobnicate" \(and no file of that name\); commands: create, decode, download, handshake, info, peers, piece, seed, serve\n/)
   // A file name is a file, even next to a command's name.
   const file = fakeIO()
   assert.equal(await main(['seed.torrent'], file), 1)
