@@ -4,6 +4,13 @@
  */
 export { download, DownloadStream, DEFAULT_WINDOW_BYTES, type DownloadOptions, type DownloadProgress } from './session/download.js'
 export { selectRange, selectPiece, type Selection } from './session/selection.js'
+export { downloadToDisk, DiskDownload, type DiskDownloadOptions, type DiskProgress } from './session/download-to-disk.js'
+export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './session/magnet-metadata.js'
+export { seedFromDisk, type SeedOptions, type SeedSession } from './session/seed.js'
+export * as seed from './seed/index.js'
+export { Uploader, Choker, PeerListener, Seeder, type UploaderOptions, type ChokerOptions, type PeerListenerOptions, type SeederOptions, type PieceReader } from './seed/index.js'
+export * as extensions from './extensions/index.js'
+export * as dht from './dht/index.js'
 export * as wire from './wire/index.js'
 export * as tracker from './tracker/index.js'
 export { Swarm, type SwarmOptions, type SwarmStats, type SwarmUpload, type WirePeer, type PieceSink } from './swarm/swarm.js'

@@ -10,7 +10,7 @@ test('the package entry exports the parsing API (import { parseTorrent } from \'
   const pkg = 'bt-stream'
   const byName = await import(pkg) as typeof api
   assert.equal(byName.parseTorrent, api.parseTorrent)
-  for (const name of ['parseTorrent', 'parseInfoDict', 'parseMagnet', 'pieceLengthAt', 'pieceHash', 'piecesForFile', 'filesInRange', 'decodeBencode', 'MetainfoError', 'download', 'Swarm', 'PiecePicker', 'MergingWritable', 'chunker'] as const) {
+  for (const name of ['parseTorrent', 'parseInfoDict', 'parseMagnet', 'pieceLengthAt', 'pieceHash', 'piecesForFile', 'filesInRange', 'decodeBencode', 'MetainfoError', 'download', 'Swarm', 'PiecePicker', 'MergingWritable', 'chunker', 'downloadToDisk', 'fetchMagnetMetadata', 'seedFromDisk', 'Uploader', 'Choker', 'PeerListener', 'Seeder'] as const) {
     assert.equal(typeof api[name], 'function', name)
   }
   assert.equal(typeof api.wire.PeerConnection, 'function', 'the wire is importable on its own')

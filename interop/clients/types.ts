@@ -54,6 +54,17 @@ export interface RunningLeecher extends RunningClient {
 export interface InteropClient {
   /** Short name for the results table: 'libtorrent', 'aria2c', 'transmission', ... */
   readonly name: string
+  /**
+   * The loopback address the harness gives this client as `host` (default '127.0.0.1'). rtorrent
+   * and ctorrent take a peer on their own IP for themselves: they get '127.0.0.2'.
+   */
+  readonly host?: string
+  /**
+   * When it leeches, the client does not dial the `peers` it is given (Transmission never dials
+   * 127.x): the harness then makes our seed dial the client instead (our seed announces to a
+   * tracker on 127.0.0.1 that lists only the client's host and port).
+   */
+  readonly mustBeDialed?: boolean
   /** Version string, once `available()` said yes. */
   version (): Promise<string>
   /** undefined when the client can run here; otherwise why not (e.g. "apt-get install aria2"). */

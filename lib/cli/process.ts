@@ -4,8 +4,12 @@ import { startMemoryPacer } from './memory-pacer.js'
 /**
  * Binds main() to the real process: signals abort the running command (exit 130/143 as shells
  * expect), and a closed stdout (EPIPE, `| head`) ends quietly instead of crashing.
+ *
+ * A command whose promise never settles while nothing is left to wait for (every timer unref'd,
+ * every socket closed) would let Node exit 0 with nothing done: `bt-stream m > f && use f` would
+ * then use an empty file. That is a bug in the command; it exits 1 and says so.
  */
-export function run (): void {
+export function run (entry: typeof main = main): void {
   startMemoryPacer()
   const controller = new AbortController()
   let signalExit: number | undefined
@@ -20,7 +24,14 @@ export function run (): void {
     if (err.code === 'EPIPE') controller.abort(err)
     else process.stderr.write(`bt-stream: stdout: ${err.message}\n`)
   })
-  main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal })
+  let settled = false
+  process.once('beforeExit', () => {
+    if (settled) return
+    process.stderr.write('bt-stream: internal error: the command stopped with nothing left to wait for and no result\n')
+    process.exitCode = signalExit ?? 1
+  })
+  entry(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal })
+    .finally(() => { settled = true })
     .then(code => {
       process.exitCode = signalExit ?? code
       // Everything we opened is closed by now; should a stray handle keep the loop alive, leave

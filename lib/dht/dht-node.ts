@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import DHT from 'bittorrent-dht'
 import { formatPeer, parseHostPort, validPeer, type PeerAddress } from '../tracker/compact.js'
 import { BtStreamError, UsageError } from '../util/errors.js'
+import { ScreenedUdpSocket, type DroppedDatagrams } from './screened-socket.js'
 
 /**
  * Our node in the BitTorrent DHT (BEP 5), a thin wrapper over the `bittorrent-dht` package:
@@ -13,6 +14,9 @@ import { BtStreamError, UsageError } from '../util/errors.js'
  * by forgetting to check.
  *
  * The UDP socket is IPv4 only (the package's k-rpc-socket is udp4), so BEP 32 is not covered.
+ *
+ * Every datagram is checked before the package sees it (ScreenedUdpSocket: at most 1500 bytes
+ * and well-formed bencoding by scanBencode): the package's own bencode 2.0.3 hangs on `l-3:e`.
  */
 export interface DhtNodeOptions {
   /** `host:port` of the nodes we join through (default: the public routers). */
@@ -44,13 +48,15 @@ export class DhtError extends BtStreamError {}
 
 export class DhtNode {
   private readonly _dht: DHT
+  private readonly _socket: ScreenedUdpSocket
   private readonly _timeout: number
   private _destroyed = false
   /** Lookups and announces in progress: destroy ends them. */
   private readonly _pending = new Set<() => void>()
 
-  private constructor (dht: DHT, timeout: number) {
+  private constructor (dht: DHT, socket: ScreenedUdpSocket, timeout: number) {
     this._dht = dht
+    this._socket = socket
     this._timeout = timeout
     // The package emits 'error' for socket failures; unhandled, that would kill the process.
     dht.on('error', () => {})
@@ -60,11 +66,15 @@ export class DhtNode {
   /** Creates the node and binds its UDP socket; joining the DHT (bootstrap) runs in the background. */
   static async start (opts: DhtNodeOptions = {}): Promise<DhtNode> {
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map(parseBootstrapNode)
+    // Ours, not the package's: bittorrent-dht passes `socket` down to k-rpc-socket, which then
+    // reads only the datagrams the screen let through.
+    const socket = new ScreenedUdpSocket('udp4')
     const dht = new DHT({
       bootstrap,
+      socket,
       ...(opts.nodeId === undefined ? {} : { nodeId: Buffer.from(opts.nodeId) })
     })
-    const node = new DhtNode(dht, opts.queryTimeout ?? DEFAULT_QUERY_TIMEOUT)
+    const node = new DhtNode(dht, socket, opts.queryTimeout ?? DEFAULT_QUERY_TIMEOUT)
     // Bind now, before the package's bootstrap (next tick) sends from an unbound socket, which
     // would bind it to every interface on a random port.
     const listening = new Promise<void>((resolve, reject) => {
@@ -84,6 +94,9 @@ export class DhtNode {
 
   /** Our UDP port (the one to put in BEP 5 PORT messages). */
   get port (): number { return this._dht.address().port }
+
+  /** Datagrams dropped unread: too large, or not well-formed bencoding. */
+  get droppedDatagrams (): DroppedDatagrams { return this._socket.dropped }
 
   /** Nodes in our routing table. */
   get nodeCount (): number { return this._dht.toJSON().nodes.length }

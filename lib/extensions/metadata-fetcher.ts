@@ -12,8 +12,9 @@ import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLe
  * The engine owns the connections and their inbound streams; it calls:
  * - `addPeer(conn)` once the peer's BEP 10 handshake arrived (again after a new one is harmless),
  * - `onExtended(conn, payload)` for each extended message that arrived on our ut_metadata id,
- * - `removePeer(conn)` when the connection closes,
- * - `destroy()` when it stops (a pending `metadata` rejects).
+ * - `removePeer(conn)` when the connection closes (it returns what the peer did, for the
+ *   owner's own account of each peer),
+ * - `destroy(err?)` when it stops (a pending `metadata` rejects, with `err` if given).
  *
  * What each kind of hostile or broken peer costs it: the table in lib/extensions/README.md.
  * Nobody supplies valid metadata within `timeout`: `metadata` rejects with a DownloadError
@@ -23,7 +24,11 @@ export interface MetadataFetcherOptions<C extends ExtensionPeer> {
   readonly infoHash: Uint8Array
   /** A peer lied (the engine should drop it); its bytes were already discarded. Must not throw. */
   readonly onBadPeer?: (conn: C, reason: string) => void
-  /** Give up after this long without valid metadata (default 2 minutes). */
+  /**
+   * Give up after this long without valid metadata (default 2 minutes). `Infinity`: never by
+   * itself; the owner keeps the deadline (and its wording) and calls `destroy(err)`. The timer is
+   * unref'd: an owner that awaits `metadata` keeps the process alive by its own means.
+   */
   readonly timeout?: number
   /** One piece request's answer time (default 10 s). */
   readonly requestTimeout?: number
@@ -43,6 +48,10 @@ export const DEFAULT_METADATA_IN_FLIGHT = 4
 export const DEFAULT_MAX_METADATA_SIZE = 8 * 1024 * 1024
 const DEFAULT_MAX_TIMEOUTS = 2
 const DEFAULT_MAX_REJECTS = 3
+
+/** What a peer did, in words that follow "N peers ..." in the owner's summary. */
+const LEFT_WHILE_ASKED = 'closed the connection before sending the metadata'
+const STILL_ASKED = 'still asked, no valid answer yet'
 
 type Status = 'active' | 'retired' | 'bad'
 
@@ -78,7 +87,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   private _done = false
   private _resolve!: (bytes: Uint8Array) => void
   private _reject!: (err: Error) => void
-  private readonly _timer: ReturnType<typeof setTimeout>
+  private readonly _timer: ReturnType<typeof setTimeout> | undefined
 
   constructor (opts: MetadataFetcherOptions<C>) {
     this._opts = opts
@@ -86,8 +95,11 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     // The engine may only poll `done`; an unobserved rejection must not crash the process.
     this.metadata.catch(() => {})
     const timeout = opts.timeout ?? DEFAULT_METADATA_TIMEOUT
-    this._timer = setTimeout(() => { this._fail(new DownloadError(`no peer supplied valid metadata within ${timeout} ms (${this._summary()})`)) }, timeout)
-    this._timer.unref?.()
+    // setTimeout(fn, Infinity) would fire at once: no timer at all is what Infinity means.
+    this._timer = Number.isFinite(timeout)
+      ? setTimeout(() => { this._fail(new DownloadError(`no peer supplied valid metadata within ${timeout} ms (${this._summary()})`)) }, timeout)
+      : undefined
+    this._timer?.unref?.()
   }
 
   get done (): boolean { return this._done }
@@ -107,24 +119,35 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     if (this._done) return 'metadata already complete'
     if (this._peers.has(conn)) return undefined
     const id = peerExtensionId(conn, 'ut_metadata')
-    if (id === undefined) return 'peer does not offer ut_metadata'
+    if (id === undefined) return 'does not offer ut_metadata'
     const size = conn.peerExtendedHandshake?.metadataSize
     const max = this._opts.maxMetadataSize ?? DEFAULT_MAX_METADATA_SIZE
-    if (size === undefined || !Number.isInteger(size) || size <= 0) return 'peer gave no metadata_size'
+    if (size === undefined || !Number.isInteger(size) || size <= 0) return 'gave no metadata_size'
     if (size > max) return `metadata_size ${size} is above our limit of ${max} bytes`
     this._peers.set(conn, { conn, id, size, inFlight: new Map(), declined: new Set(), timeouts: 0, rejects: 0, answered: 0, status: 'active' })
     this._schedule()
     return undefined
   }
 
-  /** The connection closed: its outstanding requests go to other peers. */
-  removePeer (conn: C): void {
+  /**
+   * The connection closed: its outstanding requests go to other peers. Returns what the peer did
+   * (why it was dropped, or that it left while still asked), undefined for a peer never added.
+   */
+  removePeer (conn: C): string | undefined {
     const p = this._peers.get(conn)
-    if (p === undefined) return
-    if (p.status === 'active') this._retire(p, 'retired', 'disconnected')
+    if (p === undefined) return undefined
+    if (p.status === 'active') this._retire(p, 'retired', LEFT_WHILE_ASKED)
     note(this._gone, `${p.status}: ${p.reason ?? ''}`)
     this._peers.delete(conn)
     this._schedule()
+    return p.reason
+  }
+
+  /** What a peer still connected has done so far: why it is no longer asked, or that it still is. */
+  describePeer (conn: C): string | undefined {
+    const p = this._peers.get(conn)
+    if (p === undefined) return undefined
+    return p.status === 'active' ? STILL_ASKED : p.reason
   }
 
   /** An extended message that arrived on our ut_metadata id. Requests are the responder's. */
@@ -136,7 +159,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     try {
       msg = decodeUtMetadata(payload)
     } catch (err) {
-      this._bad(p, err instanceof Error ? err.message : String(err))
+      this._bad(p, `sent a ${err instanceof Error ? err.message : String(err)}`)
       this._schedule()
       return
     }
@@ -150,11 +173,11 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   }
 
   private _onData (p: Peer<C>, piece: number, totalSize: number, data: Uint8Array): void {
-    if (totalSize !== p.size) { this._bad(p, `ut_metadata total_size ${totalSize} differs from its metadata_size ${p.size}`); return }
+    if (totalSize !== p.size) { this._bad(p, `sent ut_metadata total_size ${totalSize}, which differs from its metadata_size ${p.size}`); return }
     const count = metadataPieceCount(p.size)
-    if (piece >= count) { this._bad(p, `ut_metadata piece ${piece} is past the last piece ${count - 1}`); return }
+    if (piece >= count) { this._bad(p, `sent ut_metadata piece ${piece}, past the last piece ${count - 1}`); return }
     const expected = metadataPieceLength(p.size, piece)
-    if (data.length !== expected) { this._bad(p, `ut_metadata piece ${piece} has ${data.length} bytes, expected ${expected}`); return }
+    if (data.length !== expected) { this._bad(p, `sent ut_metadata piece ${piece} that has ${data.length} bytes, expected ${expected}`); return }
     const timer = p.inFlight.get(piece)
     // Unrequested (or answered after its timeout and handed to someone else): not ours to trust.
     if (timer === undefined) return
@@ -186,7 +209,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     this._asm?.release(piece, p)
     p.declined.add(piece)
     p.timeouts++
-    if (p.timeouts >= (this._opts.maxTimeouts ?? DEFAULT_MAX_TIMEOUTS)) this._retire(p, 'retired', `${p.timeouts} requests unanswered`)
+    if (p.timeouts >= (this._opts.maxTimeouts ?? DEFAULT_MAX_TIMEOUTS)) this._retire(p, 'retired', `left ${p.timeouts} requests unanswered`)
     this._schedule()
   }
 
@@ -284,7 +307,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
     p.inFlight.set(piece, timer)
     if (claim) asm.claim(piece, p)
     // Retire only: removePeer would reschedule inside the caller's loop.
-    if (p.conn.destroyed === true) { this._retire(p, 'retired', 'disconnected'); return }
+    if (p.conn.destroyed === true) { this._retire(p, 'retired', LEFT_WHILE_ASKED); return }
     p.conn.extended(p.id, encodeUtMetadata({ type: 'request', piece }))
   }
 
@@ -322,7 +345,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
 
   private _stop (): void {
     this._done = true
-    clearTimeout(this._timer)
+    if (this._timer !== undefined) clearTimeout(this._timer)
     for (const p of this._peers.values()) {
       for (const timer of p.inFlight.values()) clearTimeout(timer)
       p.inFlight.clear()
@@ -333,7 +356,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
 
   private _summary (): string {
     const reasons = new Map(this._gone)
-    for (const p of this._peers.values()) note(reasons, p.status === 'active' ? 'still asked, no valid answer yet' : `${p.status}: ${p.reason ?? ''}`)
+    for (const p of this._peers.values()) note(reasons, p.status === 'active' ? STILL_ASKED : `${p.status}: ${p.reason ?? ''}`)
     if (reasons.size === 0) return 'no peer offered ut_metadata'
     return [...reasons].map(([r, n]) => `${n} peer${n === 1 ? '' : 's'} ${r}`).join('; ')
   }

@@ -1,3 +1,4 @@
+import { mayReply, type ReplyLimits, type ReplyTarget } from '../seed/reply-gate.js'
 import { peerExtensionId, type ExtensionPeer } from './extension-ids.js'
 import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLength, METADATA_PIECE_LENGTH } from './ut-metadata-codec.js'
 
@@ -8,6 +9,11 @@ import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLe
  *
  * The engine hands over every extended message that arrived on our ut_metadata id
  * (`onExtended`); data and reject messages are the fetcher's business and are ignored here.
+ *
+ * Bounds: data is sent at most `servedFactor × pieces` times per connection; every answer, data
+ * or reject, first asks the reply gate (lib/seed/reply-gate.ts): a peer that does not read
+ * what we sent gets nothing more queued (its request is dropped), and is disconnected if it keeps
+ * asking. So one peer costs us at most the gate's cap, however many requests it writes.
  */
 export interface MetadataResponderOptions {
   /** The verified info dict bytes (its SHA-1 is the info hash); omit while we are fetching it. */
@@ -18,6 +24,8 @@ export interface MetadataResponderOptions {
    * make us buffer to `factor × metadata size`.
    */
   readonly servedFactor?: number
+  /** The reply gate's bounds (default: lib/seed/reply-gate.ts). */
+  readonly replyLimits?: ReplyLimits
 }
 
 export const DEFAULT_SERVED_FACTOR = 4
@@ -25,11 +33,13 @@ export const DEFAULT_SERVED_FACTOR = 4
 export class MetadataResponder {
   private _info: Uint8Array | undefined
   private readonly _factor: number
+  private readonly _limits: ReplyLimits
   private readonly _served = new WeakMap<ExtensionPeer, number>()
 
   constructor (opts: MetadataResponderOptions = {}) {
     this._info = opts.infoBytes
     this._factor = opts.servedFactor ?? DEFAULT_SERVED_FACTOR
+    this._limits = opts.replyLimits ?? {}
   }
 
   /** The metadata arrived (magnet) and was verified: from now on we serve it. */
@@ -41,9 +51,10 @@ export class MetadataResponder {
 
   /**
    * An extended message on our ut_metadata id. Returns false (and sends nothing) for what it
-   * ignores: malformed payloads, non-requests, peers that did not advertise ut_metadata.
+   * ignores: malformed payloads, non-requests, peers that did not advertise ut_metadata. A
+   * request the gate drops (the peer has not read our earlier answers) returns true, unanswered.
    */
-  onExtended (conn: ExtensionPeer, payload: Uint8Array): boolean {
+  onExtended (conn: ExtensionPeer & ReplyTarget, payload: Uint8Array): boolean {
     let msg
     try {
       msg = decodeUtMetadata(payload)
@@ -53,6 +64,7 @@ export class MetadataResponder {
     if (msg.type !== 'request') return false
     const id = peerExtensionId(conn, 'ut_metadata')
     if (id === undefined || conn.destroyed === true) return false
+    if (!mayReply(conn, this._limits)) return true
     const piece = msg.piece
     const info = this._info
     const served = this._served.get(conn) ?? 0

@@ -1,4 +1,5 @@
 import { formatPeer, type PeerAddress } from '../tracker/compact.js'
+import { backlogged } from '../seed/reply-gate.js'
 import { peerExtensionId, type ExtensionPeer } from './extension-ids.js'
 import { decodePex, encodePex, PEX_MAX_PER_MESSAGE, type PexFlags, type PexPeer } from './pex-codec.js'
 
@@ -14,8 +15,10 @@ import { decodePex, encodePex, PEX_MAX_PER_MESSAGE, type PexFlags, type PexPeer 
  * Outgoing, per BEP 11: at most one message per `interval` (a minute) per peer; at most 50
  * added and 50 dropped per message (the rest wait for the next one); only peers we are
  * connected to now are added; a peer is dropped only after we added it; never both in one
- * message; never the recipient itself. Transient connect/disconnect between two messages
- * cancel out, because each message is the difference between what the peer was told and now.
+ * message; never the recipient itself; nothing to a peer that has not read what we sent (the
+ * reply gate's `backlogged`: it is told the difference once it reads). Transient
+ * connect/disconnect between two messages cancel out, because each message is the difference
+ * between what the peer was told and now.
  *
  * Incoming: a message sooner than `minInboundInterval` after the previous one from the same
  * peer is ignored, and at most `maxAcceptedPerMessage` added peers are read from a message,
@@ -159,7 +162,8 @@ export class PexTracker<C extends ExtensionPeer = ExtensionPeer> {
   sendDue (): number {
     let sent = 0
     for (const conn of this._peers.keys()) {
-      if (conn.destroyed === true) continue
+      // A peer that has not read what we sent gets nothing more (and is told the difference later).
+      if (conn.destroyed === true || backlogged(conn)) continue
       const payload = this.buildMessage(conn)
       const id = peerExtensionId(conn, 'ut_pex')
       if (payload === undefined || id === undefined) continue

@@ -106,6 +106,14 @@ export class PiecePicker {
   /** The lowest wanted piece not yet done; `last + 1` once complete. */
   get cursor (): number { return this.base }
 
+  /**
+   * Every piece of the window is done and the output has not taken them yet: nothing can start
+   * until our own reader reads. Time spent so is not a stall of the swarm.
+   */
+  get waitingOnReader (): boolean {
+    return this.windowPieces !== undefined && this.remaining > 0 && this.base > this.windowEnd()
+  }
+
   /** The sink consumed everything before `index`: slide the window. */
   setAnchor (index: number): void {
     if (index > this.anchor) this.anchor = index

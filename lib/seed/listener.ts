@@ -154,8 +154,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     }
     socket.setNoDelay(true) // small messages go out at once (see lib/wire/connect.ts)
     const conn = new PeerConnection(socket, opts)
-    // A peer must never crash us: errors before the owner listens are reported as 'refused'.
-    conn.on('error', () => {})
+    // Errors before the handshake completes are reported as 'refused' (the connection itself
+    // keeps an 'error' listener, so a peer can never crash us in between).
     waitForHandshake(conn).then(() => {
       this._handshaking.delete(socket)
       // Nobody to take it (closing, or no 'peer' handler): it would sit unread until the idle timeout.

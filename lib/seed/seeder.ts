@@ -150,12 +150,10 @@ export class Seeder extends EventEmitter<SeederEvents> {
     }
     // A pure seeder gets nothing from its peers: slots go by upload rate.
     const peer = this._peers.add(conn, conn, () => 0)
-    let error: Error | undefined
-    conn.on('error', (err: Error) => { error = err })
-    conn.on('data', (m: unknown) => { this._onMessage(peer, m as Message) })
-    conn.once('close', () => {
+    conn.consume((m) => { this._onMessage(peer, m) })
+    conn.whenClosed((reason) => {
       this._peers.remove(conn)
-      this.emit('peer-closed', conn, error)
+      this.emit('peer-closed', conn, reason ?? undefined)
     })
     this.emit('peer', conn)
     return true
@@ -177,7 +175,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
   }
 
   private _extensions (): OurExtensions {
-    const base = { reqq: this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, port: this._opts.listener.port }
+    // We advertise libtorrent's 250 and hold far more (rtorrent ignores reqq): a lower maxQueued is advertised as is.
+    const base = { reqq: Math.min(this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, DEFAULT_REQQ), port: this._opts.listener.port }
     const info = this._opts.infoBytes
     return info === undefined ? base : { ...base, m: { ut_metadata: EXTENSION_IDS.ut_metadata }, metadataSize: info.length }
   }

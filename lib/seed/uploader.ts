@@ -4,7 +4,8 @@ import { ProtocolError, StorageError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import type { BitField } from '../wire/bitfield.js'
 import { MAX_BLOCK_LENGTH, type Message } from '../wire/messages.js'
-import { DEFAULT_REQQ } from '../wire/peer-connection-options.js'
+import { HeldRequests, type HeldBlock } from './held-requests.js'
+import { mayReply, type ReplyLimits } from './reply-gate.js'
 
 /**
  * The upload side of one PeerConnection: answers the peer's `request`s while we unchoke it.
@@ -16,14 +17,24 @@ import { DEFAULT_REQQ } from '../wire/peer-connection-options.js'
  *
  * The engine reads the connection and hands us the peer's messages (`onMessage`); we only write.
  * Refused requests (choked, a piece we lack, a range outside the piece, a block of 0 or more than
- * 16 KiB, a full queue) get a BEP 6 reject when fast is negotiated and are dropped otherwise
- * (BEP 6: "every request is guaranteed to result in EXACTLY ONE response").
+ * 16 KiB, one we hold already, a full queue) get a BEP 6 reject when fast is negotiated and are
+ * dropped otherwise (BEP 6: "every request is guaranteed to result in EXACTLY ONE response").
  *
- * Bounds: at most `maxQueued` requests held (what we advertise as `reqq`), at most `maxReading`
- * disk reads in flight, no read started while the connection is backpressured (`piece()` returned
- * false, until 'drain'). Refusals are strikes, each served block forgives one: a peer past
- * `floodLimit` strikes is destroyed with a ProtocolError, so a flood costs us a bounded number of
- * 17-byte rejects and nothing else.
+ * Backpressure: requests are held as small entries (`maxQueued`, 8192 by default, far above the
+ * `reqq` of 250 we advertise, because rtorrent sends 8192 at once whatever we advertise); a block
+ * is read from disk only when its turn comes, at most `maxReading` reads in flight, and none
+ * starts while the connection is backpressured (`piece()` returned false, until 'drain'). So a
+ * peer that does not read costs us at most its held entries and a few blocks.
+ *
+ * Without BEP 6 a request we cannot hold must not be lost for ever (the peer would wait for it
+ * with the connection open): it is dropped, and once everything we held was answered we send
+ * choke then unchoke, which per BEP 3 discards the peer's outstanding requests, so it asks
+ * again for what it still lacks.
+ *
+ * Bounds: refusals are strikes (a full queue only while the peer does not read what we sent),
+ * each served block forgives one: a peer past `floodLimit` strikes is destroyed with a
+ * ProtocolError. Every reject and the choke/unchoke above pass the reply gate
+ * (reply-gate.ts): a peer that does not read what we sent gets nothing more queued.
  */
 export interface PieceReader {
   /** Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. */
@@ -49,12 +60,14 @@ export interface UploaderOptions {
   /** Our verified pieces: shared, the engine sets bits as pieces verify. */
   readonly have: BitField
   readonly geometry: PieceGeometry
-  /** Requests held per peer (default: the `reqq` we advertise, 250). */
+  /** Requests held per peer, read or not (default 8192: rtorrent's burst). */
   readonly maxQueued?: number
-  /** Strikes before the peer is dropped (default 4 × maxQueued). */
+  /** Strikes before the peer is dropped (default 2 × maxQueued). */
   readonly floodLimit?: number
   /** Disk reads in flight per peer (default 4: 64 KiB, enough to keep one socket busy). */
   readonly maxReading?: number
+  /** The reply gate's bounds for our rejects (default: reply-gate.ts). */
+  readonly replyLimits?: ReplyLimits
   readonly now?: () => number
 }
 
@@ -64,44 +77,48 @@ export interface UploaderEvents {
 }
 
 /** Why a request was refused, for tests and logs. */
-export type RefusalReason = 'choked' | 'missing piece' | 'bad length' | 'bad range' | 'queue full'
+export type RefusalReason = 'choked' | 'missing piece' | 'bad length' | 'bad range' | 'duplicate' | 'queue full'
 
-interface Block {
-  readonly index: number
-  readonly begin: number
-  readonly length: number
-  /** Answered already (choke, cancel without BEP 6): the read's result is thrown away. */
-  dropped: boolean
-}
+interface BlockRef { readonly index: number, readonly begin: number, readonly length: number }
 
+/**
+ * rtorrent 0.9.8 sends 8192 requests at once (it ignores `reqq`). Held, each costs about 100
+ * bytes (an entry and its index), so 800 KiB per peer at the very most.
+ */
+export const DEFAULT_MAX_QUEUED = 8192
+/** 4 blocks of 16 KiB: enough to keep one socket busy while the next read is on its way. */
 const DEFAULT_MAX_READING = 4
-const FLOOD_FACTOR = 4
+/** Refusals not paid back by served blocks, as a multiple of what we hold: room for a peer's burst. */
+const FLOOD_FACTOR = 2
 
 export class Uploader extends EventEmitter<UploaderEvents> {
   readonly conn: UploadConnection
   /** Refusals by reason since the connection opened. */
-  readonly refused: Record<RefusalReason, number> = { choked: 0, 'missing piece': 0, 'bad length': 0, 'bad range': 0, 'queue full': 0 }
+  readonly refused: Record<RefusalReason, number> = { choked: 0, 'missing piece': 0, 'bad length': 0, 'bad range': 0, duplicate: 0, 'queue full': 0 }
   private readonly _opts: UploaderOptions
   private readonly _maxQueued: number
   private readonly _floodLimit: number
   private readonly _maxReading: number
   private readonly _now: () => number
   private readonly _meter: RateMeter
-  private _queue: Block[] = []
-  private readonly _reading = new Set<Block>()
+  private readonly _held: HeldRequests
+  private readonly _reading = new Set<HeldBlock>()
   private _awaitingDrain = false
   private _strikes = 0
+  /** Without BEP 6: a request was dropped for want of room; the peer must be made to ask again. */
+  private _lost = false
   private _closed = false
 
   constructor (conn: UploadConnection, opts: UploaderOptions) {
     super()
     this.conn = conn
     this._opts = opts
-    this._maxQueued = opts.maxQueued ?? DEFAULT_REQQ
+    this._maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED
     this._floodLimit = opts.floodLimit ?? FLOOD_FACTOR * this._maxQueued
     this._maxReading = opts.maxReading ?? DEFAULT_MAX_READING
     this._now = opts.now ?? Date.now
     this._meter = new RateMeter(this._now())
+    this._held = new HeldRequests(opts.geometry.pieceLength)
     conn.once('close', () => { this._close() })
   }
 
@@ -110,7 +127,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   /** Bytes/s over the last few seconds. */
   uploadRate (): number { return this._meter.rate(this._now()) }
   /** Requests held, read or not. */
-  get pending (): number { return this._queue.length + this._reading.size }
+  get pending (): number { return this._held.size + this._reading.size }
   get choking (): boolean { return this.conn.amChoking }
 
   /** A message the peer sent: `request` and `cancel` matter here, the rest is ignored. */
@@ -133,40 +150,53 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   choke (): void {
     if (this._closed || this.conn.amChoking) return
     this.conn.choke()
-    const fast = this.conn.fastEnabled
-    for (const b of this._queue) if (fast) this.conn.reject(b.index, b.begin, b.length)
-    this._queue = []
+    // BEP 3: the peer discards its requests on a choke, the lost ones included.
+    this._lost = false
+    for (const b of this._held.clear()) this._reject(b)
     for (const b of this._reading) {
       if (b.dropped) continue
       b.dropped = true
-      if (fast) this.conn.reject(b.index, b.begin, b.length)
+      this._reject(b)
     }
   }
 
-  private _onRequest (r: { index: number, begin: number, length: number }): void {
+  private _onRequest (r: BlockRef): void {
     const reason = this._check(r)
     if (reason !== undefined) { this._refuse(r, reason); return }
-    this._queue.push({ index: r.index, begin: r.begin, length: r.length, dropped: false })
+    this._held.push(r.index, r.begin, r.length)
     this._pump()
   }
 
-  private _check (r: { index: number, begin: number, length: number }): RefusalReason | undefined {
+  private _check (r: BlockRef): RefusalReason | undefined {
     if (this.conn.amChoking) return 'choked'
     if (!this._opts.have.get(r.index)) return 'missing piece'
     if (!Number.isInteger(r.length) || r.length < 1 || r.length > MAX_BLOCK_LENGTH) return 'bad length'
     if (!Number.isInteger(r.begin) || r.begin < 0 || r.begin + r.length > this._pieceLength(r.index)) return 'bad range'
+    if (this._held.has(r.index, r.begin)) return 'duplicate'
     if (this.pending >= this._maxQueued) return 'queue full'
     return undefined
   }
 
-  private _refuse (r: { index: number, begin: number, length: number }, reason: RefusalReason): void {
+  /**
+   * A full queue is a strike only while the peer is not reading what we sent (we are waiting for
+   * 'drain'): a client that merely asks for more than we hold at once (rtorrent) and reads is not
+   * a flooder; one that asks for more while not reading is.
+   */
+  private _refuse (r: BlockRef, reason: RefusalReason): void {
     this.refused[reason]++
-    if (++this._strikes > this._floodLimit) {
+    const strike = reason !== 'queue full' || this._awaitingDrain
+    if (strike && ++this._strikes > this._floodLimit) {
       this.conn.destroy(new ProtocolError(`request flood: more than ${this._floodLimit} refused requests (last: ${reason}, piece ${r.index} ${r.begin}+${r.length})`))
       this._close()
       return
     }
-    if (this.conn.fastEnabled) this.conn.reject(r.index, r.begin, r.length)
+    if (this.conn.fastEnabled) this._reject(r)
+    else if (reason === 'queue full') this._lost = true
+  }
+
+  /** BEP 6 reject, when negotiated and the peer reads what we send (the reply gate). */
+  private _reject (r: BlockRef): void {
+    if (this.conn.fastEnabled && mayReply(this.conn, this._opts.replyLimits)) this.conn.reject(r.index, r.begin, r.length)
   }
 
   /**
@@ -174,11 +204,10 @@ export class Uploader extends EventEmitter<UploaderEvents> {
    * either the corresponding reject or the corresponding piece": a queued one is rejected, one
    * being read is sent. Without BEP 6 the answer is silence in both cases.
    */
-  private _onCancel (c: { index: number, begin: number, length: number }): void {
-    const i = this._queue.findIndex(b => b.index === c.index && b.begin === c.begin && b.length === c.length)
-    if (i !== -1) {
-      this._queue.splice(i, 1)
-      if (this.conn.fastEnabled) this.conn.reject(c.index, c.begin, c.length)
+  private _onCancel (c: BlockRef): void {
+    if (this._held.remove(c.index, c.begin, c.length) !== undefined) {
+      this._reject(c)
+      this._pump()
       return
     }
     if (this.conn.fastEnabled) return
@@ -189,8 +218,8 @@ export class Uploader extends EventEmitter<UploaderEvents> {
 
   private _pump (): void {
     while (!this._closed && !this._awaitingDrain && this._reading.size < this._maxReading) {
-      const b = this._queue.shift()
-      if (b === undefined) return
+      const b = this._held.shift()
+      if (b === undefined) { this._askAgain(); return }
       this._reading.add(b)
       let p: Promise<Uint8Array>
       try {
@@ -202,7 +231,20 @@ export class Uploader extends EventEmitter<UploaderEvents> {
     }
   }
 
-  private _onRead (b: Block, data: Uint8Array): void {
+  /**
+   * Without BEP 6, once every request we held was answered: if one was dropped for want of room,
+   * choke then unchoke (BEP 3: "When a peer is choked, all pending requests are discarded"), so
+   * the peer asks again for what it lacks instead of waiting for ever.
+   */
+  private _askAgain (): void {
+    if (!this._lost || this._reading.size > 0 || this.conn.amChoking) return
+    if (!mayReply(this.conn, this._opts.replyLimits)) return
+    this._lost = false
+    this.conn.choke()
+    this.conn.unchoke()
+  }
+
+  private _onRead (b: HeldBlock, data: Uint8Array): void {
     this._reading.delete(b)
     if (this._closed || b.dropped) { this._pump(); return }
     if (data.length !== b.length) {
@@ -219,10 +261,10 @@ export class Uploader extends EventEmitter<UploaderEvents> {
     this._pump()
   }
 
-  private _onReadError (b: Block, err: unknown, wasReading = true): void {
+  private _onReadError (b: HeldBlock, err: unknown, wasReading = true): void {
     if (wasReading) this._reading.delete(b)
     if (this._closed) return
-    if (!b.dropped && this.conn.fastEnabled) this.conn.reject(b.index, b.begin, b.length)
+    if (!b.dropped) this._reject(b)
     const e = err instanceof StorageError ? err : new StorageError(`cannot read piece ${b.index} ${b.begin}+${b.length}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     this.emit('read-error', e)
     this._pump()
@@ -236,7 +278,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   private _close (): void {
     if (this._closed) return
     this._closed = true
-    this._queue = []
+    this._held.clear()
     for (const b of this._reading) b.dropped = true
   }
 }

@@ -99,6 +99,13 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   merger.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => stream.emit('peer-banned', addr, reason))
   swarm.on('error', err => { stream.destroy(err) })
+  if (opts.signal?.aborted === true) {
+    // Aborted before it began: no announce, no dial, only the error.
+    swarm.stop()
+    merger.destroy()
+    stream.destroy(new DownloadError('download aborted'))
+    return stream
+  }
   const sources = startPeerSources(swarm, meta, peerId, opts, {
     fail: err => stream.destroy(err),
     trackerError: f => stream.emit('tracker-error', f)

@@ -3,6 +3,12 @@
  * DHT are dialed, those offering `ut_metadata` are asked for the info dict in 16 KiB pieces, and
  * the assembled bytes must hash to the magnet's info hash. The result is a Metainfo as good as a
  * .torrent's, plus the peers that answered, so the download can start with them at once.
+ *
+ * It ends in exactly one of three ways, never by the event loop running dry: verified metadata;
+ * the deadline (a ref'd timer: it is what keeps the process waiting while every peer is between
+ * retries), with a reason that counts what the peers did; or, when every peer was banned for
+ * lying and no tracker or DHT can name another, at once with that reason. Until then a peer that
+ * refused or dropped us is dialed again with backoff: it may be starting, or the only one there is.
  */
 import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
@@ -18,6 +24,7 @@ import type { Message } from '../wire/messages.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { PeerPool } from '../swarm/peer-pool.js'
+import { classifyDialError, describeCounts, outcomeWords } from '../swarm/peer-outcome.js'
 import { startDhtLookup, type DhtOptions } from './dht-source.js'
 
 export interface MagnetMetadataOptions extends DhtOptions {
@@ -38,34 +45,77 @@ export interface MagnetMetadata {
   readonly peers: PeerAddress[]
 }
 
+export const DEFAULT_MAGNET_TIMEOUT_MS = 120_000
+
+/**
+ * Redials of a peer that refused or dropped us: the first after 1 s (a peer being started),
+ * then 4 s, 16 s, and every 30 s until the deadline. Unbounded in number, bounded by the deadline.
+ */
+const RETRY_BASE_MS = 1000
+const RETRY_MAX_MS = 30_000
+
+/** Distinct reasons listed in the failure message; the rest are counted as "other reasons". */
+const MAX_REASONS = 8
+
+/** What each peer address did last, in words that follow "N peers ...". */
+type PeerLog = Map<string, string>
+
 export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataOptions = {}): Promise<MagnetMetadata> {
   const peerId = opts.peerId ?? generatePeerId()
   const announce = magnet.trackers.map(t => [t])
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_MAGNET_TIMEOUT_MS
   const fetcher = new MetadataFetcher<PeerConnection>({
     infoHash: magnet.infoHash,
-    timeout: opts.timeoutMs,
-    onBadPeer: (conn, why) => { pool.ban(addrOf.get(conn) ?? { host: '?', port: 0 }, why); conn.destroy(new ProtocolError(why)) }
+    // The deadline is ours (below): its message counts the dials the fetcher never saw.
+    timeout: Infinity,
+    onBadPeer: (conn, why) => {
+      const addr = live.get(conn)
+      if (addr !== undefined) pool.ban(addr, why)
+      conn.destroy(new ProtocolError(why))
+    }
   })
-  const addrOf = new Map<PeerConnection, PeerAddress>()
+  /** Open connections and their addresses: bounded by the pool's connection cap. */
+  const live = new Map<PeerConnection, PeerAddress>()
   const answered = new Map<string, PeerAddress>()
+  /** One entry per address the pool dialed: bounded by the pool's cap on known addresses. */
+  const log: PeerLog = new Map()
   const pool = new PeerPool<PeerConnection>({
     maxPeers: opts.maxPeers ?? 30,
     maxHalfOpen: 8,
-    maxRetries: 1,
-    retryBaseMs: 2000,
+    maxRetries: Infinity,
+    retryBaseMs: RETRY_BASE_MS,
+    retryMaxMs: RETRY_MAX_MS,
     dial: (addr, signal) => connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000 })
   })
+  pool.on('dial-error', (addr, err) => {
+    log.set(formatPeer(addr), outcomeWords(classifyDialError(err)))
+    checkHopeless()
+  })
   pool.on('connection', (conn, addr) => {
-    addrOf.set(conn, addr)
-    answered.set(formatPeer(addr), addr)
+    const key = formatPeer(addr)
+    live.set(conn, addr)
+    answered.set(key, addr)
+    log.set(key, 'completed the handshake but sent no extension handshake (BEP 10)')
     conn.on('data', (m: unknown) => {
       const msg = m as Message
-      if (msg.type === 'extended') routeExtended(conn, msg.id, msg.payload, { fetcher })
+      if (msg.type !== 'extended') return
+      if (msg.id === 0) {
+        // Its BEP 10 handshake: the fetcher uses the peer, or says why not.
+        log.set(key, fetcher.addPeer(conn) ?? 'still asked, no valid answer yet')
+        return
+      }
+      routeExtended(conn, msg.id, msg.payload, { fetcher })
     })
     conn.on('error', () => {})
-    conn.on('close', () => { fetcher.removePeer(conn); pool.disconnected(addr, false) })
+    conn.on('close', () => {
+      live.delete(conn)
+      const did = fetcher.removePeer(conn)
+      if (did !== undefined) log.set(key, did)
+      else if (log.get(key)?.startsWith('completed the handshake') === true) log.set(key, 'closed the connection before its extension handshake (BEP 10)')
+      pool.disconnected(addr, false)
+      checkHopeless()
+    })
   })
-  for (const p of [...magnet.peers, ...(opts.peers ?? [])]) pool.add(p, 'magnet')
 
   const announcer = opts.trackers === false || announce.length === 0
     ? undefined
@@ -73,21 +123,59 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
   announcer?.peers.on('data', (p: unknown) => pool.add(p as PeerAddress, 'tracker'))
   announcer?.start()
   const dht = opts.dht === true ? startDhtLookup(magnet.infoHash, opts, p => pool.add(p, 'dht')) : undefined
+  // After the sources exist: checkHopeless asks whether any of them could name another peer.
+  for (const p of [...magnet.peers, ...(opts.peers ?? [])]) pool.add(p, 'magnet')
   if (announcer === undefined && dht === undefined && magnet.peers.length === 0 && (opts.peers?.length ?? 0) === 0) {
+    fetcher.destroy()
     pool.close()
     throw new DownloadError(`magnet ${magnet.infoHashHex}: no tracker, no peer and no DHT to ask for its metadata`)
   }
+
+  /** Every peer was banned for lying and nothing can name another: waiting cannot help. */
+  function checkHopeless (): void {
+    if (fetcher.done || announcer !== undefined || dht !== undefined || !pool.exhausted) return
+    fetcher.destroy(new DownloadError(`no valid metadata from any peer: ${summary(log, live, fetcher)}; no tracker or DHT to ask for other peers`))
+  }
+
+  const deadline = setTimeout(() => {
+    fetcher.destroy(new DownloadError(`no metadata within ${duration(timeoutMs)}: ${summary(log, live, fetcher)}`))
+  }, timeoutMs)
   const onAbort = (): void => fetcher.destroy(new DownloadError('metadata fetch aborted'))
   opts.signal?.addEventListener('abort', onAbort, { once: true })
+  if (opts.signal?.aborted === true) onAbort()
   try {
     const infoBytes = await fetcher.metadata
     const meta = parseInfoDict(infoBytes, { announce, urlList: magnet.webSeeds, expectedInfoHash: magnet.infoHash })
     return { meta, peers: [...answered.values()] }
   } finally {
+    clearTimeout(deadline)
     opts.signal?.removeEventListener('abort', onAbort)
     fetcher.destroy()
     pool.close()
-    for (const conn of addrOf.keys()) conn.destroy()
+    for (const conn of live.keys()) conn.destroy()
     await Promise.all([announcer?.stop(), dht?.stop()])
   }
+}
+
+/**
+ * "1 peer refused the connection, 1 sent metadata that does not hash to the info hash": each
+ * address once, by what it did last; connected peers by what the fetcher makes of them now.
+ */
+function summary (log: PeerLog, live: ReadonlyMap<PeerConnection, PeerAddress>, fetcher: MetadataFetcher<PeerConnection>): string {
+  const now = new Map(log)
+  for (const [conn, addr] of live) {
+    const did = fetcher.describePeer(conn)
+    if (did !== undefined) now.set(formatPeer(addr), did)
+  }
+  if (now.size === 0) return 'no peer found'
+  const counts = new Map<string, number>()
+  for (const words of now.values()) {
+    const key = counts.has(words) || counts.size < MAX_REASONS ? words : 'failed for other reasons'
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return describeCounts([...counts].sort((a, b) => b[1] - a[1]))
+}
+
+function duration (ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }

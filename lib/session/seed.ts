@@ -39,11 +39,12 @@ export interface SeedSession {
 
 /** Verify what `path` holds, then seed it. Rejects when not one piece verifies. */
 export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOptions = {}): Promise<SeedSession> {
-  const have = opts.have ?? await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal })
+  const have = opts.have ?? await checkExisting(meta, path, undefined, opts.onCheck, { signal: opts.signal, links: 'follow-reads' })
   if (have.count() === 0) {
     throw new StorageError(`${path}: no piece of "${meta.name}" verifies there; nothing to seed`)
   }
-  const storage = await FileStorage.open(meta, path, { have })
+  // Seeding reads only, and serves only verified pieces: a user's symlinks are followed.
+  const storage = await FileStorage.open(meta, path, { have, links: 'follow-reads' })
   const listener = new PeerListener({ port: opts.port, host: opts.host })
   const port = await listener.listen()
   let seeder!: Seeder

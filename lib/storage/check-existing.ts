@@ -9,14 +9,14 @@
  * process died: its hash does not match.
  */
 import type { FileHandle } from 'node:fs/promises'
-import { stat } from 'node:fs/promises'
 import { filesInPiece, pieceLengthAt } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { pieceMatches } from '../pieces/verify.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
+import { kindBelow, SymlinkRefused } from './below-root.js'
 import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
-import { locate, planLayout, type StorageLayout } from './layout.js'
+import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
 import { toStorageError } from './storage-error.js'
 
 export interface CheckProgress {
@@ -32,6 +32,8 @@ export interface CheckProgress {
 export interface CheckOptions {
   readonly signal?: AbortSignal
   readonly maxOpenFiles?: number
+  /** Symbolic links below the root (default 'refuse'; a seeder may follow them to read). */
+  readonly links?: LinkPolicy
 }
 
 /**
@@ -45,7 +47,7 @@ export async function checkExisting (
   onProgress?: (p: CheckProgress) => void,
   opts: CheckOptions = {}
 ): Promise<BitField> {
-  const layout = planLayout(meta, out, selection)
+  const layout = planLayout(meta, out, selection, opts.links)
   const have = new BitField(meta.pieceCount)
   const reader = new PieceReader(layout, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
   const wanted = [...layout.wanted.indexes()]
@@ -91,7 +93,7 @@ class PieceReader {
 
   constructor (layout: StorageLayout, maxOpenFiles: number) {
     this.layout = layout
-    this.handles = new FileHandles(maxOpenFiles)
+    this.handles = new FileHandles(layout.root, maxOpenFiles, layout.links === 'follow-reads')
   }
 
   async read (index: number, buffer: Buffer): Promise<Uint8Array | undefined> {
@@ -117,10 +119,16 @@ class PieceReader {
     await this.handles.closeAll(false).catch(() => {})
   }
 
+  /**
+   * Where a file's bytes are. A symlink on the way to a selected file fails the check (the
+   * download would refuse to write there anyway); an unselected file behind one is not read, as
+   * if absent (boundary pieces then come from the side file).
+   */
   private async source (fileIndex: number): Promise<string | undefined> {
     let s = this.sources.get(fileIndex)
     if (s === undefined) {
       s = locate(this.layout, fileIndex)
+      if (this.layout.selected[fileIndex] !== true) s = s.catch((err: unknown) => { if (err instanceof SymlinkRefused) return undefined; throw err })
       this.sources.set(fileIndex, s)
     }
     return await s
@@ -128,7 +136,7 @@ class PieceReader {
 
   private async hasSide (): Promise<boolean> {
     const path = this.layout.sidePath
-    this.sideExists ??= path === undefined ? Promise.resolve(false) : stat(path).then(st => st.isFile(), () => false)
+    this.sideExists ??= path === undefined ? Promise.resolve(false) : kindBelow(this.layout.root, path).then(k => k === 'file')
     return await this.sideExists
   }
 

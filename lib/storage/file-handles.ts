@@ -3,10 +3,13 @@
  * thousands of files never runs the process out of descriptors (EMFILE). A handle in use is never
  * closed under its user; if every cached handle is busy the cache briefly holds more than `max`,
  * bounded by the caller's own limit on operations in flight.
+ *
+ * Every file is opened below `root` without following a symbolic link (below-root.ts): the
+ * directories between the root and the file must be real ones, the file itself is opened
+ * O_NOFOLLOW.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { errorCode } from './storage-error.js'
+import type { FileHandle } from 'node:fs/promises'
+import { openBelow } from './below-root.js'
 
 /** Enough to keep the files a piece window touches open, far below the usual 1024 fd limit. */
 export const DEFAULT_MAX_OPEN_FILES = 64
@@ -22,22 +25,30 @@ interface Entry {
 }
 
 export class FileHandles {
+  /** The directory no file may be reached outside of (through a symlink below it). */
+  readonly root: string
   private readonly max: number
   /** Map order is recency: the first entry is the least recently used. */
   private readonly entries = new Map<string, Entry>()
   private readonly closing = new Set<Promise<void>>()
 
-  constructor (max = DEFAULT_MAX_OPEN_FILES) {
+  /** Reads may follow symbolic links (seeding: LinkPolicy in layout.ts); writes never do. */
+  private readonly followReads: boolean
+
+  constructor (root: string, max = DEFAULT_MAX_OPEN_FILES, followReads = false) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`max open files must be a positive integer, got ${max}`)
+    this.root = root
     this.max = max
+    this.followReads = followReads
   }
 
   /** Open handles right now (for tests). */
   get size (): number { return this.entries.size }
 
   /**
-   * Runs `fn` with a handle on `path`. `writable` opens it read-write, creating the file and its
-   * parent directories when missing (never truncating an existing file).
+   * Runs `fn` with a handle on `path` (absolute, below the root). `writable` opens it read-write,
+   * creating the file and its parent directories when missing (never truncating an existing
+   * file). A symbolic link on the way is refused with SymlinkRefused.
    */
   async use<T> (path: string, writable: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     let entry = this.entries.get(path)
@@ -46,7 +57,7 @@ export class FileHandles {
       entry = undefined
     }
     if (entry === undefined) {
-      entry = { handle: openFile(path, writable), writable, users: 0, dirty: false }
+      entry = { handle: openBelow(this.root, path, writable ? 'write' : 'read', this.followReads), writable, users: 0, dirty: false }
       this.entries.set(path, entry)
       // A failed open must not stay cached.
       entry.handle.catch(() => { if (this.entries.get(path) === entry) this.entries.delete(path) })
@@ -105,22 +116,5 @@ async function closeEntry (entry: Entry, sync: boolean): Promise<void> {
     if (sync && entry.dirty) await fh.sync()
   } finally {
     await fh.close()
-  }
-}
-
-async function openFile (path: string, writable: boolean): Promise<FileHandle> {
-  if (!writable) return await open(path, 'r')
-  try {
-    return await open(path, 'r+')
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') throw err
-  }
-  await mkdir(dirname(path), { recursive: true })
-  try {
-    // 'wx+': create, but never truncate a file someone created in between.
-    return await open(path, 'wx+')
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return await open(path, 'r+')
-    throw err
   }
 }

@@ -13,14 +13,14 @@
  * incomplete file found under its final name (someone else's, or a stale copy) is moved to its
  * temporary name, keeping the bytes that verified.
  */
-import { lstat, mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { lstat, rename, rm, type FileHandle } from 'node:fs/promises'
 import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
+import { kindBelow, openBelow } from './below-root.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
-import { locate, planLayout, sideFilePath, type StorageLayout } from './layout.js'
+import { locate, planLayout, sideFilePath, type LinkPolicy, type StorageLayout } from './layout.js'
 import { checkRange, type Storage } from './storage.js'
 import { toStorageError } from './storage-error.js'
 
@@ -30,6 +30,8 @@ export interface FileStorageOptions {
   /** Pieces already verified on disk (checkExisting's answer); the rest are missing. */
   readonly have?: BitField
   readonly maxOpenFiles?: number
+  /** Symbolic links below the root (default 'refuse'; a seeder may follow them to read). */
+  readonly links?: LinkPolicy
 }
 
 export class FileStorage implements Storage {
@@ -47,7 +49,7 @@ export class FileStorage implements Storage {
   private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
     this.layout = layout
     this.meta = layout.meta
-    this.handles = new FileHandles(maxOpenFiles)
+    this.handles = new FileHandles(layout.root, maxOpenFiles, layout.links === 'follow-reads')
     this.written = new BitField(this.meta.pieceCount, have.bytes.slice())
     this.current = layout.temps.slice()
     this.remaining = this.meta.files.map((_, i) => {
@@ -63,7 +65,7 @@ export class FileStorage implements Storage {
    * @param out a directory for a multi-file torrent, the exact file path for a single-file one
    */
   static async open (meta: Metainfo, out: string, opts: FileStorageOptions = {}): Promise<FileStorage> {
-    const layout = planLayout(meta, out, opts.selection)
+    const layout = planLayout(meta, out, opts.selection, opts.links)
     const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
     try {
       for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
@@ -88,6 +90,7 @@ export class FileStorage implements Storage {
 
   async write (index: number, data: Uint8Array): Promise<void> {
     if (this.closing !== undefined) throw new StorageError(`cannot write piece ${index}: storage is closed`)
+    if (this.layout.links === 'follow-reads') throw new StorageError(`cannot write piece ${index}: this storage only reads (seeding)`)
     const length = pieceLengthAt(this.meta, index)
     if (data.byteLength !== length) throw new RangeError(`piece ${index} is ${length} bytes, got ${data.byteLength}`)
     if (!this.layout.wanted.has(index)) throw new RangeError(`piece ${index} touches no selected file`)
@@ -166,24 +169,30 @@ export class FileStorage implements Storage {
     const file = this.meta.files[i] as Metainfo['files'][number]
     const final = this.layout.finals[i] as string
     const temp = this.layout.temps[i] as string
+    if (this.layout.links === 'follow-reads') {
+      // A seeder's storage: it reads what is there, under whichever name, and changes nothing.
+      this.current[i] = (await locate(this.layout, i, 'read')) ?? final
+      return
+    }
     // Fail now rather than after the whole download: a directory cannot become this file, and a
-    // symlink under our names could send the bytes outside the output root.
+    // symlink under our names, or at any directory between the root and them, could send the
+    // bytes outside the output root (kindBelow throws SymlinkRefused for those). Nothing is
+    // renamed or created before both names passed.
     for (const path of [final, temp]) {
-      const st = await lstat(path).catch(() => undefined)
-      if (st === undefined || st.isFile()) continue
-      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : st.isSymbolicLink() ? 'it is a symbolic link; refusing to write through it' : 'it is not a regular file'}`)
+      if (await kindBelow(this.layout.root, path, 'write') !== 'other') continue
+      const st = await lstat(path)
+      throw new StorageError(`cannot use ${JSON.stringify(path)}: ${st.isDirectory() ? 'a directory is in the way (EISDIR)' : 'it is not a regular file'}`)
     }
     if (file.length === 0) {
       try {
-        await mkdir(dirname(final), { recursive: true })
-        await (await openFile(final, 'a')).close()
+        await (await openBelow(this.layout.root, final, 'create')).close()
       } catch (err) {
         throw toStorageError('create', final, err)
       }
       this.current[i] = final
       return
     }
-    const where = await locate(this.layout, i)
+    const where = await locate(this.layout, i, 'write')
     if (this.remaining[i] === 0) {
       if (where === undefined) throw new StorageError(`${JSON.stringify(final)} is missing although its pieces verified`)
       this.current[i] = where
@@ -203,7 +212,8 @@ export class FileStorage implements Storage {
     const final = this.layout.finals[i] as string
     const path = this.current[i] as string
     try {
-      if ((await stat(path)).size !== file.length) await this.handles.use(path, true, async fh => { await fh.truncate(file.length) })
+      // Through the handle (opened O_NOFOLLOW), not stat(path), which would follow a symlink.
+      await this.handles.use(path, true, async fh => { if ((await fh.stat()).size !== file.length) await fh.truncate(file.length) })
       await this.handles.close(path, true)
       if (path !== final) await rename(path, final)
     } catch (err) {

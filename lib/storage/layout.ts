@@ -11,17 +11,27 @@
  * (`<out>/.bt-stream-<infohash>.parts`, one piece-sized slot per boundary piece, like libtorrent's
  * `.parts`) so a rerun can still verify the piece and the unselected file is never created.
  */
-import { stat } from 'node:fs/promises'
 import { resolve, sep, dirname } from 'node:path'
 import { filesInPiece, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
+import { kindBelow } from './below-root.js'
 
 export const PART_SUFFIX = '.part'
 
+/**
+ * Symbolic links below the root: a download (which writes, and reads to resume) never follows
+ * one (below-root.ts). A seeder only reads, and serves only pieces whose SHA-1 matched, so
+ * following a user's links (an album linked in from a library, as `create` follows them) can
+ * leak nothing that is not the torrent's own data: `'follow-reads'`.
+ */
+export type LinkPolicy = 'refuse' | 'follow-reads'
+// A storage opened with 'follow-reads' is read-only: it renames, creates and writes nothing.
+
 export interface StorageLayout {
   readonly meta: Metainfo
+  readonly links: LinkPolicy
   /** The directory nothing may be written outside of. */
   readonly root: string
   /** Absolute final path of each file; undefined for BEP 47 padding files. */
@@ -42,7 +52,7 @@ export interface StorageLayout {
  * @param out a directory for a multi-file torrent, the file's own path for a single-file one
  * @param selection indexes into `meta.files`; undefined selects every file
  */
-export function planLayout (meta: Metainfo, out: string, selection?: readonly number[]): StorageLayout {
+export function planLayout (meta: Metainfo, out: string, selection?: readonly number[], links: LinkPolicy = 'refuse'): StorageLayout {
   const root = meta.multiFile ? resolve(out) : dirname(resolve(out))
   const finals = meta.files.map(f => {
     if (f.padding) return undefined
@@ -73,7 +83,7 @@ export function planLayout (meta: Metainfo, out: string, selection?: readonly nu
     sidePath = sideFilePath(root, meta)
     if (finals.includes(sidePath) || temps.includes(sidePath)) throw new StorageError(`the torrent has a file named like bt-stream's side file ${JSON.stringify(sidePath)}`)
   }
-  return { meta, root, finals, temps, selected, wanted, boundarySlots, sidePath }
+  return { meta, links, root, finals, temps, selected, wanted, boundarySlots, sidePath }
 }
 
 /** Where a torrent's boundary pieces are kept (one per torrent and output directory). */
@@ -108,21 +118,15 @@ function tempNames (finals: readonly (string | undefined)[]): (string | undefine
 
 /**
  * Which name a file's bytes are under right now: the temporary name wins (it is ours, in
- * progress); otherwise the final name, when something is there.
+ * progress); otherwise the final name, when a regular file is there. A symbolic link under either
+ * name, or at a directory between the root and them, throws SymlinkRefused: never followed.
  */
-export async function locate (layout: StorageLayout, fileIndex: number): Promise<string | undefined> {
+export async function locate (layout: StorageLayout, fileIndex: number, verb: 'read' | 'write' = 'read'): Promise<string | undefined> {
   const temp = layout.temps[fileIndex]
   const final = layout.finals[fileIndex]
   if (temp === undefined || final === undefined) return undefined
-  if (await isFile(temp)) return temp
-  if (await isFile(final)) return final
+  const follow = layout.links === 'follow-reads'
+  if (await kindBelow(layout.root, temp, verb, follow) === 'file') return temp
+  if (await kindBelow(layout.root, final, verb, follow) === 'file') return final
   return undefined
-}
-
-async function isFile (path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
-  }
 }

@@ -6,8 +6,9 @@
  */
 import { EventEmitter } from 'node:events'
 import { formatPeer, type PeerAddress } from '../tracker/compact.js'
+import { classifyDialError, type PeerOutcome, type PeerOutcomes } from './peer-outcome.js'
 
-export type { PeerAddress }
+export type { PeerAddress, PeerOutcome, PeerOutcomes }
 
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'magnet' | 'incoming' | 'manual'
 
@@ -19,12 +20,20 @@ export interface PoolOptions<C> {
   /** Retries after a failed or dropped connection, with `retryBaseMs * 4^n` between them. */
   readonly maxRetries: number
   readonly retryBaseMs: number
+  /** The longest wait between two retries (default 5 min): with many retries 4^n would overflow a timer. */
+  readonly retryMaxMs?: number
   /** Opens a connection (connect + handshake); rejects on failure or when `signal` aborts. */
   readonly dial: (addr: PeerAddress, signal: AbortSignal) => Promise<C>
 }
 
 /** Addresses remembered at most; more are dropped (a tracker or PEX flood costs nothing). */
 const MAX_KNOWN = 5000
+
+/**
+ * Default cap on one retry's wait: long enough that a dead peer costs nothing, short enough for a
+ * peer that comes back within a session; and below setTimeout's 2^31 ms, past which Node fires at once.
+ */
+const DEFAULT_RETRY_MAX_MS = 5 * 60_000
 
 /** One key per peer: address and port, IPv6 bracketed. */
 export const addressKey = formatPeer
@@ -36,6 +45,8 @@ interface Known {
   failures: number
   retryAt: number
   banReason?: string
+  /** How its last dial or connection ended (for "no peer answered": say how they did not). */
+  last?: PeerOutcome
 }
 
 interface PoolEvents<C> {
@@ -65,6 +76,22 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
   }
 
   get connectedCount (): number { return this.connected }
+
+  /**
+   * Every known address not connected now, by how its last attempt ended: a dial failure
+   * (refused, closed during the handshake, wrong torrent, ...), `dropped` or `left` after a
+   * connection, `banned`, or `pending` (not dialed to the end yet). A peer counts once however
+   * often it was retried. For the stall message (lib/swarm/stall.ts).
+   */
+  get outcomes (): PeerOutcomes {
+    const out: Partial<Record<PeerOutcome, number>> = {}
+    for (const k of this.known.values()) {
+      if (k.state === 'connected') continue
+      const o: PeerOutcome = k.state === 'banned' ? 'banned' : k.last ?? 'pending'
+      out[o] = (out[o] ?? 0) + 1
+    }
+    return out
+  }
 
   /** Every address ever dialable is banned or exhausted: more can only come from new sources. */
   get exhausted (): boolean {
@@ -128,6 +155,7 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
     if (k.source === 'incoming') { this.known.delete(addressKey(addr)); this.pump(); return }
     if (useful) k.failures = 0
     else k.failures++
+    k.last = useful ? 'left' : 'dropped'
     this.scheduleRetry(addressKey(addr), k)
     this.pump()
   }
@@ -150,7 +178,7 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
   private scheduleRetry (key: string, k: Known): void {
     if (k.failures > this.opts.maxRetries) { k.state = 'gone'; return }
     k.state = 'idle'
-    k.retryAt = Date.now() + this.opts.retryBaseMs * 4 ** Math.max(0, k.failures - 1)
+    k.retryAt = Date.now() + Math.min(this.opts.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, this.opts.retryBaseMs * 4 ** Math.max(0, k.failures - 1))
     this.armTimer()
   }
 
@@ -182,12 +210,14 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
     }, (err: unknown) => {
       this.dialing--
       if (this.closed) return
+      const error = err instanceof Error ? err : new Error(String(err))
+      k.last = classifyDialError(error)
       if (k.banReason !== undefined) k.state = 'banned'
       else {
         k.failures++
         this.scheduleRetry(key, k)
       }
-      this.emit('dial-error', k.addr, err instanceof Error ? err : new Error(String(err)))
+      this.emit('dial-error', k.addr, error)
       this.pump()
     })
   }

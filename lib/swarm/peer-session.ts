@@ -26,6 +26,11 @@ export interface PeerLink {
   request (index: number, begin: number, length: number): void
   cancel (index: number, begin: number, length: number): void
   destroy (err?: Error): void
+  /**
+   * The peer has not read what we sent (lib/seed/reply-gate.ts): requests to it would only pile
+   * up in our memory. Absent on engine tests' fakes.
+   */
+  backlogged? (): boolean
 }
 
 /** Seconds of transfer a peer's request queue should cover (libtorrent's request_queue_time). */
@@ -94,6 +99,15 @@ export class PeerSession {
     } else {
       picker.addBitfield(this)
     }
+  }
+
+  /** A bitfield from the peer, first or late: merged into what it told us before. */
+  mergePieces (picker: PiecePicker, bitfield: Uint8Array): void {
+    const wasSeed = this.seed
+    this.withdrawPieces(picker)
+    if (wasSeed) this.pieces.setAll()
+    else this.pieces.merge(bitfield)
+    this.announcePieces(picker)
   }
 
   /** Take what the peer had back out of the picker's availability (it left, or sent have-none). */

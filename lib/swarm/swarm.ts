@@ -218,8 +218,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     switch (m.type) {
       case 'bitfield':
         if (m.bitfield.length !== s.pieces.bytes.length) { s.link.destroy(new ProtocolError('bitfield of the wrong size')); return }
-        s.pieces.bytes.set(m.bitfield)
-        s.announcePieces(this.picker)
+        // Usually the first message; a late one (aria2 sends have none, haves, then a bitfield)
+        // adds to what the peer told us: its counts leave the picker and come back merged.
+        s.mergePieces(this.picker, m.bitfield)
         this.updateInterest(s)
         break
       case 'have':
@@ -233,8 +234,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         this.updateInterest(s)
         break
       case 'haveNone':
-        s.withdrawPieces(this.picker)
-        s.pieces.bytes.fill(0)
+        // First, it says what we assumed; late, it cannot take back pieces the peer announced
+        // (peers do not lose pieces): nothing to do either way.
         break
       case 'choke':
         s.peerChoking = true
@@ -344,7 +345,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Top the peer's pipeline up to its target depth. */
   private refill (s: PeerSession): void {
-    if (s.peerChoking || !s.amInterested) return
+    // A peer that does not read would collect our requests in our own write queue: each choke /
+    // unchoke or reject cycle re-sends them (measured +130 to +330 MiB for 100 000 cycles).
+    if (s.peerChoking || !s.amInterested || s.link.backlogged?.() === true) return
     const now = Date.now()
     const target = s.targetQueue(now)
     const outstanding = this.tracker.outstandingCount(s)
@@ -402,6 +405,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
    */
   private checkStall (now: number): void {
     if (this.picker.complete) return
+    // A paused reader (a player, `| less`) or a slow disk holds the download back, not the peers.
+    if (this.sinkBlocked || this.picker.waitingOnReader) { this.lastProgress = now; return }
     const { banned, known } = this.pool.stats
     let choking = 0
     for (const s of this.sessions.values()) if (s.peerChoking) choking++
@@ -412,7 +417,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       choking,
       known,
       banned,
-      exhausted: this.pool.exhausted
+      exhausted: this.pool.exhausted,
+      outcomes: this.pool.outcomes
     })
     if (err !== undefined) this.stop(err)
   }

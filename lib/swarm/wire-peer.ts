@@ -5,6 +5,7 @@
  * memory is the request window, not the connection's buffer.
  */
 import { connect } from '../wire/connect.js'
+import { backlogged } from '../seed/reply-gate.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -24,16 +25,15 @@ export function wirePeer (conn: PeerConnection): WirePeer {
     extensionPeer: conn,
     get reqq () { return conn.peerExtendedHandshake?.reqq },
     attach (onMessage: (m: Message) => void, onClose: (err: Error | null) => void): void {
-      let error: Error | null = null
-      conn.on('data', (m: unknown) => onMessage(m as Message))
-      conn.on('error', (err: Error) => { error = err })
-      conn.on('close', () => onClose(error))
+      conn.consume(onMessage)
+      conn.whenClosed(onClose)
     },
     interested: () => { conn.interested() },
     notInterested: () => { conn.notInterested() },
     request: (index, begin, length) => { conn.request(index, begin, length) },
     cancel: (index, begin, length) => { conn.cancel(index, begin, length) },
-    destroy: (err?: Error) => { conn.destroy(err) }
+    destroy: (err?: Error) => { conn.destroy(err) },
+    backlogged: () => backlogged(conn)
   }
 }
 

@@ -20,31 +20,44 @@ export function formatPeer (peer: PeerAddress): string {
   return peer.host.includes(':') ? `[${peer.host}]:${peer.port}` : `${peer.host}:${peer.port}`
 }
 
+/**
+ * Peers we keep from one tracker answer. We ask for 50 (`numwant`), libtorrent for 200, and a
+ * tracker that honours numwant never sends more; one that ignores it can send 170 000 in a 1 MiB
+ * body (or ~10 900 in one UDP datagram). 500 keeps every answer a client asked for whole, while
+ * one tracker fills at most a tenth of the swarm's pool of known peers (5000). The rest are not
+ * even decoded: the tracker's list is usually shuffled, and the next announce brings others.
+ */
+export const MAX_PEERS_PER_ANNOUNCE = 500
+
 /** The decoded peers and how many bytes did not make a whole entry (a truncated list). */
 export interface CompactPeers {
   readonly peers: PeerAddress[]
   /** Entries dropped as obviously invalid (port 0, unspecified, broadcast or multicast address). */
   readonly invalid: number
   readonly trailingBytes: number
+  /** Whole entries left unread because `limit` peers were already kept. */
+  readonly overLimit: number
 }
 
 /**
  * Decodes a compact peer list: `family` 4 reads 6-byte entries (BEP 23), 6 reads 18-byte entries
- * (BEP 7). A trailing partial entry is counted, not guessed at.
+ * (BEP 7). A trailing partial entry is counted, not guessed at. At most `limit` valid peers are
+ * kept; the entries after them are counted in `overLimit`, not decoded.
  */
-export function decodeCompactPeers (bytes: Uint8Array, family: 4 | 6): CompactPeers {
+export function decodeCompactPeers (bytes: Uint8Array, family: 4 | 6, limit = Infinity): CompactPeers {
   const stride = family === 4 ? COMPACT_IPV4_LENGTH : COMPACT_IPV6_LENGTH
   const peers: PeerAddress[] = []
   let invalid = 0
   const whole = bytes.length - (bytes.length % stride)
-  for (let off = 0; off < whole; off += stride) {
+  let off = 0
+  for (; off < whole && peers.length < limit; off += stride) {
     const host = family === 4 ? ipv4At(bytes, off) : ipv6At(bytes, off)
     const port = ((bytes[off + stride - 2] as number) << 8) | (bytes[off + stride - 1] as number)
     const peer = validPeer(host, port)
     if (peer === undefined) invalid++
     else peers.push(peer)
   }
-  return { peers, invalid, trailingBytes: bytes.length - whole }
+  return { peers, invalid, trailingBytes: bytes.length - whole, overLimit: (whole - off) / stride }
 }
 
 /** Encodes one peer as 6 (IPv4) or 18 (IPv6) bytes; throws RangeError for a DNS name. */
@@ -138,4 +151,9 @@ export function parseHostPort (s: string): PeerAddress | undefined {
   const port = m === null ? 0 : Number(m[3])
   if (m === null || port < 1 || port > 65535) return undefined
   return { host: (m[1] ?? m[2]) as string, port }
+}
+
+/** The announce warning for a list cut at MAX_PEERS_PER_ANNOUNCE. */
+export function overLimitWarning (kept: number, overLimit: number): string {
+  return `kept ${kept} peers and ignored ${overLimit} more (at most ${MAX_PEERS_PER_ANNOUNCE} per announce)`
 }

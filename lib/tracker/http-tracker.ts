@@ -1,6 +1,6 @@
-import bencode from 'bencode'
+import { decodeBencodePrefix } from '../bencode/decode.js'
 import { TrackerError } from '../util/errors.js'
-import { decodeCompactPeers, validPeer, type PeerAddress } from './compact.js'
+import { MAX_PEERS_PER_ANNOUNCE, decodeCompactPeers, overLimitWarning, validPeer, type PeerAddress } from './compact.js'
 import { httpGet } from './http-get.js'
 import type { AnnounceRequest, AnnounceResponse, Tracker } from './types.js'
 
@@ -83,15 +83,22 @@ export function percentEncodeBytes (bytes: Uint8Array): string {
  * string or a list of `{ip, port}` dictionaries) and `peers6`.
  */
 export function parseAnnounceResponse (body: Uint8Array, status = 200): AnnounceResponse {
+  // decodeBencodePrefix scans first (bounded, constant stack): the `bencode` package alone loops
+  // for ever on a negative string length such as `d5:peersl-3:ee`. Bytes after the dictionary
+  // (a newline some trackers print) are ignored, as other clients do.
   let dict: unknown
+  let trailingBody = 0
+  let invalidBencoding: string | undefined
   try {
-    dict = bencode.decode(body)
-  } catch {
-    dict = undefined
+    const decoded = body.length === 0 ? undefined : decodeBencodePrefix(body)
+    dict = decoded?.value
+    trailingBody = decoded === undefined ? 0 : body.length - decoded.length
+  } catch (err) {
+    invalidBencoding = err instanceof Error ? err.message : String(err)
   }
   if (!isDict(dict)) {
     const what = status !== 200 ? `HTTP ${status}` : 'response is not a bencoded dictionary'
-    throw new TrackerError(`${what} (${describeBody(body)})`)
+    throw new TrackerError(`${what} (${describeBody(body)})${invalidBencoding === undefined ? '' : `: ${invalidBencoding}`}`)
   }
   const failure = dict['failure reason']
   if (failure !== undefined) throw new TrackerError(`failure reason: ${text(failure).slice(0, 300)}`)
@@ -102,18 +109,24 @@ export function parseAnnounceResponse (body: Uint8Array, status = 200): Announce
   if (warning !== undefined) warnings.push(`warning message: ${text(warning).slice(0, 300)}`)
   const interval = positiveInt(dict.interval)
   if (interval === undefined) warnings.push(`no valid interval, using ${FALLBACK_INTERVAL_S} s`)
-  const peers: PeerAddress[] = []
+  if (trailingBody > 0) warnings.push(`ignored ${trailingBody} bytes after the bencoded answer`)
+  // At most MAX_PEERS_PER_ANNOUNCE peers, IPv4 first, then IPv6 in what room is left. Lists are
+  // joined with concat, never spread into push(): 170 000 arguments overflow the stack.
+  let peers: PeerAddress[] = []
   let invalid = 0
   let trailing = 0
+  let overLimit = 0
   const addCompact = (value: Uint8Array, family: 4 | 6): void => {
-    const r = decodeCompactPeers(value, family)
-    peers.push(...r.peers)
+    const r = decodeCompactPeers(value, family, MAX_PEERS_PER_ANNOUNCE - peers.length)
+    peers = peers.length === 0 ? r.peers : peers.concat(r.peers)
     invalid += r.invalid
     trailing += r.trailingBytes
+    overLimit += r.overLimit
   }
   if (dict.peers instanceof Uint8Array) addCompact(dict.peers, 4)
   else if (Array.isArray(dict.peers)) {
     for (const entry of dict.peers) {
+      if (peers.length >= MAX_PEERS_PER_ANNOUNCE) { overLimit++; continue }
       const peer = isDict(entry) && entry.ip instanceof Uint8Array && typeof entry.port === 'number'
         ? validPeer(text(entry.ip), entry.port)
         : undefined
@@ -124,6 +137,7 @@ export function parseAnnounceResponse (body: Uint8Array, status = 200): Announce
   if (dict.peers6 instanceof Uint8Array) addCompact(dict.peers6, 6)
   if (invalid > 0) warnings.push(`dropped ${invalid} invalid peer entr${invalid === 1 ? 'y' : 'ies'}`)
   if (trailing > 0) warnings.push(`ignored ${trailing} trailing bytes of a truncated compact peer list`)
+  if (overLimit > 0) warnings.push(overLimitWarning(peers.length, overLimit))
 
   const trackerId = dict['tracker id']
   return {

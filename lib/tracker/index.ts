@@ -1,5 +1,5 @@
 export { Announcer, type AnnouncerOptions, type AnnouncerEvents, type AnnounceInfo, type RoundSummary, type TrackerFailure, type TransferStats } from './announcer.js'
-export { decodeCompactPeers, encodeCompactPeer, encodeCompactPeers, formatPeer, validPeer, type PeerAddress, type CompactPeers } from './compact.js'
+export { MAX_PEERS_PER_ANNOUNCE, decodeCompactPeers, encodeCompactPeer, encodeCompactPeers, formatPeer, validPeer, type PeerAddress, type CompactPeers } from './compact.js'
 export { createTracker, type TrackerOptions } from './create-tracker.js'
 export { HttpTracker, type HttpTrackerOptions } from './http-tracker.js'
 export { UdpTracker, type UdpTrackerOptions } from './udp-tracker.js'

@@ -1,5 +1,5 @@
 import { TrackerError } from '../util/errors.js'
-import { decodeCompactPeers } from './compact.js'
+import { MAX_PEERS_PER_ANNOUNCE, decodeCompactPeers, overLimitWarning } from './compact.js'
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResult } from './types.js'
 
 /** BEP 15 actions. */
@@ -90,10 +90,11 @@ export function decodeAnnounce (packet: Uint8Array, family: 4 | 6): AnnounceResp
   if (packet.length < 20) throw new TrackerError(`announce response too short (${packet.length} bytes, need 20)`)
   const v = view(packet)
   const interval = v.getUint32(8)
-  const { peers, invalid, trailingBytes } = decodeCompactPeers(packet.subarray(20), family)
+  const { peers, invalid, trailingBytes, overLimit } = decodeCompactPeers(packet.subarray(20), family, MAX_PEERS_PER_ANNOUNCE)
   const warnings: string[] = []
   if (invalid > 0) warnings.push(`dropped ${invalid} invalid peer entr${invalid === 1 ? 'y' : 'ies'}`)
   if (trailingBytes > 0) warnings.push(`ignored ${trailingBytes} trailing bytes of the IPv${family} peer list`)
+  if (overLimit > 0) warnings.push(overLimitWarning(peers.length, overLimit))
   return {
     // A zero interval would have us announce in a loop; treat it like a missing one.
     interval: interval > 0 ? interval : 1800,

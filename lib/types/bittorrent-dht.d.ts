@@ -8,6 +8,17 @@ declare module 'bittorrent-dht' {
     id?: Uint8Array
   }
 
+  /**
+   * The slice of a dgram socket that k-rpc-socket uses; bittorrent-dht hands `socket` down to
+   * it through k-rpc, and k-rpc-socket reads every datagram from this object's 'message' event.
+   */
+  export interface DHTSocket extends EventEmitter {
+    bind (port?: number, address?: string, callback?: () => void): void
+    address (): { address: string, family: string, port: number }
+    send (msg: Uint8Array, offset: number, length: number, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void
+    close (cb?: () => void): void
+  }
+
   export interface DHTOptions {
     /** 160-bit node id (default: random). */
     nodeId?: Uint8Array | string
@@ -18,6 +29,8 @@ declare module 'bittorrent-dht' {
     concurrency?: number
     timeBucketOutdated?: number
     maxAge?: number
+    /** The UDP socket to use instead of one the package creates (k-rpc-socket's `socket`). */
+    socket?: DHTSocket
   }
 
   export default class DHT extends EventEmitter {

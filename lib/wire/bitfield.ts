@@ -85,6 +85,16 @@ export class BitField {
     this._count = this.length
   }
 
+  /**
+   * Adds the pieces of another bitfield of the same length (wire bytes, already validated): a peer
+   * that sends a second summary, or one after its haves, still has what it told us before.
+   */
+  merge (bytes: Uint8Array): void {
+    checkBytes(bytes, this.length)
+    for (let i = 0; i < bytes.length; i++) this.bytes[i] = (this.bytes[i] as number) | (bytes[i] as number)
+    this._count = popcount(this.bytes)
+  }
+
   /** Number of pieces set. */
   count (): number {
     return this._count

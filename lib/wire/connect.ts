@@ -58,6 +58,9 @@ function dial (host: string, port: number, timeout: number, signal: AbortSignal 
     const onAbort = (): void => { fail(new PeerConnectError('aborted')) }
     const onConnect = (): void => {
       cleanup()
+      // Until the PeerConnection takes the socket (a microtask later) an error must not be fatal;
+      // the PeerConnection sees the socket closed and reports it.
+      socket.on('error', ignoreUntilOwned)
       // Requests and haves are small writes: Nagle would hold them for the peer's delayed ACK
       // (~40 ms measured here), stalling the pipeline. libtorrent sets TCP_NODELAY too.
       socket.setNoDelay(true)
@@ -75,21 +78,19 @@ function dial (host: string, port: number, timeout: number, signal: AbortSignal 
   })
 }
 
+function ignoreUntilOwned (): void {}
+
 /** Resolves with the peer's handshake once the connection opens; rejects with why it closed. */
 export function waitForHandshake (conn: PeerConnection): Promise<PeerHandshake> {
   return new Promise((resolve, reject) => {
     if (conn.peerHandshake !== undefined) { resolve(conn.peerHandshake); return }
-    let error: Error | undefined
-    const onError = (err: Error): void => { error = err }
-    const onClose = (): void => { cleanup(); reject(error ?? new ProtocolError('connection closed before the handshake')) }
-    const onHandshake = (h: PeerHandshake): void => { cleanup(); resolve(h) }
-    const cleanup = (): void => {
-      conn.off('error', onError)
-      conn.off('close', onClose)
+    const onHandshake = (h: PeerHandshake): void => { resolve(h) }
+    conn.once('handshake', onHandshake)
+    // The connection records its own close reason (it always listens for 'error' itself), so
+    // nothing here has to stay attached once the handshake is in.
+    conn.whenClosed((reason) => {
       conn.off('handshake', onHandshake)
-    }
-    conn.on('error', onError)
-    conn.on('close', onClose)
-    conn.on('handshake', onHandshake)
+      reject(reason ?? new ProtocolError('connection closed before the handshake'))
+    })
   })
 }

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import bencode from 'bencode'
+import { decodeBencodePrefix } from '../bencode/decode.js'
 import { ProtocolError } from '../util/errors.js'
 
 /**
@@ -44,10 +45,15 @@ export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
   return bencode.encode(dict)
 }
 
+/**
+ * Reads a peer's handshake payload. The bytes go through the bounded decoder (scanBencode first):
+ * the `bencode` package alone loops for ever on a negative string length such as `l-3:e`. Bytes
+ * after the dictionary are ignored, as the package (and libtorrent) always did: they cost nothing.
+ */
 export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake {
   let value: unknown
   try {
-    value = bencode.decode(payload)
+    value = decodeBencodePrefix(payload).value
   } catch (err) {
     throw new ProtocolError(`malformed extension handshake: ${err instanceof Error ? err.message : String(err)}`)
   }

@@ -5,7 +5,7 @@ import type { ClientInfo } from './peer-id.js'
 
 /** What a PeerConnection is told at construction; every field optional but infoHash/accept. */
 export interface PeerConnectionOptions extends WireLimits {
-  /** Our peer id (default: a fresh `-BS0100-` id). */
+  /** Our peer id (default: a fresh `-bs0100-` id). */
   readonly peerId?: Uint8Array
   /** Outbound: the torrent we want. Omit for inbound and give `accept`. */
   readonly infoHash?: Uint8Array

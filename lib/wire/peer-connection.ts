@@ -49,6 +49,9 @@ export interface PeerConnectionEvents extends DuplexEvents {
   'extended-handshake': [ExtendedHandshake]
 }
 
+/** Our own code failed on a peer's message: the peer is dropped, and the reason says it was us. */
+export class InternalPeerError extends BtStreamError {}
+
 /** The peer's handshake carried our own peer id: we dialed ourselves (a tracker gave us our address). */
 export class SelfConnectionError extends ProtocolError {}
 
@@ -63,6 +66,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   ourExtendedHandshake: ExtendedHandshake | undefined
   /** Piece payload bytes we sent. */
   uploaded = 0
+  /** The first error the connection closed with (null: none, or not closed yet). */
+  closeReason: Error | null = null
 
   private _infoHash: Uint8Array | undefined
   private readonly _opts: PeerConnectionOptions
@@ -89,6 +94,11 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     this.peerId = opts.peerId ?? generatePeerId()
     this.reserved = encodeReserved({ extended: opts.extended ?? true, fast: opts.fast ?? true, dht: opts.dht ?? false })
     this.state = new PeerState(opts.pieceCount)
+    // The connection keeps its own 'error' listener for its whole life: bytes that arrive while
+    // it passes from one owner to the next (the handshake waiter to the engine) can destroy it at
+    // any moment, and an 'error' without a listener would end the process. Owners read the reason
+    // with whenClosed() instead of racing for the event.
+    this.on('error', (err: Error) => { this.closeReason ??= err })
     this._parser = new WireParser({
       handshake: (h) => { this._onHandshake(h) },
       message: (m) => { this._onMessage(m) },
@@ -102,17 +112,21 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
       keepAliveInterval: opts.keepAliveInterval ?? DEFAULT_KEEP_ALIVE_INTERVAL,
       idleTimeout: idle,
       readingPaused: () => this._pausedSocket,
-      sendKeepAlive: () => { this.keepAlive() },
+      // A write still waiting for the socket says we are alive already; queueing a keep-alive
+      // behind it would grow a queue the peer does not read, every interval, for as long as it lives.
+      sendKeepAlive: () => { if (this._drainCb === undefined && this.writableBufferedBytes === 0) this.keepAlive() },
       idle: () => { this.destroy(new ProtocolError(`idle: nothing received for ${idle} ms`)) }
     })
     this._listeners = [
-      ['data', (chunk: Uint8Array) => { this._liveness.received(); this._parser.write(chunk) }],
+      ['data', (chunk: Uint8Array) => { this._liveness.received(); this._receive(chunk) }],
       ['end', () => { this._onSocketEnd() }],
       ['error', (err: Error) => { this.destroy(err) }],
       ['close', () => { this._onSocketClose() }],
       ['drain', () => { this._onDrain() }]
     ]
     for (const [event, fn] of this._listeners) socket.on(event, fn)
+    // A socket that closed before we took it will never say so again.
+    if ((socket as { destroyed?: boolean }).destroyed === true) queueMicrotask(() => { this.destroy(new ProtocolError('connection closed before the handshake')) })
     if (this._infoHash !== undefined) this._sendHandshake(this._infoHash)
   }
 
@@ -129,8 +143,46 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   /** BEP 10 is on: both sides advertised it. */
   get extendedEnabled (): boolean { return this.state.negotiated.extended }
   get downloaded (): number { return this.state.downloaded }
+  /** Bytes we wrote that the socket has not taken yet: our queue plus the socket's own buffer. */
+  get writableBufferedBytes (): number {
+    const ws = (this as unknown as { _writableState: { buffered: number } })._writableState
+    return ws.buffered + ((this.socket as { writableLength?: number }).writableLength ?? 0)
+  }
+
+  /** Messages waiting in our write queue (each holds an object besides its bytes). */
+  get writableBufferedMessages (): number {
+    const ws = (this as unknown as { _writableState: { queue: { length: number } } })._writableState
+    return ws.queue.length
+  }
+
   /** True while we stopped reading the socket because the consumer is behind. */
   get socketPaused (): boolean { return this._pausedSocket }
+
+  /**
+   * Calls `fn` once the connection has closed, with the error it closed with (null for a clean
+   * end). A connection that already closed calls it on the next microtask: an owner that attaches
+   * late still hears about it.
+   */
+  whenClosed (fn: (reason: Error | null) => void): void {
+    if (this.destroyed) queueMicrotask(() => { fn(this.closeReason) })
+    else this.once('close', () => { fn(this.closeReason) })
+  }
+
+  /**
+   * Reads every message with `onMessage` (flowing mode). Whatever the handler throws on a peer's
+   * message costs this connection, never the process: the throw would otherwise escape from a
+   * socket event.
+   */
+  consume (onMessage: (m: Message) => void): void {
+    this.on('data', (m: unknown) => {
+      try {
+        onMessage(m as Message)
+      } catch (err) {
+        const what = (m as Message).type
+        this.destroy(new InternalPeerError(`internal error on a ${what} message: ${err instanceof Error ? err.message : String(err)}`, { cause: err }))
+      }
+    })
+  }
 
   /** Metadata arrived (magnet): bounds and the peer's pieces become exact. */
   setPieceCount (pieceCount: number): void {
@@ -225,6 +277,15 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     const open = this._openCb
     this._openCb = undefined
     open?.(new ProtocolError('closed during the handshake'))
+  }
+
+  /** Every byte from the network enters here: nothing it triggers may throw past the socket. */
+  private _receive (chunk: Uint8Array): void {
+    try {
+      this._parser.write(chunk)
+    } catch (err) {
+      this.destroy(err instanceof Error ? err : new ProtocolError(String(err)))
+    }
   }
 
   private _sendHandshake (infoHash: Uint8Array): void {

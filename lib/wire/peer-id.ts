@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 
 /**
- * Peer ids. Ours is Azureus style, `-BS0100-` + 12 random bytes: `BS` is bt-stream's client code
- * and `0100` its version 0.1.0.0, so other clients (and our own decoder) can name us.
+ * Peer ids. Ours is Azureus style, `-bs0100-` + 12 random bytes: `bs` is bt-stream's client code
+ * and `0100` its version 0.1.0.0, so other clients (and our own decoder) can name us. `BS` (upper
+ * case) is BTSlave's in BEP 20, libtorrent and Transmission; `bs` is in none of their lists
+ * (test/wire/handshake.test.ts checks it against them), and the codes are case-sensitive there.
  */
-export const CLIENT_CODE = 'BS'
+export const CLIENT_CODE = 'bs'
 export const CLIENT_VERSION = '0100'
 export const PEER_ID_PREFIX = `-${CLIENT_CODE}${CLIENT_VERSION}-`
 /** What we put in BEP 10's `v`. */
@@ -26,7 +28,7 @@ const AZUREUS: Record<string, string> = {
   AZ: 'Vuze',
   BC: 'BitComet',
   BI: 'BiglyBT',
-  BS: 'bt-stream',
+  BS: 'BTSlave',
   BT: 'BitTorrent',
   DE: 'Deluge',
   FD: 'Free Download Manager',
@@ -43,7 +45,8 @@ const AZUREUS: Record<string, string> = {
   UW: 'µTorrent Web',
   WD: 'WebTorrent Desktop',
   WW: 'WebTorrent',
-  XL: 'Xunlei'
+  XL: 'Xunlei',
+  bs: 'bt-stream'
 }
 
 /** Shadow-style one-letter codes (`S58B-----...`). */

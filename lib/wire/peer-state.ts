@@ -36,10 +36,6 @@ export class PeerState {
 
   private _negotiated: Negotiated = { fast: false, extended: false }
   private _pieceCount: number | undefined
-  /** A bitfield, have all or have none was received (BEP 3/6: only one, and only first). */
-  private _sawPieceSummary = false
-  /** A have was received: a bitfield after it is out of order. */
-  private _sawHave = false
   private _pendingBitfield: Uint8Array | undefined
   private _pendingAll = false
   private _pendingHaves: Set<number> | undefined
@@ -108,7 +104,6 @@ export class PeerState {
   }
 
   private _have (index: number): ProtocolError | undefined {
-    this._sawHave = true
     if (this.peerPieces !== undefined) { this.peerPieces.set(index); return }
     this._pendingHaves ??= new Set()
     this._pendingHaves.add(index)
@@ -116,11 +111,13 @@ export class PeerState {
     return undefined
   }
 
+  /**
+   * BEP 3 puts the bitfield first and BEP 6 allows one summary; real clients do not always follow
+   * (aria2 1.36 sends have none, some haves, then a bitfield on the same connection). A peer does
+   * not lose pieces, so every summary adds to what it told us before: closing on a late one costs
+   * the peer and protects nothing.
+   */
   private _summary (type: 'bitfield' | 'haveAll' | 'haveNone', bitfield?: Uint8Array): ProtocolError | undefined {
-    if (this._sawPieceSummary) return new ProtocolError(`${type} after a bitfield, have all or have none (only one is allowed)`)
-    if (this._sawHave) return new ProtocolError(`${type} after a have (it must come first)`)
-    this._sawPieceSummary = true
-    const count = this._pieceCount
     if (type === 'haveNone') return
     if (type === 'haveAll') {
       if (this.peerPieces !== undefined) this.peerPieces.setAll()
@@ -128,12 +125,22 @@ export class PeerState {
       return
     }
     const bytes = bitfield as Uint8Array
-    if (count === undefined) { this._pendingBitfield = bytes.slice(); return }
+    if (this._pieceCount === undefined) return this._holdBitfield(bytes)
     try {
-      this.peerPieces = BitField.fromWire(bytes, count)
+      if (this.peerPieces === undefined) this.peerPieces = BitField.fromWire(bytes, this._pieceCount)
+      else this.peerPieces.merge(bytes)
     } catch (err) {
       return err instanceof ProtocolError ? err : new ProtocolError(String(err))
     }
+    return undefined
+  }
+
+  /** Piece count unknown (magnet): bitfields are held raw, merged, and checked by setPieceCount. */
+  private _holdBitfield (bytes: Uint8Array): ProtocolError | undefined {
+    const held = this._pendingBitfield
+    if (held === undefined) { this._pendingBitfield = bytes.slice(); return }
+    if (held.length !== bytes.length) return new ProtocolError(`bitfield of ${bytes.length} bytes after one of ${held.length}`)
+    for (let i = 0; i < held.length; i++) held[i] = (held[i] as number) | (bytes[i] as number)
     return undefined
   }
 

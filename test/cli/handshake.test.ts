@@ -41,7 +41,7 @@ test('bt-stream handshake prints the peer id, its client, reserved bits and exte
     const text = await run(['handshake', INFO_HASH_HEX, `127.0.0.1:${p.port}`, '--timeout', '5000'])
     assert.equal(text.stderr, '')
     assert.equal(text.code, 0)
-    assert.match(text.stdout, /^peer id +2d4253303130302d[0-9a-f]{24} +"-BS0100-/m)
+    assert.match(text.stdout, /^peer id +2d6273303130302d[0-9a-f]{24} +"-bs0100-/m)
     assert.match(text.stdout, /^client +bt-stream 0\.1\.0\.0$/m)
     assert.match(text.stdout, /^reserved +0000000000100005 +extension protocol \(BEP 10\), fast extension \(BEP 6\), DHT \(BEP 5\)$/m)
     assert.match(text.stdout, /^ {2}m +ut_metadata=2$/m)

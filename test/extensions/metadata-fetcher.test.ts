@@ -72,7 +72,7 @@ test('BEP 9 bounds: a piece of the wrong length, past the end, or with another t
   const cases: Array<[string, (piece: number) => Uint8Array, RegExp]> = [
     ['short', (piece) => encodeUtMetadata({ type: 'data', piece, totalSize: META.bytes.length, data: new Uint8Array(100) }), /has 100 bytes, expected 16384/],
     ['past', () => encodeUtMetadata({ type: 'data', piece: 3, totalSize: META.bytes.length, data: new Uint8Array(10) }), /past the last piece/],
-    ['total', (piece) => encodeUtMetadata({ type: 'data', piece, totalSize: 99, data: new Uint8Array(99) }), /total_size 99 differs/],
+    ['total', (piece) => encodeUtMetadata({ type: 'data', piece, totalSize: 99, data: new Uint8Array(99) }), /total_size 99, which differs/],
     ['garbage', () => Buffer.from('not bencode'), /malformed ut_metadata/]
   ]
   for (const [name, reply, reason] of cases) {
@@ -154,7 +154,7 @@ test('BEP 9: no honest peer within the timeout is a DownloadError that says what
     assert.ok(err instanceof DownloadError)
     assert.match(err.message, /no peer supplied valid metadata within 300 ms/)
     assert.match(err.message, /bad: sent metadata that does not hash/)
-    assert.match(err.message, /retired: \d requests unanswered/)
+    assert.match(err.message, /retired: left \d requests unanswered/)
     return true
   })
   assert.deepEqual(bad.map(b => b[0]), ['liar'])
@@ -224,4 +224,27 @@ test('BEP 9: while one peer supplies alone to find a liar, late answers from oth
   assert.deepEqual(honest.requested, [1, 2, 0, 1, 2])
   assert.deepEqual(bad.map(b => b[0]), ['liar'])
   assert.match(bad[0]?.[1] ?? '', /piece 0 that differs/)
+})
+
+test('BEP 9: each peer\'s outcome is told to the owner (describePeer while connected, removePeer when it leaves)', async () => {
+  const { f } = fetcher()
+  const liar = new FakePeer('liar', META.bytes.length, serving(corrupt(META.bytes)))
+  join(f, liar)
+  await within(2000, 'liar found', (async () => { while (f.stats.bad === 0) await tick() })())
+  assert.equal(f.describePeer(liar), 'sent metadata that does not hash to the info hash')
+  assert.equal(f.removePeer(liar), 'sent metadata that does not hash to the info hash')
+  const asked = new FakePeer('asked', META.bytes.length)
+  join(f, asked)
+  assert.equal(f.describePeer(asked), 'still asked, no valid answer yet')
+  assert.equal(f.removePeer(asked), 'closed the connection before sending the metadata')
+  assert.equal(f.removePeer(new FakePeer('never added', META.bytes.length)), undefined)
+  f.destroy()
+})
+
+test('BEP 9: timeout Infinity sets no timer of its own (the owner keeps the deadline) and destroy(err) rejects with err', async () => {
+  const { f } = fetcher({ timeout: Infinity })
+  await new Promise(resolve => setTimeout(resolve, 50))
+  assert.equal(f.done, false, 'setTimeout(fn, Infinity) would have fired at once')
+  f.destroy(new DownloadError('the owner\'s reason'))
+  await assert.rejects(f.metadata, /the owner's reason/)
 })

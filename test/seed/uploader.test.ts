@@ -79,7 +79,7 @@ for (const fast of [true, false]) {
         for (const [index, begin, length] of refused) assert.deepEqual(await next(s.theirs), { type: 'reject', index, begin, length })
       }
       await expectPiece(s.theirs, 1, 0, 100)
-      assert.deepEqual(s.up.refused, { choked: 1, 'missing piece': 1, 'bad length': 0, 'bad range': 3, 'queue full': 0 })
+      assert.deepEqual(s.up.refused, { choked: 1, 'missing piece': 1, 'bad length': 0, 'bad range': 3, duplicate: 0, 'queue full': 0 })
     } finally { await s.close() }
   })
 
@@ -142,7 +142,7 @@ for (const fast of [true, false]) {
   })
 }
 
-test('request flood: beyond reqq requests are refused; far beyond the peer is dropped, while an honest peer keeps being served', async () => {
+test('request flood: beyond maxQueued requests are refused (BEP 6 reject) and cost nothing held; past floodLimit refused requests for pieces we lack the peer is dropped, while an honest peer keeps being served', async () => {
   const gate = new GatedReader(new MemoryReader(DATA, PIECE_LENGTH))
   const flood = await setup(true, gate, { maxQueued: 250, floodLimit: 1000 })
   const honest = await setup(true)
@@ -160,20 +160,30 @@ test('request flood: beyond reqq requests are refused; far beyond the peer is dr
     for (let i = 0; i < 50; i++) assert.deepEqual(await next(flood.theirs), { type: 'reject', index: 0, begin: 250 + i, length: 1 })
     assert.equal(flood.ours.destroying, false)
 
-    // Then 5000 more: past 1000 strikes we hang up.
+    // 2000 more while it reads our answers: every one rejected, nothing more held, still connected
+    // (a peer that asks for more than we hold but reads is not flooding us).
+    const at2000 = seen(flood.ours, m => m.type === 'request' && m.index === 1 && m.begin === 1999)
+    for (let i = 0; i < 2000; i++) flood.theirs.request(1, i, 1)
+    await within(5000, '2000 more requests arrived', at2000)
+    assert.equal(flood.up.pending, 250)
+    assert.equal(flood.up.refused['queue full'], 2050)
+    for (let i = 0; i < 2000; i++) assert.equal((await next(flood.theirs)).type, 'reject')
+    assert.equal(flood.ours.destroying, false)
+
+    // Then requests for a piece we lack: past 1000 strikes we hang up.
     const closed = new Promise<Error | undefined>(resolve => {
       let err: Error | undefined
       flood.ours.on('error', (e: Error) => { err = e })
       flood.ours.on('close', () => resolve(err))
     })
-    for (let i = 0; i < 5000; i++) flood.theirs.request(1, i, 1)
+    for (let i = 0; i < 5000; i++) flood.theirs.request(2, i, 1)
     // The honest peer asks at the same time, and is served byte-exact.
     for (let i = 0; i < 8; i++) honest.theirs.request(i % 2, i * 1024, 1024)
     for (let i = 0; i < 8; i++) await expectPiece(honest.theirs, i % 2, i * 1024, 1024)
     const err = await within(5000, 'the flooder is dropped', closed)
     assert.ok(err instanceof ProtocolError)
     assert.match(err.message, /request flood: more than 1000 refused requests/)
-    assert.equal(flood.up.refused['queue full'], 1001)
+    assert.equal(flood.up.refused['missing piece'], 1001)
     assert.equal(honest.ours.destroying, false)
     honest.theirs.request(4, 0, LAST)
     await expectPiece(honest.theirs, 4, 0, LAST)
@@ -247,4 +257,42 @@ test('BEP 6 reject: block lengths of 0 or more than 16 KiB are refused (our wire
   assert.deepEqual(conn.sent, [{ type: 'unchoke' }, { type: 'reject', index: 0, begin: 0, length: 0 }, { type: 'reject', index: 0, begin: 0, length: KiB16 + 1 }])
   assert.equal(up.refused['bad length'], 2)
   assert.equal(up.pending, 0)
+})
+
+test('BEP 3 without BEP 6: a request dropped for want of room is not lost: once what we held is served we choke then unchoke, so the peer asks again', async () => {
+  const conn = new FakeConn(100)
+  conn.fastEnabled = false
+  const up = new Uploader(conn, { reader: new MemoryReader(DATA, PIECE_LENGTH), have: haveAllBut2(), geometry: GEOMETRY, maxQueued: 3 })
+  up.unchoke()
+  for (let i = 0; i < 5; i++) up.onMessage({ type: 'request', index: 0, begin: i * 1000, length: 1000 })
+  assert.equal(up.refused['queue full'], 2)
+  for (let i = 0; i < 10; i++) await settle()
+  // BEP 3: "When a peer is choked, all pending requests are discarded": the two it lost included.
+  assert.deepEqual(conn.sent.map(m => m.type === 'piece' ? `piece ${m.begin}` : m.type), ['unchoke', 'piece 0', 'piece 1000', 'piece 2000', 'choke', 'unchoke'])
+  assert.equal(conn.amChoking, false)
+  // It asks again for the two, and gets them; with nothing lost, no further choke.
+  for (let i = 3; i < 5; i++) up.onMessage({ type: 'request', index: 0, begin: i * 1000, length: 1000 })
+  for (let i = 0; i < 10; i++) await settle()
+  assert.deepEqual(conn.sent.slice(6).map(m => m.type === 'piece' ? `piece ${m.begin}` : m.type), ['piece 3000', 'piece 4000'])
+})
+
+test('BEP 3 without BEP 6: a full queue is a strike only while the peer does not read what we sent (we wait for drain)', async () => {
+  const conn = new FakeConn(1)
+  conn.fastEnabled = false
+  const up = new Uploader(conn, { reader: new MemoryReader(DATA, PIECE_LENGTH), have: haveAllBut2(), geometry: GEOMETRY, maxQueued: 4, floodLimit: 10, maxReading: 1 })
+  up.unchoke()
+  // Reading: 20 requests past the queue are dropped, no strike (rtorrent's burst).
+  for (let i = 0; i < 24; i++) up.onMessage({ type: 'request', index: 0, begin: i * 100, length: 100 })
+  assert.equal(up.refused['queue full'], 20)
+  for (let i = 0; i < 5; i++) await settle()
+  // The first piece() said "wait for drain": the peer is not reading. 3 held, room for one more,
+  // then 11 past the queue: strikes, past floodLimit (10) it is dropped.
+  assert.equal(conn.sent.filter(m => m.type === 'piece').length, 1)
+  assert.equal(up.pending, 3)
+  let closed = false
+  conn.on('close', () => { closed = true })
+  for (let i = 0; i < 11; i++) up.onMessage({ type: 'request', index: 1, begin: i * 100, length: 100 })
+  assert.equal(closed, false)
+  up.onMessage({ type: 'request', index: 1, begin: 1100, length: 100 })
+  assert.equal(closed, true, 'past floodLimit strikes while not reading')
 })

@@ -45,3 +45,30 @@ test('an aborted signal stops the download with a DownloadError', async () => {
   ac.abort()
   await assert.rejects(async () => { for await (const _ of stream) { /* nothing arrives */ } }, /download aborted/)
 })
+
+test('a reader that pauses longer than the stall timeout is not a stall: the download resumes and completes', async () => {
+  // Larger than the output's own 1 MiB buffer plus the window, so the pause holds the swarm back.
+  const t = makeTorrent({ length: 4 * 1024 * 1024, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  try {
+    // A 2-piece window and a 1 s stall limit: the window fills at once, then the reader sleeps 3 s.
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, windowBytes: 64 * 1024, stallTimeoutMs: 1000 })
+    const parts: Buffer[] = []
+    let paused = false
+    for await (const chunk of stream) {
+      parts.push(Buffer.from(chunk as Uint8Array))
+      if (!paused) { paused = true; await new Promise(resolve => setTimeout(resolve, 3000)) }
+    }
+    assert.ok(Buffer.concat(parts).equals(t.data), 'the whole file, after the pause')
+  } finally { await seeder.close() }
+})
+
+test('download(meta, { signal }) with a signal already aborted fails at once and dials nobody', async () => {
+  const t = makeTorrent({ length: 256 * 1024, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  try {
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, signal: AbortSignal.abort() })
+    await assert.rejects(async () => { for await (const _ of stream) { /* nothing may arrive */ } }, /download aborted/)
+    assert.equal(seeder.connections(), 0, 'no peer was dialed')
+  } finally { await seeder.close() }
+})

@@ -16,7 +16,7 @@ const FD_LIMIT = 128
 test('open files stay bounded: the handle cache closes the least recently used', async () => {
   const { dir, cleanup } = tempDir('lru')
   try {
-    const handles = new FileHandles(8)
+    const handles = new FileHandles(dir, 8)
     let peak = 0
     for (let i = 0; i < 200; i++) {
       await handles.use(join(dir, `d${i % 7}`, `f${i}`), true, async fh => { await fh.write(`file ${i}`, 0) })

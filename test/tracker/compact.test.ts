@@ -7,7 +7,8 @@ test('BEP 23: a compact IPv4 peer is 4 address bytes then a big-endian port', ()
   assert.deepEqual(decodeCompactPeers(bytes, 4), {
     peers: [{ host: '10.0.0.1', port: 6881 }, { host: '192.168.1.2', port: 80 }],
     invalid: 0,
-    trailingBytes: 0
+    trailingBytes: 0,
+    overLimit: 0
   })
   assert.deepEqual(encodeCompactPeers([{ host: '10.0.0.1', port: 6881 }, { host: '192.168.1.2', port: 80 }]), bytes)
 })
@@ -68,4 +69,14 @@ test('seeded fuzz: decode(encode(peers)) gives the peers back, both families', (
     // The decoder's text form is canonical: re-validating it changes nothing.
     for (const p of back) assert.deepEqual(validPeer(p.host, p.port), p)
   }
+})
+
+test('a limit keeps the first valid peers and counts the entries left unread', () => {
+  const bytes = Uint8Array.from([...encodeCompactPeers([{ host: '0.0.0.0', port: 1 }]), ...encodeCompactPeers([{ host: '10.0.0.1', port: 1 }, { host: '10.0.0.2', port: 2 }, { host: '10.0.0.3', port: 3 }]), 9, 9])
+  assert.deepEqual(decodeCompactPeers(bytes, 4, 2), {
+    peers: [{ host: '10.0.0.1', port: 1 }, { host: '10.0.0.2', port: 2 }],
+    invalid: 1,
+    trailingBytes: 2,
+    overLimit: 1
+  })
 })

@@ -3,13 +3,13 @@ import { test } from 'node:test'
 import { ProtocolError } from '../../lib/util/errors.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from '../../lib/wire/extended-handshake.js'
 import { decodeHandshake, decodeReserved, encodeHandshake, encodeReserved } from '../../lib/wire/handshake.js'
-import { clientFromPeerId, generatePeerId } from '../../lib/wire/peer-id.js'
+import { CLIENT_CODE, clientFromPeerId, generatePeerId } from '../../lib/wire/peer-id.js'
 import { plain } from './helpers.js'
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 test('BEP 3: the handshake is 19, "BitTorrent protocol", 8 reserved bytes, info hash, peer id', () => {
-  const h = { reserved: encodeReserved({ extended: true, fast: true, dht: true }), infoHash: new Uint8Array(20).fill(1), peerId: ascii('-BS0100-xxxxxxxxxxxx') }
+  const h = { reserved: encodeReserved({ extended: true, fast: true, dht: true }), infoHash: new Uint8Array(20).fill(1), peerId: ascii('-bs0100-xxxxxxxxxxxx') }
   const bytes = encodeHandshake(h)
   assert.equal(bytes.length, 68)
   assert.equal(bytes[0], 19)
@@ -23,10 +23,20 @@ test('BEP 10 / BEP 6 / BEP 5 reserved bits: reserved[5] & 0x10, reserved[7] & 0x
   assert.deepEqual(decodeReserved(Uint8Array.from([0xff, 0, 0, 0, 0, 0x10, 0, 0x04])), { extended: true, fast: true, dht: false })
 })
 
-test('our peer id is Azureus style -BS0100- and decodes to bt-stream', () => {
+/**
+ * Two-letter Azureus-style codes taken by other clients: BEP 20's list, libtorrent's
+ * identify_client and Transmission's clients.cc (codes are case-sensitive in all three).
+ */
+const TAKEN_CODES = ('7T AB AG AR AT AV AX AZ A~ BB BC BE BF BG BH BI BL BM BN BO BP BR BS BT BU BW BX CD CT DE DP EB ES FC FD FG FL FT FW FX ' +
+  'G3 GR GS HK HL HN IL KC KG KT LC LH LK LP LT LW MG MK ML MO MP MR MT NE NX OS OT PD PI QD QT RS RT RZ SB SD SK SM SN SP SS ST SZ S~ ' +
+  'TB TL TN TR TS TT UE UL UM UT UW VG WD WS WT WW WY XC XF XL XS XT XX ZO ZT bk lt pX pb qB st').split(' ')
+
+test('our peer id is Azureus style -bs0100-, decodes to bt-stream, and no known client uses its code (BEP 20)', () => {
   const id = generatePeerId()
   assert.equal(id.length, 20)
-  assert.equal(Buffer.from(id.subarray(0, 8)).toString(), '-BS0100-')
+  assert.equal(Buffer.from(id.subarray(0, 8)).toString(), '-bs0100-')
+  assert.ok(!TAKEN_CODES.includes(CLIENT_CODE), `${CLIENT_CODE} is another client's code`)
+  assert.equal(clientFromPeerId(ascii('-BS0100-xxxxxxxxxxxx'))?.name, 'BTSlave', 'upper case BS is BTSlave, not us')
   assert.deepEqual(clientFromPeerId(id), { name: 'bt-stream', version: '0.1.0.0', style: 'azureus' })
   assert.notDeepEqual(generatePeerId(), id, 'random after the prefix')
 })
@@ -67,7 +77,6 @@ test('BEP 10: a payload that is not a bencoded dictionary is a ProtocolError', (
   for (const bad of ['', 'd1:m', 'i3e', 'd1:mi3ee', 'd1:m']) {
     assert.throws(() => decodeExtendedHandshake(ascii(bad)), ProtocolError, bad)
   }
-  // A "__proto__" key is data, not a prototype.
-  const h = decodeExtendedHandshake(ascii('d1:md9:__proto__i5eee'))
-  assert.equal(Object.getPrototypeOf(h.m), null)
+  // A "__proto__" key is refused by the bounded decoder (lib/bencode/scan.ts): no real client sends one.
+  assert.throws(() => decodeExtendedHandshake(ascii('d1:md9:__proto__i5eee')), ProtocolError)
 })

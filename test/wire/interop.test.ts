@@ -69,7 +69,7 @@ test('interop BEP 3/6/10: we dial bittorrent-protocol: handshake, extended hands
     assert.ok(Buffer.from(piece.block).equals(BLOCK))
 
     // They saw our peer id, our extension handshake; now they download from us.
-    assert.equal(Buffer.from(them.peerId ?? '', 'hex').subarray(0, 8).toString(), '-BS0100-')
+    assert.equal(Buffer.from(them.peerId ?? '', 'hex').subarray(0, 8).toString(), '-bs0100-')
     assert.ok(them.peerExtensions.fast && them.peerExtensions.extended)
     const theirView = them.peerExtendedHandshake as { v?: Uint8Array, m?: Record<string, number> }
     assert.equal(Buffer.from(theirView.v ?? []).toString(), 'bt-stream 0.1.0')

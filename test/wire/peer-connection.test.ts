@@ -157,13 +157,10 @@ async function hostile (bytes: Uint8Array, reserved = encodeReserved({ extended:
 }
 
 test('hostile table: each violation closes the connection with a ProtocolError naming it', async () => {
-  const bf = new BitField(PIECES).bytes
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ['oversized length prefix', Uint8Array.from([0x10, 0, 0, 0]), /exceeds the bound/],
     ['bitfield of the wrong size', frames([{ type: 'bitfield', bitfield: new Uint8Array(4) }]), /id 5 with length 5/],
     ['bitfield with spare bits', frames([{ type: 'bitfield', bitfield: Uint8Array.from([0, 0, 0x0f]) }]), /spare bits/],
-    ['second bitfield', frames([{ type: 'bitfield', bitfield: bf }, { type: 'bitfield', bitfield: bf }]), /bitfield after a bitfield/],
-    ['bitfield after a have', frames([{ type: 'have', index: 1 }, { type: 'bitfield', bitfield: bf }]), /bitfield after a have/],
     ['have out of range', frames([{ type: 'have', index: PIECES }]), /past the last piece/],
     ['request of 16 KiB + 1', frames([{ type: 'request', index: 0, begin: 0, length: 16385 }]), /block of 16385 bytes/],
     ['request of 0 bytes', frames([{ type: 'request', index: 0, begin: 0, length: 0 }]), /block of 0 bytes/],
@@ -178,6 +175,26 @@ test('hostile table: each violation closes the connection with a ProtocolError n
   const noFast = encodeReserved({ extended: false, fast: false, dht: false })
   assert.match((await hostile(frames([{ type: 'haveAll' }]), noFast))?.message ?? '', /did not negotiate BEP 6/)
   assert.match((await hostile(frames([{ type: 'extended', id: 1, payload: new Uint8Array(1) }]), noFast))?.message ?? '', /did not negotiate BEP 10/)
+})
+
+test('liberal where real clients are: have none, haves, then two bitfields (aria2 1.36) merge into the peer\'s pieces', async () => {
+  const sockets = await socketPair()
+  const conn = new PeerConnection(sockets.a, { infoHash: INFO_HASH, pieceCount: PIECES })
+  const first = new BitField(PIECES)
+  first.set(5)
+  const second = new BitField(PIECES)
+  second.set(7)
+  sockets.b.write(Buffer.concat([
+    encodeHandshake({ reserved: encodeReserved({ extended: true, fast: true, dht: false }), infoHash: INFO_HASH, peerId: new Uint8Array(20).fill(0x33) }),
+    frames([{ type: 'haveNone' }, { type: 'have', index: 1 }, { type: 'bitfield', bitfield: first.bytes }, { type: 'bitfield', bitfield: second.bytes }, { type: 'haveNone' }, { type: 'unchoke' }])
+  ]))
+  try {
+    const types: string[] = []
+    for (let i = 0; i < 6; i++) types.push((await next(conn)).type)
+    assert.deepEqual(types, ['haveNone', 'have', 'bitfield', 'bitfield', 'haveNone', 'unchoke'])
+    assert.deepEqual([...(conn.peerPieces?.indexes() ?? [])], [1, 5, 7], 'a late bitfield adds; a late have none takes nothing back')
+    assert.equal(conn.destroyed, false)
+  } finally { conn.destroy(); await sockets.close() }
 })
 
 test('BEP 3: unknown message ids are read as "unknown" and the connection stays up', async () => {

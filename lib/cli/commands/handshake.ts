@@ -39,7 +39,6 @@ export const command: Command = async (argv, io) => {
   const { host, port } = parseAddress(address)
 
   const conn = await connect({ host, port, infoHash, connectTimeout: timeout, handshakeTimeout: timeout, signal: io.signal })
-  conn.on('error', () => {}) // the connection is ours to drop; its errors after this point do not matter
   try {
     const hs = conn.peerHandshake as PeerHandshake
     const ext = await extensionHandshake(conn, timeout)
@@ -73,13 +72,12 @@ async function extensionHandshake (conn: PeerConnection, timeout: number): Promi
     const done = (h: ExtendedHandshake | undefined): void => {
       clearTimeout(timer)
       conn.off('extended-handshake', done)
-      conn.off('close', onClose)
       resolve(h)
     }
-    const onClose = (): void => { done(undefined) }
     const timer = setTimeout(() => done(undefined), timeout)
     conn.on('extended-handshake', done)
-    conn.on('close', onClose)
+    // Also when it closed already (a protocol error right behind the handshake).
+    conn.whenClosed(() => { done(undefined) })
     conn.resume() // read (and drop) what comes before it: the handshake arrives on the message stream
   })
 }

@@ -89,11 +89,14 @@ function torrentText (m: Metainfo): string {
   if (m.comment !== undefined) lines.push(`comment:      ${printable(m.comment)}`)
   lines.push(m.announce.length === 0 ? 'trackers:     none' : 'trackers:')
   m.announce.forEach((tier, i) => tier.forEach(url => lines.push(`  tier ${i + 1}: ${printable(url)}`)))
-  if (m.urlList.length > 0) lines.push('web seeds:', ...m.urlList.map(u => `  ${printable(u)}`))
+  // One push per item: a spread of a torrent-sized list overflows the call stack (200 000 files).
+  if (m.urlList.length > 0) lines.push('web seeds:')
+  for (const u of m.urlList) lines.push(`  ${printable(u)}`)
   const real = m.files.filter(f => !f.padding)
   const pads = m.files.length - real.length
   lines.push(`files (${real.length}${pads > 0 ? `, plus ${pads} BEP 47 padding` : ''}):`)
-  const width = Math.max(...real.map(f => humanSize(f.length).length), 0)
+  let width = 0
+  for (const f of real) width = Math.max(width, humanSize(f.length).length)
   for (const f of real) lines.push(`  ${humanSize(f.length).padStart(width)}  ${printable(f.path)}`)
   return lines.join('\n') + '\n'
 }
@@ -123,9 +126,12 @@ function magnetText (m: Magnet): string {
     'metadata:     not fetched (a magnet holds only what is shown here)'
   ]
   if (m.infoHashV2Hex !== undefined) lines.push(`v2 hash:      ${m.infoHashV2Hex}`)
-  lines.push(m.trackers.length === 0 ? 'trackers:     none' : 'trackers:', ...m.trackers.map(t => `  ${printable(t)}`))
-  if (m.peers.length > 0) lines.push('peers:', ...m.peers.map(p => `  ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`))
-  if (m.webSeeds.length > 0) lines.push('web seeds:', ...m.webSeeds.map(u => `  ${printable(u)}`))
+  lines.push(m.trackers.length === 0 ? 'trackers:     none' : 'trackers:')
+  for (const t of m.trackers) lines.push(`  ${printable(t)}`)
+  if (m.peers.length > 0) lines.push('peers:')
+  for (const p of m.peers) lines.push(`  ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`)
+  if (m.webSeeds.length > 0) lines.push('web seeds:')
+  for (const u of m.webSeeds) lines.push(`  ${printable(u)}`)
   if (m.selectOnly !== undefined) lines.push(`select only:  files ${m.selectOnly.join(', ')}`)
   return lines.join('\n') + '\n'
 }
