@@ -31,9 +31,14 @@ export const SWARM_OPTIONS: OptionSpec[] = [
 ]
 
 /** The options every swarm command shares. */
-export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOptions {
+/** `--peer host:port[,host:port...]`. */
+export function peersOption (args: ParsedArgs): PeerAddress[] {
   const peerList = optionString(args, 'peer')
-  const peers = peerList === undefined ? [] : peerList.split(',').map(parseAddress)
+  return peerList === undefined ? [] : peerList.split(',').map(parseAddress)
+}
+
+export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOptions {
+  const peers = peersOption(args)
   const trackers = !args.options.has('no-trackers')
   return {
     maxPeers: optionInt(args, 'max-peers', 1, 1000),

@@ -6,7 +6,7 @@ import type { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
 import { connect } from '../wire/connect.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
-import { PeerPool } from '../swarm/peer-pool.js'
+import { PeerPool, type PeerAddress } from '../swarm/peer-pool.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { EXTENSION_IDS } from '../extensions/extension-ids.js'
 import { routeExtended } from '../extensions/extension-router.js'
@@ -137,6 +137,11 @@ export class Seeder extends EventEmitter<SeederEvents> {
       announcer.start()
       if (this._opts.dial !== false) void this._dialFrom(announcer)
     }
+  }
+
+  /** Dials a peer we were told of (`seed --peer`): the pool's bounds and retries apply. */
+  dialPeer (addr: PeerAddress): void {
+    if (this._closing === undefined) this._pool.add(addr, 'manual')
   }
 
   /**

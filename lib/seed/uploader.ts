@@ -1,3 +1,4 @@
+import type { RateLimiter } from '../util/rate-limiter.js'
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
 import { ProtocolError, StorageError } from '../util/errors.js'
@@ -68,6 +69,8 @@ export interface UploaderOptions {
   readonly maxReading?: number
   /** The reply gate's bounds for our rejects (default: reply-gate.ts). */
   readonly replyLimits?: ReplyLimits
+  /** `maxUploadRate`: one bucket shared by every peer of the session (lib/util/rate-limiter.ts). */
+  readonly rateLimiter?: RateLimiter
   readonly now?: () => number
 }
 
@@ -108,6 +111,8 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   /** Without BEP 6: a request was dropped for want of room; the peer must be made to ask again. */
   private _lost = false
   private _closed = false
+  /** Waiting for the upload limit's bucket: forgets the wait when the peer goes. */
+  private _cancelWait: (() => void) | undefined
 
   constructor (conn: UploadConnection, opts: UploaderOptions) {
     super()
@@ -217,9 +222,16 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   }
 
   private _pump (): void {
+    const limiter = this._opts.rateLimiter
     while (!this._closed && !this._awaitingDrain && this._reading.size < this._maxReading) {
+      if (limiter !== undefined && this._held.size > 0 && limiter.available() <= 0) {
+        // Over the upload limit: the next block is read when the shared bucket allows it.
+        this._cancelWait ??= limiter.whenAvailable(() => { this._cancelWait = undefined; this._pump() })
+        return
+      }
       const b = this._held.shift()
       if (b === undefined) { this._askAgain(); return }
+      limiter?.take(b.length)
       this._reading.add(b)
       let p: Promise<Uint8Array>
       try {
@@ -278,6 +290,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   private _close (): void {
     if (this._closed) return
     this._closed = true
+    this._cancelWait?.()
     this._held.clear()
     for (const b of this._reading) b.dropped = true
   }

@@ -3,6 +3,7 @@
  * the same swarm as the ones we dial), the upload side serving every peer from our storage, and
  * our pieces announced as they land on disk. The stdout mode keeps no pieces and has none of this.
  */
+import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { PeerListener } from '../seed/listener.js'
 import type { DiskSink } from '../storage/disk-sink.js'
@@ -20,6 +21,8 @@ export interface DiskUploadOptions {
   readonly host?: string
   /** Accept incoming peers (default true); dialed peers are served either way. */
   readonly listen?: boolean
+  /** Bytes per second to all peers together (undefined: no limit). */
+  readonly maxUploadRate?: number
 }
 
 export interface DiskUpload {
@@ -41,7 +44,8 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
   const listener = opts.listen === false ? undefined : new PeerListener({ port: opts.port, host: opts.host, peerId: opts.peerId })
   const port = listener === undefined ? undefined : await listener.listen()
   let swarm: Swarm | undefined
-  const side = new UploadSide({ reader: storage, have, geometry: meta, complete: () => swarm?.picker.complete === true })
+  const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
+  const side = new UploadSide({ reader: storage, have, geometry: meta, complete: () => swarm?.picker.complete === true, ...(uploader === undefined ? {} : { uploader }) })
   let closing: Promise<void> | undefined
   return {
     side,

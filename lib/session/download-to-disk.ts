@@ -5,6 +5,7 @@
  * every piece touching them verified (lib/storage). While it downloads it uploads: peers may dial
  * us on `port`, and every peer is served the pieces already on disk (disk-upload.ts).
  */
+import { RateLimiter } from '../util/rate-limiter.js'
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
@@ -31,6 +32,9 @@ export interface DiskDownloadOptions extends SourceOptions {
   readonly peerId?: Uint8Array
   readonly stallTimeoutMs?: number
   readonly signal?: AbortSignal
+  /** Bytes per second, all peers together (undefined: no limit). */
+  readonly maxDownloadRate?: number
+  readonly maxUploadRate?: number
   /** Progress of the resume check, before any peer is contacted. */
   readonly onCheck?: (p: CheckProgress) => void
 }
@@ -119,7 +123,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   const nothingLeft = wanted.count() === have.count()
   let upload: DiskUpload | undefined
   try {
-    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen })
+    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate })
   } catch (err) {
     await storage.close().catch(() => {})
     throw err
@@ -132,6 +136,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     have,
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
+    ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
     connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port }),
     upload: upload?.side
   })

@@ -4,6 +4,7 @@
  * and verifies pieces, the merging Writable puts them in order, and the stream hands them out.
  * Closing the stream early (`| head`) stops the swarm and tells the trackers `stopped`.
  */
+import { RateLimiter } from '../util/rate-limiter.js'
 import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
 import type { Metainfo } from '../metainfo/types.js'
 import { MergingWritable } from '../output/merging-writable.js'
@@ -29,6 +30,8 @@ export interface DownloadOptions extends SourceOptions {
   /** Fail when nothing arrives for this long with no peer connected (default 60 s). */
   readonly stallTimeoutMs?: number
   readonly signal?: AbortSignal
+  /** Bytes per second, all peers together (undefined: no limit). */
+  readonly maxDownloadRate?: number
 }
 
 export interface DownloadProgress extends SwarmStats {
@@ -92,6 +95,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     windowPieces,
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
+    ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
     connect: dialer({ meta, peerId })
   })
   stream.swarm = swarm

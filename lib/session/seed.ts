@@ -3,6 +3,7 @@
  * (and their peers dialed), and the Seeder answering requests under the choker. What we serve is
  * what verified: the resume check decides, never a file's mere presence.
  */
+import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { Seeder } from '../seed/seeder.js'
 import { PeerListener } from '../seed/listener.js'
@@ -11,6 +12,7 @@ import { FileStorage } from '../storage/file-storage.js'
 import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
+import type { PeerAddress } from '../swarm/peer-pool.js'
 import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
 
 export interface SeedOptions extends DhtOptions {
@@ -25,6 +27,14 @@ export interface SeedOptions extends DhtOptions {
   /** Pieces known good already (a download that just verified them): no hashing again. */
   readonly have?: BitField
   readonly onTrackerError?: (f: TrackerFailure) => void
+  /** Peers to dial besides those the trackers return (leechers that never dial loopback, say). */
+  readonly peers?: readonly PeerAddress[]
+  /** Bytes per second to all peers together (undefined: no limit). */
+  readonly maxUploadRate?: number
+  /** Stop once we uploaded this many times the torrent's size (`--seed-ratio`). */
+  readonly seedRatio?: number
+  /** Stop after seeding this long (`--seed-time`). */
+  readonly seedTimeMs?: number
   readonly signal?: AbortSignal
 }
 
@@ -35,7 +45,15 @@ export interface SeedSession {
   readonly seeder: Seeder
   /** Stop serving, tell the trackers `stopped` (bounded), close files and the listener. */
   close (): Promise<void>
+  /**
+   * Resolves with why seeding stopped by itself ('ratio' or 'time'), after the session closed;
+   * never resolves without `seedRatio` / `seedTimeMs`, and not when `close()` came first.
+   */
+  readonly finished: Promise<'ratio' | 'time'>
 }
+
+/** How often the seed ratio is looked at: a ratio is a slow quantity. */
+const RATIO_CHECK_MS = 1000
 
 /** Verify what `path` holds, then seed it. Rejects when not one piece verifies. */
 export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOptions = {}): Promise<SeedSession> {
@@ -52,20 +70,32 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
     ? undefined
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
-  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes })
+  const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
+  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...(uploader === undefined ? {} : { uploader }) })
   seeder.start()
+  for (const addr of opts.peers ?? []) seeder.dialPeer(addr)
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
   const dht = startDhtAnnounce(meta.infoHash, port, opts, meta.private)
   let closing: Promise<void> | undefined
-  return {
-    meta,
-    port,
-    have,
-    seeder,
-    close: () => (closing ??= (async () => {
-      await Promise.all([seeder.close(), dht?.stop()])
-      await listener.close()
-      await storage.close()
-    })())
-  }
+  let stopWatch = (): void => {}
+  const close = (): Promise<void> => (closing ??= (async () => {
+    stopWatch()
+    await Promise.all([seeder.close(), dht?.stop()])
+    await listener.close()
+    await storage.close()
+  })())
+  const finished = new Promise<'ratio' | 'time'>((resolve) => {
+    if (opts.seedRatio === undefined && opts.seedTimeMs === undefined) return
+    const end = (why: 'ratio' | 'time'): void => { if (closing === undefined) void close().then(() => resolve(why)) }
+    const timers: Array<ReturnType<typeof setTimeout>> = []
+    if (opts.seedTimeMs !== undefined) timers.push(setTimeout(() => end('time'), opts.seedTimeMs))
+    const ratio = opts.seedRatio
+    if (ratio !== undefined) {
+      const check = (): void => { if (seeder.uploaded >= ratio * meta.length) end('ratio') }
+      timers.push(setInterval(check, RATIO_CHECK_MS))
+      check()
+    }
+    stopWatch = () => { for (const t of timers) clearTimeout(t) }
+  })
+  return { meta, port, have, seeder, close, finished }
 }

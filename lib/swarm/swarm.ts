@@ -14,7 +14,7 @@ import type { Message } from '../wire/messages.js'
 import { SelfConnectionError } from '../wire/peer-connection.js'
 import { PiecePicker } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
-import type { ActivePiece } from '../pieces/active-piece.js'
+import { BLOCK_LENGTH, type ActivePiece } from '../pieces/active-piece.js'
 import { digestMatches } from '../pieces/verify.js'
 import { PieceHasher } from '../pieces/piece-hasher.js'
 import { ProtocolError } from '../util/errors.js'
@@ -354,7 +354,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
     if (want <= 0 || want < target >> 3) return
-    const reqs = this.tracker.fill(s, want, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked })
+    const limiter = this.opts.downloadLimiter
+    let budget = want
+    if (limiter !== undefined) {
+      // Paced by the download limit: a block asked for is a block that will arrive. The tick
+      // (TICK_MS) tops up again once the bucket refilled.
+      const available = limiter.available()
+      if (available <= 0) return
+      budget = Math.min(want, Math.ceil(available / BLOCK_LENGTH))
+    }
+    const reqs = this.tracker.fill(s, budget, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked })
+    if (limiter !== undefined) for (const r of reqs) limiter.take(r.length)
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
     s.sendRequests(reqs)

@@ -2,6 +2,7 @@
  * The engine's contracts: the peers it is given (WirePeer), where verified pieces go (PieceSink),
  * the upload side it may be given (SwarmUpload), its options and its numbers.
  */
+import type { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import type { Message } from '../wire/messages.js'
 import type { PieceSource } from '../pieces/piece-picker.js'
@@ -68,6 +69,8 @@ export interface SwarmOptions {
   readonly snubMs?: number
   /** Serve peers too (disk mode); undefined: download only. */
   readonly upload?: SwarmUpload
+  /** `maxDownloadRate`: one bucket for the whole swarm (lib/util/rate-limiter.ts). */
+  readonly downloadLimiter?: RateLimiter
 }
 
 export interface SwarmStats {

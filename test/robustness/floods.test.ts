@@ -140,6 +140,29 @@ function report (name: string, r: { written: number }, peak: { rss: number, heap
 }
 
 /** An honest leecher: interested, unchoked, one block byte-exact. */
+/**
+ * The flood itself, the same in every role: `f.count` units written while our side reads, then
+ * memory (peak RSS, what a full GC leaves) within bounds, and a peer that asked for answers
+ * dropped for the right reason.
+ */
+async function floodAndMeasure (t: { after: (fn: () => void) => void, diagnostic: (s: string) => void }, f: Flood, peer: RawPeer, ours: () => PeerConnection | undefined, why: () => Error | undefined): Promise<void> {
+  const watch = new MemoryWatch()
+  t.after(() => { watch.stop() })
+  const r = await peer.flood(f.unit, f.count)
+  await within(60_000, 'our side read the flood', readAll(ours, peer))
+  const peak = watch.peak
+  const retained = watch.retained()
+  const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
+  const reason = why()
+  t.diagnostic(report(f.name, r, peak, retained, dropped) + (reason === undefined ? '' : ` (${reason.message})`))
+  assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
+  assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
+  if (f.answered) {
+    assert.ok(dropped, 'a peer that asks and never reads is disconnected')
+    assert.match(reason?.message ?? '', DROPPED_FOR)
+  }
+}
+
 async function servesHonestPeer (seed: FixtureSeed): Promise<void> {
   const conn = await within(5000, 'connect', connect({ host: '127.0.0.1', port: seed.port, infoHash: seed.meta.infoHash, pieceCount: seed.meta.pieceCount }))
   conn.on('error', () => {})
@@ -163,20 +186,7 @@ for (const f of FLOODS) {
     const ours = (): PeerConnection | undefined => [...seed.seeder.connections].find(c => (c.socket as { remotePort?: number }).remotePort === port)
     let why: Error | undefined
     seed.seeder.on('peer-closed', (_conn, err) => { why ??= err })
-    const watch = new MemoryWatch()
-    t.after(() => { watch.stop() })
-    const r = await peer.flood(f.unit, f.count)
-    await within(60_000, 'our side read the flood', readAll(ours, peer))
-    const peak = watch.peak
-    const retained = watch.retained()
-    const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
-    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
-    assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
-    assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
-    if (f.answered) {
-      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
-      assert.match(why?.message ?? '', DROPPED_FOR)
-    }
+    await floodAndMeasure(t, f, peer, ours, () => why)
     await servesHonestPeer(seed)
   })
 }
@@ -226,22 +236,9 @@ for (const f of DOWNLOAD_FLOODS) {
       for (const s of sessions.values()) if (s.addr.port === flooder.port) return s.link.connection
       return undefined
     }
-    const watch = new MemoryWatch()
-    t.after(() => { watch.stop() })
-    const r = await peer.flood(f.unit, f.count)
-    await within(60_000, 'our side read the flood', readAll(ours, peer))
-    const peak = watch.peak
-    const retained = watch.retained()
-    const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
-    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
+    await floodAndMeasure(t, f, peer, ours, () => why)
     gated.release()
     assert.ok((await within(30_000, 'the download', out)).equals(honest.payload), 'byte-identical')
-    assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
-    assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
-    if (f.answered) {
-      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
-      assert.match(why?.message ?? '', DROPPED_FOR)
-    }
   })
 }
 
@@ -283,20 +280,7 @@ for (const f of DISK_FLOODS) {
       for (const s of sessions.values()) if (s.addr.port === peer.socket.localPort) return s.link.connection
       return undefined
     }
-    const watch = new MemoryWatch()
-    t.after(() => { watch.stop() })
-    const r = await peer.flood(f.unit, f.count)
-    await within(60_000, 'our side read the flood', readAll(ours, peer))
-    const peak = watch.peak
-    const retained = watch.retained()
-    const dropped = f.answered ? await waitClosed(peer, 10_000) : peer.closed
-    t.diagnostic(report(f.name, r, peak, retained, dropped) + (why === undefined ? '' : ` (${why.message})`))
-    assert.ok(peak.rss < RSS_BOUND, `rss grew by ${peak.rss} bytes`)
-    assert.ok(retained < RETAINED_BOUND, `${retained} bytes retained`)
-    if (f.answered) {
-      assert.ok(dropped, 'a peer that asks and never reads is disconnected')
-      assert.match(why?.message ?? '', DROPPED_FOR)
-    }
+    await floodAndMeasure(t, f, peer, ours, () => why)
     // An honest leecher dialing us now gets a.bin's second block, byte-exact.
     const conn = await within(5000, 'connect', connect({ host: '127.0.0.1', port, infoHash: made.meta.infoHash, pieceCount: made.meta.pieceCount }))
     conn.on('error', () => {})

@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { dhtOptions, loadMeta, progressLine } from '../swarm-args.js'
+import { dhtOptions, loadMeta, peersOption, progressLine } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -15,6 +15,7 @@ options:
   --port N        TCP port to accept peers on (default: any free port; printed)
   --host ADDR     address to bind (default: every interface)
   --max-peers N   open connections at most (default 50)
+  --peer LIST     peers to dial: host:port[,host:port...] (besides those the trackers return)
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
@@ -53,6 +54,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
+    peers: peersOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
     signal: io.signal,

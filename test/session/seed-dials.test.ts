@@ -1,0 +1,31 @@
+/**
+ * `seed --peer`: the seeder dials the peers it is given (a leecher that never dials loopback,
+ * as Transmission does, is reached this way), besides those the trackers return.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { downloadToDisk } from '../../lib/session/download-to-disk.js'
+import { seedFromDisk } from '../../lib/session/seed.js'
+import { makeTorrent } from '../swarm/fixture-torrent.js'
+import { within } from '../wire/helpers.js'
+import { deadTcpPort } from '../tracker/helpers.js'
+
+test('seedFromDisk({ peers }) dials a listening leecher that knows of no peer; it downloads byte-identical', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bt-seed-dials-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const made = makeTorrent({ length: 200 * 1024 + 3, pieceLength: 32 * 1024 })
+  await writeFile(join(dir, 'seed.bin'), made.data)
+  // The leecher has no tracker, no DHT, and one peer that refuses: only our dial can reach it.
+  const dead = await deadTcpPort()
+  const dl = await downloadToDisk(made.meta, join(dir, 'got.bin'), { trackers: false, dht: false, peers: [{ host: '127.0.0.1', port: dead }], listenHost: '127.0.0.1', stallTimeoutMs: 30_000 })
+  t.after(() => dl.stop())
+  const port = dl.port
+  assert.ok(port !== undefined)
+  const seed = await seedFromDisk(made.meta, join(dir, 'seed.bin'), { host: '127.0.0.1', trackers: false, peers: [{ host: '127.0.0.1', port }] })
+  t.after(() => seed.close())
+  await within(20_000, 'the download', dl.done)
+  assert.ok((await readFile(join(dir, 'got.bin'))).equals(made.data))
+})
