@@ -8,17 +8,15 @@
  * runs the same cells for `npm run interop`; these tests stand on their own.)
  */
 import { createCipheriv, createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestContext } from 'node:test'
 import { createTorrent } from '../../lib/metainfo/create.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
-import { writeAnnouncedCopy } from '../../interop/clients/announce-copy.js'
 import type { InteropClient, RunningClient, RunningLeecher } from '../../interop/clients/types.js'
 import { freePort, start, waitLine, within, type Child } from '../../interop/proc.js'
-import { StaticTracker } from '../../interop/static-tracker.js'
 
 /** 8 MiB moves in seconds on loopback; this leaves room for a loaded 2-core machine. */
 export const CASE_TIMEOUT_MS = 60_000
@@ -40,7 +38,9 @@ const SEED_READY_MS = 30_000
 
 const BT_STREAM = fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 
-export type Layout = 'single' | 'multi'
+/** 'large': one 128 MiB file, 8192 blocks of 16 KiB: what rtorrent requests all at once (issue 10, item 8). */
+export type Layout = 'single' | 'multi' | 'large'
+const LARGE_SIZE = 128 * 1024 * 1024
 
 export interface Fixture {
   readonly name: string
@@ -68,10 +68,10 @@ export async function makeFixture (t: TestContext, layout: Layout): Promise<Fixt
   const root = await mkdtemp(join(tmpdir(), 'bt-stream-interop-b-'))
   t.after(() => rm(root, { recursive: true, force: true }))
   const dataDir = join(root, 'data')
-  const name = layout === 'single' ? 'interop-single.bin' : 'interop-multi'
+  const name = layout === 'multi' ? 'interop-multi' : `interop-${layout}.bin`
   const files: Array<{ path: string, size: number, sha1: string }> = []
-  if (layout === 'single') {
-    const bytes = payload(SINGLE_SIZE, 1)
+  if (layout !== 'multi') {
+    const bytes = payload(layout === 'single' ? SINGLE_SIZE : LARGE_SIZE, 1)
     await mkdir(dataDir, { recursive: true })
     await writeFile(join(dataDir, name), bytes)
     files.push({ path: '', size: bytes.length, sha1: sha1(bytes) })
@@ -109,6 +109,15 @@ export async function compareFiles (fixture: Fixture, dir: string): Promise<stri
   return undefined
 }
 
+/** Bytes actually written under `dir` (allocated blocks: clients make sparse files of the full size first). */
+async function bytesOnDisk (dir: string): Promise<number> {
+  let total = 0
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += (await stat(join(e.parentPath ?? e.path, e.name))).blocks * 512
+  }
+  return total
+}
+
 /** A child ended (by PID) in t.after, whatever happens to the test. */
 function owned (t: TestContext, child: Child): Child {
   t.after(() => child.stop())
@@ -143,25 +152,10 @@ export async function clientSeedsWeDownload (t: TestContext, client: InteropClie
   })))
   const peer = { host: seeder.host, port: seeder.port }
   if (output === 'stdout') {
-    for (const [i, f] of fixture.files.entries()) {
-      const args = [...downloadArgs(fixture, peer), ...(fixture.multiFile ? ['--file', String(i)] : [])]
-      const what = fixture.multiFile ? `${fixture.name}/${f.path} (--file ${i}) to stdout` : `${fixture.name} to stdout`
-      const child = owned(t, start(process.execPath, args, { stdoutIsData: true }))
-      const hash = createHash('sha1')
-      let bytes = 0
-      child.proc.stdout?.on('data', (chunk: Buffer) => { hash.update(chunk); bytes += chunk.length })
-      let exit: { code: number | null, signal: NodeJS.Signals | null }
-      try {
-        exit = await within(CASE_TIMEOUT_MS, `bt-stream ${what}`, child.exited)
-      } catch (err) {
-        throw report(`${(err as Error).message} (${bytes} bytes so far)`, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()])
-      }
-      const got = hash.digest('hex')
-      if (exit.code !== 0 || bytes !== f.size || got !== f.sha1) {
-        throw report(`bt-stream ${what}: exit ${exit.signal ?? exit.code}, ${bytes} bytes with SHA-1 ${got}, expected ${f.size} bytes with ${f.sha1}`,
-          ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()])
-      }
-    }
+    // One file after the other: Transmission keeps one connection per peer IP and closes a
+    // second one from 127.0.0.1 during the handshake. (Each waits for Transmission's next
+    // rechoke, up to 10 s, before the first block.)
+    for (const [i, f] of fixture.files.entries()) await streamOne(t, client.name, seeder, fixture, peer, i, f)
     return
   }
   const dir = await mkdtemp(join(fixture.root, 'out-'))
@@ -178,11 +172,32 @@ export async function clientSeedsWeDownload (t: TestContext, client: InteropClie
   if (diff !== undefined) throw report(diff, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()])
 }
 
+/** One `bt-stream` download to stdout (file `i` with --file for a multi-file torrent); its SHA-1 must be the file's. */
+async function streamOne (t: TestContext, clientName: string, seeder: RunningClient, fixture: Fixture, peer: { host: string, port: number }, i: number, f: Fixture['files'][number]): Promise<void> {
+  const args = [...downloadArgs(fixture, peer), ...(fixture.multiFile ? ['--file', String(i)] : [])]
+  const what = fixture.multiFile ? `${fixture.name}/${f.path} (--file ${i}) to stdout` : `${fixture.name} to stdout`
+  const child = owned(t, start(process.execPath, args, { stdoutIsData: true }))
+  const hash = createHash('sha1')
+  let bytes = 0
+  child.proc.stdout?.on('data', (chunk: Buffer) => { hash.update(chunk); bytes += chunk.length })
+  let exit: { code: number | null, signal: NodeJS.Signals | null }
+  try {
+    exit = await within(CASE_TIMEOUT_MS, `bt-stream ${what}`, child.exited)
+  } catch (err) {
+    throw report(`${(err as Error).message} (${bytes} bytes so far)`, ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()])
+  }
+  const got = hash.digest('hex')
+  if (exit.code !== 0 || bytes !== f.size || got !== f.sha1) {
+    throw report(`bt-stream ${what}: exit ${exit.signal ?? exit.code}, ${bytes} bytes with SHA-1 ${got}, expected ${f.size} bytes with ${f.sha1}`,
+      ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()])
+  }
+}
+
 /**
  * `bt-stream seed` serves the fixture; the client downloads it from us alone. A client that
  * dials (rtorrent, ctorrent) is given our address and starts after our seed listens. One that
- * never dials loopback (Transmission, `mustBeDialed`) starts first; our seed announces to a
- * tracker that lists only the client, and dials it. The files are compared after the client stopped.
+ * never dials loopback (Transmission, `mustBeDialed`) starts first, and our seed dials it
+ * (`seed --peer`). The files are compared after the client stopped.
  */
 export async function weSeedClientDownloads (t: TestContext, client: InteropClient & { host?: string, mustBeDialed?: boolean }, fixture: Fixture): Promise<void> {
   const host = client.host ?? OUR_HOST
@@ -190,15 +205,6 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
   const seedPort = await freePort(OUR_HOST)
   const saveDir = await mkdtemp(join(fixture.root, 'save-'))
   const dialed = client.mustBeDialed === true
-  let seedTorrent = fixture.torrentPath
-  if (dialed) {
-    const tracker = new StaticTracker()
-    await tracker.listen()
-    t.after(() => tracker.close())
-    tracker.setPeers(fixture.meta.infoHashHex, [{ host, port: clientPort }])
-    seedTorrent = join(fixture.root, 'announced.torrent')
-    await writeAnnouncedCopy(fixture.torrentPath, tracker.url, seedTorrent)
-  }
   const startLeecher = async (): Promise<RunningLeecher> =>
     ownedClient(t, await within(CASE_TIMEOUT_MS, `${client.name} leech`, client.leech({
       torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
@@ -207,7 +213,9 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
   let leecher = dialed ? await startLeecher() : undefined
   // seed takes the file itself for a single-file torrent, the directory above the tree otherwise.
   const data = fixture.multiFile ? fixture.dataDir : join(fixture.dataDir, fixture.name)
-  const seedArgs = [BT_STREAM, 'seed', seedTorrent, data, '--port', String(seedPort), '--host', OUR_HOST, '--no-dht', ...(dialed ? [] : ['--no-trackers'])]
+  // --progress: a line a second of what we uploaded, for a failure message.
+  const seedArgs = [BT_STREAM, 'seed', fixture.torrentPath, data, '--port', String(seedPort), '--host', OUR_HOST, '--no-dht', '--no-trackers', '--progress',
+    ...(dialed ? ['--peer', `${host}:${clientPort}`] : [])]
   const seed = owned(t, start(process.execPath, seedArgs, { lines: 'stderr' }))
   try {
     await waitLine(seed, SEED_READY_MS, 'bt-stream seed', line => line.includes('seeding') ? true : undefined)
@@ -218,7 +226,9 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
   try {
     await within(CASE_TIMEOUT_MS, `${client.name} download`, leecher.done)
   } catch (err) {
-    throw report((err as Error).message.split('\n')[0] ?? '', [`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.log.toString()])
+    const wrote = await bytesOnDisk(saveDir)
+    throw report(`${(err as Error).message.split('\n')[0] ?? ''} (${client.name} wrote ${wrote} of ${fixture.meta.length} bytes)`,
+      [`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.log.toString()])
   }
   const clientLog = leecher.log()
   await leecher.stop()
