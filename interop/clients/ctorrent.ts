@@ -144,3 +144,6 @@ class CtorrentRun implements RunningClient {
     for (const fn of this.listeners) fn(line)
   }
 }
+
+/** The driver `clients/index.ts` lists. */
+export const ctorrent = new CtorrentClient()

@@ -166,3 +166,6 @@ function readFileTail (path: string): string {
     closeSync(fd)
   }
 }
+
+/** The driver `clients/index.ts` lists. */
+export const rtorrent = new RtorrentClient()

@@ -218,3 +218,6 @@ class TransmissionDaemon implements RunningClient {
 function sleep (ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
+
+/** The driver `clients/index.ts` lists. */
+export const transmission = new TransmissionClient()

@@ -1,13 +1,15 @@
 import { test } from 'node:test'
-import { RtorrentClient } from '../../interop/clients/rtorrent.js'
+import { rtorrent } from '../../interop/clients/rtorrent.js'
 import { interopCases, makeFixture, TEST_TIMEOUT_MS, weSeedClientDownloads } from './real-clients-helpers.js'
 
 // bt-stream against rtorrent, both directions, single- and multi-file: see real-clients-helpers.ts
 // and interop/clients/rtorrent.ts for the loopback settings.
-const rtorrent = new RtorrentClient()
 interopCases(test, rtorrent)
 
-test('bt-stream seed serves 128 MiB to rtorrent, which (no BEP 6) sends thousands of requests at once: none is lost, the download completes byte-identical (issue 10, item 8)', { timeout: TEST_TIMEOUT_MS }, async t => {
+// rtorrent ignores the reqq (BEP 10) we advertise: through a logging proxy it kept up to 447
+// requests in flight against our 250 on this 128 MiB torrent. Before the seeder held them (issue
+// 10, item 8) the ones beyond 250 were dropped, rtorrent never asked again, and this timed out.
+test('bt-stream seed serves 128 MiB to rtorrent, which (no BEP 6) ignores our reqq and keeps hundreds of requests in flight: none is lost, the download completes byte-identical (issue 10, item 8)', { timeout: TEST_TIMEOUT_MS }, async t => {
   const why = await rtorrent.unavailable()
   if (why !== undefined) { t.skip(why); return }
   await weSeedClientDownloads(t, rtorrent, await makeFixture(t, 'large'))

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
-import { TransmissionClient } from '../../interop/clients/transmission.js'
+import { transmission } from '../../interop/clients/transmission.js'
 import { interopCases } from './real-clients-helpers.js'
 
 // bt-stream against transmission, both directions, single- and multi-file: see real-clients-helpers.ts
 // and interop/clients/transmission.ts for the loopback settings.
-interopCases(test, new TransmissionClient())
+interopCases(test, transmission)
