@@ -17,6 +17,7 @@ import { createTorrent } from '../../lib/metainfo/create.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
 import type { InteropClient, RunningClient, RunningLeecher } from '../../interop/clients/types.js'
 import { freePort, start, waitLine, within, type Child } from '../../interop/proc.js'
+import { WireLogProxy } from './real-clients-wire-log.js'
 
 /** 8 MiB moves in seconds on loopback; this leaves room for a loaded 2-core machine. */
 export const CASE_TIMEOUT_MS = 60_000
@@ -118,6 +119,17 @@ async function bytesOnDisk (dir: string): Promise<number> {
   return total
 }
 
+/**
+ * The address our side should use to reach `target`: `target` itself, or with INTEROP_WIRE_LOG=1
+ * a logging proxy in front of it (closed in t.after) whose trace failure reports include.
+ */
+async function via (t: TestContext, target: { host: string, port: number }): Promise<{ host: string, port: number, trace: () => string }> {
+  if (process.env.INTEROP_WIRE_LOG !== '1') return { ...target, trace: () => '(INTEROP_WIRE_LOG=1 records what each side sent)' }
+  const proxy = await WireLogProxy.start(target, OUR_HOST)
+  t.after(() => proxy.close())
+  return { host: proxy.host, port: proxy.port, trace: () => proxy.log() }
+}
+
 /** A child ended (by PID) in t.after, whatever happens to the test. */
 function owned (t: TestContext, child: Child): Child {
   t.after(() => child.stop())
@@ -150,7 +162,7 @@ export async function clientSeedsWeDownload (t: TestContext, client: InteropClie
     torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
     dataDir: fixture.dataDir, host, port: await freePort(host)
   })))
-  const peer = { host: seeder.host, port: seeder.port }
+  const peer = await via(t, { host: seeder.host, port: seeder.port })
   if (output === 'stdout') {
     // One file after the other: Transmission keeps one connection per peer IP and closes a
     // second one from 127.0.0.1 during the handshake. (Each waits for Transmission's next
@@ -166,14 +178,14 @@ export async function clientSeedsWeDownload (t: TestContext, client: InteropClie
   try {
     exit = await within(CASE_TIMEOUT_MS, 'bt-stream -o', child.exited)
   } catch (err) {
-    throw report((err as Error).message, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()])
+    throw report((err as Error).message, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()], ['wire', peer.trace()])
   }
   const diff = exit.code !== 0 ? `bt-stream -o exited ${exit.signal ?? `with code ${exit.code}`}` : await compareFiles(fixture, dir)
-  if (diff !== undefined) throw report(diff, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()])
+  if (diff !== undefined) throw report(diff, ['bt-stream stderr', child.log.toString()], [`${client.name} log`, seeder.log()], ['wire', peer.trace()])
 }
 
 /** One `bt-stream` download to stdout (file `i` with --file for a multi-file torrent); its SHA-1 must be the file's. */
-async function streamOne (t: TestContext, clientName: string, seeder: RunningClient, fixture: Fixture, peer: { host: string, port: number }, i: number, f: Fixture['files'][number]): Promise<void> {
+async function streamOne (t: TestContext, clientName: string, seeder: RunningClient, fixture: Fixture, peer: { host: string, port: number, trace: () => string }, i: number, f: Fixture['files'][number]): Promise<void> {
   const args = [...downloadArgs(fixture, peer), ...(fixture.multiFile ? ['--file', String(i)] : [])]
   const what = fixture.multiFile ? `${fixture.name}/${f.path} (--file ${i}) to stdout` : `${fixture.name} to stdout`
   const child = owned(t, start(process.execPath, args, { stdoutIsData: true }))
@@ -184,12 +196,12 @@ async function streamOne (t: TestContext, clientName: string, seeder: RunningCli
   try {
     exit = await within(CASE_TIMEOUT_MS, `bt-stream ${what}`, child.exited)
   } catch (err) {
-    throw report(`${(err as Error).message} (${bytes} bytes so far)`, ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()])
+    throw report(`${(err as Error).message} (${bytes} bytes so far)`, ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()], ['wire', peer.trace()])
   }
   const got = hash.digest('hex')
   if (exit.code !== 0 || bytes !== f.size || got !== f.sha1) {
     throw report(`bt-stream ${what}: exit ${exit.signal ?? exit.code}, ${bytes} bytes with SHA-1 ${got}, expected ${f.size} bytes with ${f.sha1}`,
-      ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()])
+      ['bt-stream stderr', child.log.toString()], [`${clientName} log`, seeder.log()], ['wire', peer.trace()])
   }
 }
 
@@ -205,17 +217,19 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
   const seedPort = await freePort(OUR_HOST)
   const saveDir = await mkdtemp(join(fixture.root, 'save-'))
   const dialed = client.mustBeDialed === true
+  // Who dials whom, through the wire log when asked for: the client dials our seed, or ours dials it.
+  const link = dialed ? await via(t, { host, port: clientPort }) : await via(t, { host: OUR_HOST, port: seedPort })
   const startLeecher = async (): Promise<RunningLeecher> =>
     ownedClient(t, await within(CASE_TIMEOUT_MS, `${client.name} leech`, client.leech({
       torrentPath: fixture.torrentPath, name: fixture.name, multiFile: fixture.multiFile,
-      saveDir, host, port: clientPort, peers: [{ host: OUR_HOST, port: seedPort }]
+      saveDir, host, port: clientPort, peers: [dialed ? { host: OUR_HOST, port: seedPort } : { host: link.host, port: link.port }]
     }, CASE_TIMEOUT_MS)))
   let leecher = dialed ? await startLeecher() : undefined
   // seed takes the file itself for a single-file torrent, the directory above the tree otherwise.
   const data = fixture.multiFile ? fixture.dataDir : join(fixture.dataDir, fixture.name)
   // --progress: a line a second of what we uploaded, for a failure message.
   const seedArgs = [BT_STREAM, 'seed', fixture.torrentPath, data, '--port', String(seedPort), '--host', OUR_HOST, '--no-dht', '--no-trackers', '--progress',
-    ...(dialed ? ['--peer', `${host}:${clientPort}`] : [])]
+    ...(dialed ? ['--peer', `${link.host}:${link.port}`] : [])]
   const seed = owned(t, start(process.execPath, seedArgs, { lines: 'stderr' }))
   try {
     await waitLine(seed, SEED_READY_MS, 'bt-stream seed', line => line.includes('seeding') ? true : undefined)
@@ -228,12 +242,12 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
   } catch (err) {
     const wrote = await bytesOnDisk(saveDir)
     throw report(`${(err as Error).message.split('\n')[0] ?? ''} (${client.name} wrote ${wrote} of ${fixture.meta.length} bytes)`,
-      [`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.log.toString()])
+      [`${client.name} log`, leecher.log()], ['bt-stream seed stderr', seed.log.toString()], ['wire', link.trace()])
   }
   const clientLog = leecher.log()
   await leecher.stop()
   const diff = await compareFiles(fixture, saveDir)
-  if (diff !== undefined) throw report(diff, [`${client.name} log`, clientLog], ['bt-stream seed stderr', seed.log.toString()])
+  if (diff !== undefined) throw report(diff, [`${client.name} log`, clientLog], ['bt-stream seed stderr', seed.log.toString()], ['wire', link.trace()])
 }
 
 /** The six cases for one client, as node:test tests; skipped with the reason when it cannot run here. */
