@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { createSocket } from 'node:dgram'
+import { createServer } from 'node:net'
 import { PassThrough, Readable, Writable } from 'node:stream'
 import type { CliIO } from '../lib/cli/io.js'
 
@@ -63,4 +65,52 @@ export async function collect (stream: AsyncIterable<unknown>): Promise<Buffer> 
   const parts: Buffer[] = []
   for await (const c of stream) parts.push(Buffer.from(c as Uint8Array))
   return Buffer.concat(parts)
+}
+
+/**
+ * A loopback port nothing listens on, for "connection refused" cases. Neither port 9 (a machine
+ * may run discard there) nor a port bound at 0 and released (the kernel hands ephemeral ports to
+ * the next bind(0) or outgoing connection, perhaps a parallel test's): a port below the
+ * ephemeral range that we could bind (so it was free), released. Only an explicit bind to that
+ * very number could take it, and no one here makes one.
+ */
+export async function deadPort (kind: 'tcp' | 'udp'): Promise<number> {
+  const low = ephemeralLow()
+  for (let attempt = 0; attempt < DEAD_PORT_ATTEMPTS; attempt++) {
+    const port = DEAD_PORT_FROM + Math.floor(Math.random() * (low - DEAD_PORT_FROM))
+    if (await bindsAndReleases(kind, port)) return port
+  }
+  throw new Error(`no free ${kind} port found in ${DEAD_PORT_FROM}..${low - 1}`)
+}
+
+/** Above the registered services most machines run (up to 10000), below the ephemeral range. */
+const DEAD_PORT_FROM = 10_000
+const DEAD_PORT_ATTEMPTS = 50
+
+/** The first port the kernel may hand out on its own (Linux: ip_local_port_range; else IANA's 49152). */
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    if (Number.isInteger(low) && low > DEAD_PORT_FROM + 1000) return low
+  } catch {}
+  return 49152
+}
+
+async function bindsAndReleases (kind: 'tcp' | 'udp', port: number): Promise<boolean> {
+  if (kind === 'udp') {
+    const socket = createSocket('udp4')
+    const bound = await new Promise<boolean>(resolve => {
+      socket.once('error', () => resolve(false))
+      socket.bind(port, '127.0.0.1', () => resolve(true))
+    })
+    await new Promise<void>(resolve => { try { socket.close(() => resolve()) } catch { resolve() } })
+    return bound
+  }
+  const server = createServer()
+  const bound = await new Promise<boolean>(resolve => {
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => resolve(true))
+  })
+  if (bound) await new Promise<void>(resolve => server.close(() => resolve()))
+  return bound
 }

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Child, type Children, deadline, watchLines } from './children.js'
-import type { BenchData } from './data-cache.js'
+import { type BenchData, fileSha1 } from './data-cache.js'
 import { SYSTEM_PYTHON } from './seeders.js'
 
 /** One timed download: a row of the table. Times in seconds from the downloader's spawn. */
@@ -26,6 +27,8 @@ export interface Target {
   readonly ports: number[]
   /** Per run: past it the run's processes are killed and the run reported as failed. */
   readonly timeoutMs: number
+  /** This benchmark's own scratch directory (createScratch), where downloads write files. */
+  readonly scratch: string
 }
 
 const MiB = 1024 * 1024
@@ -33,41 +36,58 @@ const MiB = 1024 * 1024
 const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 const CONSUMER = fileURLToPath(new URL('./consumer.js', import.meta.url))
 const LT_LEECHER = fileURLToPath(new URL('../../../bench/libtorrent-leecher.py', import.meta.url))
-/** Downloads that write files write them to RAM, so no disk is measured and nothing is left. */
-const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : '/tmp'
+/** Downloads that write files write them to RAM, so no disk is measured. */
+const SCRATCH_BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 
-const SCRATCH_PREFIX = 'bt-stream-bench-'
+/**
+ * A fresh directory for this benchmark's downloads: a second benchmark running at the same time
+ * has its own, and neither deletes the other's. The caller removes it (removeScratch) at the end,
+ * on errors and Ctrl-C too.
+ */
+export function createScratch (): string {
+  return mkdtempSync(join(SCRATCH_BASE, 'bt-stream-bench-'))
+}
 
-/** Download dirs an interrupted run (Ctrl-C kills before its cleanup) left in SCRATCH. */
-export function cleanScratch (): void {
-  for (const f of readdirSync(SCRATCH)) if (f.startsWith(SCRATCH_PREFIX)) rmSync(join(SCRATCH, f), { recursive: true, force: true })
+export function removeScratch (dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
 }
 
 const peerList = (t: Target): string => t.ports.map(p => `127.0.0.1:${p}`).join(',')
 
 /**
  * `bt-stream x.torrent --peer ... > pipe` into a consumer process: `hash` (node, SHA-1 of the
- * stream checked against the file's), `count` (node, counts bytes) or `cat` (cat > /dev/null,
- * the cheapest reader: end = cat's exit, no TTFB).
+ * stream), `count` (node, counts bytes and takes their CRC-32) or `cat` (cat into a file in the
+ * scratch directory, the cheapest reader: end = cat's exit, no TTFB; the file's SHA-1 is checked
+ * after the run's clock stopped). Every row's bytes are checked against the file's.
  */
 export async function runBtStream (children: Children, t: Target, consumer: 'hash' | 'count' | 'cat', opts: { cpuProfDir?: string, extraArgs?: string[] } = {}): Promise<Run> {
   const node = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir]
   const bt = children.start(process.execPath, [...node, BT_STREAM, t.torrent, '--peer', peerList(t), '--no-trackers', '--quiet', ...(opts.extraArgs ?? [])])
   const out = bt.proc.stdout
   if (out === null) throw new Error('bt-stream: no stdout')
-  const reader = consumer === 'cat'
-    ? children.start('cat', [], { stdio: [out, 'ignore', 'pipe'] })
-    : children.start(process.execPath, [CONSUMER, ...(consumer === 'hash' ? ['--hash'] : [])], { stdio: [out, 'pipe', 'pipe'] })
+  const catFile = join(t.scratch, 'bt-stream-cat.bin')
+  const catFd = consumer === 'cat' ? openSync(catFile, 'w') : undefined
+  let reader: Child
+  try {
+    reader = catFd !== undefined
+      ? children.start('cat', [], { stdio: [out, catFd, 'pipe'] })
+      : children.start(process.execPath, [CONSUMER, ...(consumer === 'hash' ? ['--hash'] : [])], { stdio: [out, 'pipe', 'pipe'] })
+  } finally {
+    if (catFd !== undefined) closeSync(catFd) // cat holds its own copy
+  }
   out.destroy() // the reader holds its own copy of the pipe
   try {
-    return await deadline(measureBtStream(bt, reader, t, consumer), t.timeoutMs, `bt-stream (${consumer})`)
+    const run = await deadline(measureBtStream(bt, reader, t, consumer), t.timeoutMs, `bt-stream (${consumer})`)
+    if (consumer === 'cat') await checkFile(catFile, t.data, 'bt-stream | cat')
+    return run
   } finally {
     await Promise.all([bt.stop(), reader.stop()])
+    rmSync(catFile, { force: true })
   }
 }
 
 async function measureBtStream (bt: Child, reader: Child, t: Target, consumer: 'hash' | 'count' | 'cat'): Promise<Run> {
-  const client = `bt-stream | ${consumer === 'cat' ? 'cat >/dev/null' : consumer === 'hash' ? 'node sha1' : 'node count'}`
+  const client = `bt-stream | ${consumer === 'cat' ? 'cat > file' : consumer === 'hash' ? 'node sha1' : 'node count'}`
   let first: number | undefined
   let end: number
   if (consumer === 'cat') {
@@ -79,9 +99,11 @@ async function measureBtStream (bt: Child, reader: Child, t: Target, consumer: '
     first = (await lines.when(l => l === 'first', t.timeoutMs)).at
     const last = await lines.when(l => l.startsWith('{'), t.timeoutMs)
     end = last.at
-    const r = JSON.parse(last.text) as { bytes: number, sha1?: string }
+    const r = JSON.parse(last.text) as { bytes: number, sha1?: string, crc32?: number }
     if (r.bytes !== t.data.size) throw new Error(`bt-stream: ${r.bytes} bytes out of ${t.data.size}\n${bt.stderrTail()}`)
     if (r.sha1 !== undefined && r.sha1 !== t.data.sha1) throw new Error(`bt-stream: stream SHA-1 ${r.sha1} is not the file's ${t.data.sha1}`)
+    if (r.crc32 !== undefined && r.crc32 !== t.data.crc32) throw new Error(`bt-stream: stream CRC-32 ${r.crc32} is not the file's ${t.data.crc32}`)
+    if (r.sha1 === undefined && r.crc32 === undefined) throw new Error('bt-stream: the consumer checked nothing')
   }
   const exit = await bt.exited
   if (exit.code !== 0) throw new Error(`bt-stream exited ${exit.code ?? exit.signal}\n${bt.stderrTail()}`)
@@ -92,13 +114,13 @@ async function measureBtStream (bt: Child, reader: Child, t: Target, consumer: '
     ttfb: first === undefined ? undefined : (first - bt.startedAt) / 1000,
     peakRss: u.peakRss,
     cpuSeconds: u.cpuSeconds,
-    note: consumer === 'hash' ? 'SHA-1 of stream = file' : undefined
+    note: consumer === 'hash' ? 'SHA-1 of stream = file' : consumer === 'count' ? 'CRC-32 of stream = file' : `to ${t.scratch.startsWith('/dev/shm') ? '/dev/shm' : 'tmp'}; SHA-1 checked after`
   }
 }
 
 /** libtorrent 2.0's leecher (python3-libtorrent) into a RAM dir, dialing the seeders itself. */
 export async function runLibtorrent (children: Children, t: Target): Promise<Run> {
-  const dir = mkdtempSync(join(SCRATCH, `${SCRATCH_PREFIX}lt-`))
+  const dir = mkdtempSync(join(t.scratch, 'lt-'))
   const lt = children.start(SYSTEM_PYTHON, [LT_LEECHER, t.torrent, dir, peerList(t)])
   try {
     const lines = watchLines(lt)
@@ -106,7 +128,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
     const done = await lines.when(l => l === 'done', t.timeoutMs)
     const exit = await deadline(lt.exited, 10_000, 'libtorrent leecher exit')
     if (exit.code !== 0) throw new Error(`libtorrent leecher exited ${exit.code ?? exit.signal}\n${lt.stderrTail()}`)
-    checkSize(join(dir, fileName(t)), t.data.size, 'libtorrent')
+    await checkFile(join(dir, fileName(t)), t.data, 'libtorrent')
     const u = lt.usage()
     return {
       client: 'libtorrent 2.0 (python)',
@@ -114,7 +136,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
       ttfb: (first.at - lt.startedAt) / 1000,
       peakRss: u.peakRss,
       cpuSeconds: u.cpuSeconds,
-      note: 'to /dev/shm (RSS: + mapped file); TTFB: 1st piece'
+      note: 'to /dev/shm (RSS: + mapped file); TTFB: 1st piece; SHA-1 checked after'
     }
   } finally {
     await lt.stop()
@@ -124,7 +146,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
 
 /** aria2c into a RAM dir; it learns the peers only from a tracker (it has no --peer). */
 export async function runAria2 (children: Children, t: Target, tracker: string): Promise<Run> {
-  const dir = mkdtempSync(join(SCRATCH, `${SCRATCH_PREFIX}aria2-`))
+  const dir = mkdtempSync(join(t.scratch, 'aria2-'))
   const aria = children.start('aria2c', [
     `--dir=${dir}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
     `--bt-tracker=${tracker}`, '--seed-time=0', '--file-allocation=none', '--summary-interval=0',
@@ -134,14 +156,14 @@ export async function runAria2 (children: Children, t: Target, tracker: string):
   try {
     const exit = await deadline(aria.exited, t.timeoutMs, 'aria2c')
     if (exit.code !== 0) throw new Error(`aria2c exited ${exit.code ?? exit.signal}\n${aria.stderrTail()}`)
-    checkSize(join(dir, fileName(t)), t.data.size, 'aria2c')
+    await checkFile(join(dir, fileName(t)), t.data, 'aria2c')
     const u = aria.usage()
     return {
       client: 'aria2c',
       mibps: t.data.size / MiB / ((exit.at - aria.startedAt) / 1000),
       peakRss: u.peakRss,
       cpuSeconds: u.cpuSeconds,
-      note: 'to /dev/shm; peers via tracker'
+      note: 'to /dev/shm; peers via tracker; SHA-1 checked after'
     }
   } finally {
     await aria.stop()
@@ -153,7 +175,10 @@ function fileName (t: Target): string {
   return t.data.path.slice(t.data.path.lastIndexOf('/') + 1)
 }
 
-function checkSize (path: string, size: number, who: string): void {
+/** The downloaded file is the seeded one: its size, then its SHA-1 (outside the run's clock). */
+async function checkFile (path: string, data: BenchData, who: string): Promise<void> {
   const got = existsSync(path) ? statSync(path).size : -1
-  if (got !== size) throw new Error(`${who}: ${path} has ${got} bytes, not ${size}`)
+  if (got !== data.size) throw new Error(`${who}: ${path} has ${got} bytes, not ${data.size}`)
+  const sha1 = await fileSha1(path)
+  if (sha1 !== data.sha1) throw new Error(`${who}: ${path} has SHA-1 ${sha1}, not the file's ${data.sha1}`)
 }

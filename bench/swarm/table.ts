@@ -3,12 +3,49 @@ import type { Limits } from './limits.js'
 
 const MiB = 1024 * 1024
 
-/** The swarm benchmark's report: one table of runs, then the machine's limits to read it against. */
-export function formatReport (title: string, runs: Array<Run | { client: string, error: string }>, limits: Limits | undefined): string {
-  const head = ['client', 'MiB/s', 'TTFB s', 'peak RSS MiB', 'CPU s', 'seeders CPU s', 'sent/size', 'note']
-  const rows = runs.map(r => 'error' in r
-    ? [r.client, '-', '-', '-', '-', '-', '-', `FAILED: ${r.error.split('\n')[0] ?? ''}`]
-    : [r.client, r.mibps.toFixed(0), r.ttfb === undefined ? '-' : r.ttfb.toFixed(2), (r.peakRss / MiB).toFixed(0), r.cpuSeconds.toFixed(2), r.seederCpuSeconds === undefined ? '-' : r.seederCpuSeconds.toFixed(2), r.sentRatio === undefined ? '-' : r.sentRatio.toFixed(3), r.note ?? ''])
+/** Every run of one client: the table shows their medians, and how many failed. */
+export interface ClientRuns {
+  readonly client: string
+  readonly runs: Run[]
+  readonly errors: string[]
+}
+
+/** The median of the numbers present (the mean of the middle two for an even count). */
+export function median (values: ReadonlyArray<number | undefined>): number | undefined {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return undefined
+  const mid = Math.floor(v.length / 2)
+  return v.length % 2 === 1 ? v[mid] : ((v[mid - 1] as number) + (v[mid] as number)) / 2
+}
+
+const fixed = (x: number | undefined, digits: number): string => x === undefined ? '-' : x.toFixed(digits)
+
+/**
+ * The swarm benchmark's report: per client the medians of its runs (and the range of MiB/s, so
+ * the spread is visible), then the machine's limits to read them against. A client none of
+ * whose runs succeeded shows FAILED and the first reason.
+ */
+export function formatReport (title: string, clients: readonly ClientRuns[], limits: Limits | undefined): string {
+  const head = ['client', 'ok', 'MiB/s', 'min-max', 'TTFB s', 'peak RSS MiB', 'CPU s', 'seeders CPU s', 'sent/size', 'note']
+  const rows = clients.map(c => {
+    const ok = `${c.runs.length}/${c.runs.length + c.errors.length}`
+    const failed = c.errors.length === 0 ? '' : `${c.errors.length} FAILED: ${c.errors[0]?.split('\n')[0] ?? ''}`
+    if (c.runs.length === 0) return [c.client, ok, '-', '-', '-', '-', '-', '-', '-', failed]
+    const rates = c.runs.map(r => r.mibps)
+    const note = [c.runs[0]?.note, failed].filter(n => n !== undefined && n !== '').join('; ')
+    return [
+      c.client,
+      ok,
+      fixed(median(rates), 0),
+      `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`,
+      fixed(median(c.runs.map(r => r.ttfb)), 2),
+      fixed(mapDefined(median(c.runs.map(r => r.peakRss)), b => b / MiB), 0),
+      fixed(median(c.runs.map(r => r.cpuSeconds)), 2),
+      fixed(median(c.runs.map(r => r.seederCpuSeconds)), 2),
+      fixed(median(c.runs.map(r => r.sentRatio)), 3),
+      note
+    ]
+  })
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join('  ').trimEnd()
   const out = [title, line(head), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)]
@@ -24,4 +61,8 @@ export function formatReport (title: string, runs: Array<Run | { client: string,
     for (const [label, mibps] of rows) out.push(`  ${label.padEnd(w)}  ${mibps.toFixed(0).padStart(5)} MiB/s`)
   }
   return out.join('\n') + '\n'
+}
+
+function mapDefined<T, U> (x: T | undefined, f: (x: T) => U): U | undefined {
+  return x === undefined ? undefined : f(x)
 }

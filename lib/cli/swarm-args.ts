@@ -8,6 +8,8 @@ import type { Metainfo } from '../metainfo/types.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { fetchMagnetMetadata } from '../session/magnet-metadata.js'
 import type { DhtOptions } from '../session/dht-source.js'
+import { UsageError } from '../util/errors.js'
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { optionInt, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
@@ -25,6 +27,7 @@ export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'peer', value: true },
   { long: 'no-trackers', value: false },
   { long: 'stall-timeout', value: true },
+  { long: 'encryption', value: true },
   { long: 'progress', value: false },
   { long: 'quiet', short: 'q', value: false },
   { long: 'help', short: 'h', value: false }
@@ -46,6 +49,7 @@ export function swarmOptions (args: ParsedArgs, meta?: Metainfo): SwarmCliOption
     peers,
     trackers,
     stallTimeoutMs: (optionInt(args, 'stall-timeout', 1, 86400) ?? 60) * 1000,
+    encryption: encryptionOption(args),
     // Needed: nothing else would find a peer (no tracker to ask, none given).
     ...dhtOptions(args, peers.length === 0 && (meta === undefined || meta.announce.length === 0 || !trackers))
   }
@@ -57,6 +61,17 @@ export interface SwarmCliOptions extends DhtOptions {
   readonly peers: PeerAddress[]
   readonly trackers: boolean
   readonly stallTimeoutMs: number
+  /** MSE/PE, dialing and accepting (lib/crypto/README.md); default 'prefer'. */
+  readonly encryption: EncryptionPolicy
+}
+
+const POLICIES: readonly EncryptionPolicy[] = ['prefer', 'require', 'off']
+
+/** `--encryption prefer|require|off` (MSE/PE protocol encryption). */
+export function encryptionOption (args: ParsedArgs): EncryptionPolicy {
+  const v = optionString(args, 'encryption') ?? 'prefer'
+  if (!(POLICIES as readonly string[]).includes(v)) throw new UsageError(`--encryption takes ${POLICIES.join(', ')}, not "${v}"`)
+  return v as EncryptionPolicy
 }
 
 /**

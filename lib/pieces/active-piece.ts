@@ -27,7 +27,7 @@ export class ActivePiece<P> {
   readonly state: Uint8Array
   /** When the newest request of each block was sent (ms), for stall and timeout decisions. */
   readonly requestedAt: Float64Array
-  /** Up to MAX_HOLDERS peers whose request for the block is outstanding. */
+  /** Peers whose request for the block is outstanding: MAX_HOLDERS live ones at most (idle ones may add to that). */
   readonly holders: (P[] | undefined)[]
   /** Who delivered each block: strikes go to them when the hash fails. */
   readonly senders: (P | undefined)[]

@@ -22,12 +22,17 @@ export type ReceiveResult<P> =
 
 const NO_CANCELS: readonly never[] = Object.freeze([])
 
-export interface FillOptions {
+export interface FillOptions<P = unknown> {
   /** A block one other peer has held this long (ms) may be asked of a second peer too. */
   readonly staleMs: number
   readonly now: number
   /** False while the sink is backpressured: finish started pieces, start no new one. */
   readonly startNew?: boolean
+  /**
+   * A holder that has delivered nothing lately (the engine's judgement): it does not count
+   * toward MAX_HOLDERS, so a silent peer cannot keep a block from its second, live holder.
+   */
+  readonly isIdle?: (holder: P) => boolean
 }
 
 export class RequestTracker<P extends PieceSource> {
@@ -66,7 +71,7 @@ export class RequestTracker<P extends PieceSource> {
    * of started pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
    * wanted piece started), a second request for a block one other peer holds.
    */
-  fill (peer: P, max: number, opts: FillOptions): BlockRequest[] {
+  fill (peer: P, max: number, opts: FillOptions<P>): BlockRequest[] {
     const out: BlockRequest[] = []
     if (max <= 0) return out
     this.takeStalled(peer, max, opts, out)
@@ -81,7 +86,7 @@ export class RequestTracker<P extends PieceSource> {
       if (index === -1) break
       this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
     }
-    if (out.length === 0 && this.picker.endgame) this.takeDuplicates(peer, max, opts.now, out)
+    if (out.length === 0 && this.picker.endgame) this.takeDuplicates(peer, max, opts.now, out, opts.isIdle)
     return out
   }
 
@@ -195,26 +200,26 @@ export class RequestTracker<P extends PieceSource> {
   }
 
   /** Head-of-line blocking: the first active piece's blocks held too long by one slow peer. */
-  private takeStalled (peer: P, max: number, opts: FillOptions, out: BlockRequest[]): void {
+  private takeStalled (peer: P, max: number, opts: FillOptions<P>, out: BlockRequest[]): void {
     const head = this.order[0]
     if (head === undefined || head !== this.picker.cursor || !peer.has(head)) return
-    this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out)
+    this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
   }
 
   /** Endgame: any block one other peer holds, whatever its age. */
-  private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[]): void {
+  private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
     for (const index of this.order) {
       if (out.length >= max) return
       if (!peer.has(index)) continue
-      this.takeDuplicatesOf(this.active.get(index)!, peer, max, now, 0, out)
+      this.takeDuplicatesOf(this.active.get(index)!, peer, max, now, 0, out, isIdle)
     }
   }
 
-  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[]): void {
+  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
     for (let b = 0; b < piece.blockCount && out.length < max; b++) {
       if (piece.state[b] !== BlockState.requested) continue
       const holders = piece.holders[b]!
-      if (holders.length >= MAX_HOLDERS || holders.includes(peer)) continue
+      if (holders.includes(peer) || liveHolders(holders, isIdle) >= MAX_HOLDERS) continue
       if (now - piece.requestedAt[b]! < minAgeMs) continue
       this.hold(peer, piece, b, now)
       out.push(piece.request(b))
@@ -258,4 +263,12 @@ export class RequestTracker<P extends PieceSource> {
     if (blocks.size === 0) mine!.delete(piece)
     this.counts.set(peer, (this.counts.get(peer) ?? 1) - 1)
   }
+}
+
+/** Holders that still count toward MAX_HOLDERS: all of them, less those the engine calls idle. */
+function liveHolders<P> (holders: readonly P[], isIdle: ((holder: P) => boolean) | undefined): number {
+  if (isIdle === undefined) return holders.length
+  let n = 0
+  for (const h of holders) if (!isIdle(h)) n++
+  return n
 }

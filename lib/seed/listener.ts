@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
-import { BtStreamError } from '../util/errors.js'
+import type { Duplex } from 'node:stream'
+import { EncryptedStream } from '../crypto/encrypted-stream.js'
+import { CRYPTO_PLAINTEXT, CRYPTO_RC4, selectMethod, skeyHash } from '../crypto/mse-handshake.js'
+import { sniffProtocol } from '../crypto/sniff.js'
+import { BtStreamError, ProtocolError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
-import { waitForHandshake } from '../wire/connect.js'
-import { toHex } from '../wire/handshake.js'
+import { waitForHandshake, type EncryptionPolicy } from '../wire/connect.js'
+import { equalBytes, toHex } from '../wire/handshake.js'
 import type { OurExtensions, PeerConnectionOptions } from '../wire/peer-connection-options.js'
 import { PeerConnection } from '../wire/peer-connection.js'
 import type { PeerAddress } from '../tracker/compact.js'
@@ -16,6 +20,11 @@ import { generatePeerId } from '../wire/peer-id.js'
  * found, the connection is told that torrent's pieces (sent as our bitfield, or BEP 6 have all /
  * have none) before our handshake goes out. A hash we do not serve closes the socket without a
  * word from us.
+ *
+ * One port takes both kinds of peer: a socket whose first 20 bytes are BEP 3's `19 "BitTorrent
+ * protocol"` is plaintext; anything else is MSE/PE (lib/crypto/), answered as responder with the
+ * SKEY found among the torrents we serve, and the PeerConnection runs over the decrypted stream
+ * (`encryption`: 'prefer' takes both, 'require' refuses plaintext, 'off' refuses MSE).
  *
  * Bounds: at most `maxHandshaking` sockets between accept and a completed handshake (more are
  * closed on arrival: a connect flood cannot hold more than that many sockets or timers), each for
@@ -38,6 +47,8 @@ export interface PeerListenerOptions {
   readonly peerId?: Uint8Array
   readonly maxHandshaking?: number
   readonly handshakeTimeout?: number
+  /** Which inbound peers we take (default 'prefer': plaintext and MSE alike). */
+  readonly encryption?: EncryptionPolicy
   /** Anything else every connection gets (limits, timeouts, BEP 6 on/off). */
   readonly connection?: Omit<PeerConnectionOptions, 'accept' | 'infoHash' | 'have' | 'pieceCount' | 'extensions' | 'peerId' | 'handshakeTimeout'>
 }
@@ -64,6 +75,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly _opts: PeerListenerOptions
   private readonly _server: Server
   private readonly _torrents = new Map<string, ServedTorrent>()
+  /** MSE: HASH('req2', info hash) hex -> info hash, for the responder to find SKEY. */
+  private readonly _skeys = new Map<string, Uint8Array>()
   private readonly _handshaking = new Set<Socket>()
   private _port: number | undefined
   private _closing: Promise<void> | undefined
@@ -106,11 +119,14 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   /** Accept peers for this torrent from now on. */
   serve (infoHashHex: string, torrent: ServedTorrent): void {
     this._torrents.set(infoHashHex.toLowerCase(), torrent)
+    const ih = Buffer.from(infoHashHex, 'hex')
+    this._skeys.set(toHex(skeyHash(ih)), ih)
   }
 
   /** Refuse new peers for it; open connections are the owner's. */
   unserve (infoHashHex: string): void {
     this._torrents.delete(infoHashHex.toLowerCase())
+    this._skeys.delete(toHex(skeyHash(Buffer.from(infoHashHex, 'hex'))))
   }
 
   /** Stops accepting, closes sockets still in their handshake. */
@@ -133,16 +149,50 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       return
     }
     this._handshaking.add(socket)
+    socket.setNoDelay(true) // small messages go out at once (see lib/wire/connect.ts)
+    const timeout = this._opts.handshakeTimeout ?? DEFAULT_LISTENER_HANDSHAKE_TIMEOUT
+    const policy = this._opts.encryption ?? 'prefer'
+    const started = Date.now()
+    sniffProtocol(socket, timeout).then((sniffed) => {
+      if (this._closing !== undefined) { socket.destroy(); this._handshaking.delete(socket); return }
+      const left = Math.max(1, timeout - (Date.now() - started))
+      if (sniffed.plaintext) {
+        if (policy === 'require') throw new ProtocolError('plaintext handshake refused: encryption is required')
+        socket.unshift(sniffed.head)
+        this._open(socket, socket, left)
+        socket.resume() // the sniff paused it; the PeerConnection reads from here
+        return
+      }
+      if (policy === 'off') throw new ProtocolError('not a BitTorrent handshake (MSE refused: encryption is off)')
+      const enc = new EncryptedStream(socket, {
+        role: 'responder',
+        head: sniffed.head,
+        findSkey: (req2) => this._skeys.get(toHex(req2)),
+        select: selectMethod(policy === 'require' ? CRYPTO_RC4 : CRYPTO_RC4 | CRYPTO_PLAINTEXT),
+        handshakeTimeout: left
+      })
+      this._open(enc, socket, left, enc)
+    }).catch((err: Error) => {
+      socket.destroy()
+      this._handshaking.delete(socket)
+      this.emit('refused', err)
+    })
+  }
+
+  /** The PeerConnection over `stream` (the socket, or the decrypted stream over it). */
+  private _open (stream: Duplex, socket: Socket, handshakeTimeout: number, enc?: EncryptedStream): void {
     const remote = remoteAddress(socket)
     let hex = ''
     // The connection reads `have` and `extensions` from its options when it sends its greeting,
     // which is after accept() said yes: so they are filled in here, for the torrent asked for.
     const opts: MutableOptions = {
       ...this._opts.connection,
-      handshakeTimeout: this._opts.handshakeTimeout ?? DEFAULT_LISTENER_HANDSHAKE_TIMEOUT,
+      handshakeTimeout,
       peerId: this.peerId,
       accept: (infoHash) => {
         hex = toHex(infoHash)
+        // MSE: the handshake inside must be for the torrent the encryption was keyed with.
+        if (enc?.mse !== undefined && !equalBytes(enc.mse.infoHash, infoHash)) return false
         const served = this._torrents.get(hex)
         if (served === undefined) return false
         opts.have = served.have
@@ -152,8 +202,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
         return !conn.destroying
       }
     }
-    socket.setNoDelay(true) // small messages go out at once (see lib/wire/connect.ts)
-    const conn = new PeerConnection(socket, opts)
+    const conn = new PeerConnection(stream, opts)
     // Errors before the handshake completes are reported as 'refused' (the connection itself
     // keeps an 'error' listener, so a peer can never crash us in between).
     waitForHandshake(conn).then(() => {

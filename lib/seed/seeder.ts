@@ -4,7 +4,7 @@ import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { Message } from '../wire/messages.js'
-import { connect } from '../wire/connect.js'
+import { connect, type EncryptionPolicy } from '../wire/connect.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
 import { PeerPool, type PeerAddress } from '../swarm/peer-pool.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
@@ -49,6 +49,8 @@ export interface SeederOptions {
   /** The info dict's bytes: served to peers that came by magnet (BEP 9 ut_metadata). */
   readonly infoBytes?: Uint8Array
   readonly uploader?: Omit<UploaderOptions, 'reader' | 'have' | 'geometry'>
+  /** MSE/PE policy for the peers we dial (the listener has its own). */
+  readonly encryption?: EncryptionPolicy
   readonly now?: () => number
 }
 
@@ -100,6 +102,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
         have: opts.have,
         peerId: opts.listener.peerId,
         extensions: this._extensions(),
+        ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
         signal
       })
     })

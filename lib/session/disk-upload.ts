@@ -3,6 +3,7 @@
  * the same swarm as the ones we dial), the upload side serving every peer from our storage, and
  * our pieces announced as they land on disk. The stdout mode keeps no pieces and has none of this.
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { PeerListener } from '../seed/listener.js'
@@ -23,6 +24,7 @@ export interface DiskUploadOptions {
   readonly listen?: boolean
   /** Bytes per second to all peers together (undefined: no limit). */
   readonly maxUploadRate?: number
+  readonly encryption?: EncryptionPolicy
 }
 
 export interface DiskUpload {
@@ -41,7 +43,7 @@ export interface DiskUpload {
 export async function openDiskUpload (meta: Metainfo, storage: FileStorage, verified: BitField, opts: DiskUploadOptions): Promise<DiskUpload> {
   // A copy: the picker and the storage read the resume check's answer; this one grows with writes.
   const have = new BitField(meta.pieceCount, verified.bytes.slice())
-  const listener = opts.listen === false ? undefined : new PeerListener({ port: opts.port, host: opts.host, peerId: opts.peerId })
+  const listener = opts.listen === false ? undefined : new PeerListener({ port: opts.port, host: opts.host, peerId: opts.peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
   const port = listener === undefined ? undefined : await listener.listen()
   let swarm: Swarm | undefined
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }

@@ -5,6 +5,7 @@
  * every piece touching them verified (lib/storage). While it downloads it uploads: peers may dial
  * us on `port`, and every peer is served the pieces already on disk (disk-upload.ts).
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
@@ -35,6 +36,8 @@ export interface DiskDownloadOptions extends SourceOptions {
   /** Bytes per second, all peers together (undefined: no limit). */
   readonly maxDownloadRate?: number
   readonly maxUploadRate?: number
+  /** MSE/PE: our dials follow it, and so does our listener (prefer and require accept both kinds; off takes plaintext only; require refuses plaintext). */
+  readonly encryption?: EncryptionPolicy
   /** Progress of the resume check, before any peer is contacted. */
   readonly onCheck?: (p: CheckProgress) => void
 }
@@ -123,7 +126,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
   const nothingLeft = wanted.count() === have.count()
   let upload: DiskUpload | undefined
   try {
-    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate })
+    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate, encryption: opts.encryption })
   } catch (err) {
     await storage.close().catch(() => {})
     throw err
@@ -137,7 +140,7 @@ export async function downloadToDisk (meta: Metainfo, out: string, opts: DiskDow
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port }),
+    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) }),
     upload: upload?.side
   })
   upload?.attach(swarm, sink)

@@ -4,6 +4,7 @@
  * and verifies pieces, the merging Writable puts them in order, and the stream hands them out.
  * Closing the stream early (`| head`) stops the swarm and tells the trackers `stopped`.
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
 import type { Metainfo } from '../metainfo/types.js'
@@ -32,6 +33,8 @@ export interface DownloadOptions extends SourceOptions {
   readonly signal?: AbortSignal
   /** Bytes per second, all peers together (undefined: no limit). */
   readonly maxDownloadRate?: number
+  /** MSE/PE for our dials: 'prefer' (default), 'require', 'off' (lib/crypto/README.md). */
+  readonly encryption?: EncryptionPolicy
 }
 
 export interface DownloadProgress extends SwarmStats {
@@ -96,7 +99,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId })
+    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))

@@ -10,6 +10,7 @@
  * lying and no tracker or DHT can name another, at once with that reason. Until then a peer that
  * refused or dropped us is dialed again with backoff: it may be starting, or the only one there is.
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -37,6 +38,8 @@ export interface MagnetMetadataOptions extends DhtOptions {
   readonly timeoutMs?: number
   readonly maxPeers?: number
   readonly signal?: AbortSignal
+  /** MSE/PE for our dials: 'prefer' (default), 'require', 'off'. */
+  readonly encryption?: EncryptionPolicy
 }
 
 export interface MagnetMetadata {
@@ -85,7 +88,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     maxRetries: Infinity,
     retryBaseMs: RETRY_BASE_MS,
     retryMaxMs: RETRY_MAX_MS,
-    dial: (addr, signal) => connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000 })
+    dial: (addr, signal) => connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
   })
   pool.on('dial-error', (addr, err) => {
     log.set(formatPeer(addr), outcomeWords(classifyDialError(err)))

@@ -3,6 +3,7 @@
  * (and their peers dialed), and the Seeder answering requests under the choker. What we serve is
  * what verified: the resume check decides, never a file's mere presence.
  */
+import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { Seeder } from '../seed/seeder.js'
@@ -35,6 +36,8 @@ export interface SeedOptions extends DhtOptions {
   readonly seedRatio?: number
   /** Stop after seeding this long (`--seed-time`). */
   readonly seedTimeMs?: number
+  /** MSE/PE: what our listener accepts and how we dial (default 'prefer': both kinds). */
+  readonly encryption?: EncryptionPolicy
   readonly signal?: AbortSignal
 }
 
@@ -63,7 +66,8 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
   }
   // Seeding reads only, and serves only verified pieces: a user's symlinks are followed.
   const storage = await FileStorage.open(meta, path, { have, links: 'follow-reads' })
-  const listener = new PeerListener({ port: opts.port, host: opts.host })
+  const encryption = opts.encryption === undefined ? {} : { encryption: opts.encryption }
+  const listener = new PeerListener({ port: opts.port, host: opts.host, ...encryption })
   const port = await listener.listen()
   let seeder!: Seeder
   const announcer = opts.trackers === false || meta.announce.length === 0
@@ -71,7 +75,7 @@ export async function seedFromDisk (meta: Metainfo, path: string, opts: SeedOpti
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
-  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...(uploader === undefined ? {} : { uploader }) })
+  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }) })
   seeder.start()
   for (const addr of opts.peers ?? []) seeder.dialPeer(addr)
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).

@@ -34,7 +34,7 @@ export interface PeerLink {
 }
 
 /** Seconds of transfer a peer's request queue should cover (libtorrent's request_queue_time). */
-const QUEUE_SECONDS = 2
+export const QUEUE_SECONDS = 2
 /** Requests in flight when we know nothing of the peer's rate yet. */
 const INITIAL_QUEUE = 32
 const MIN_QUEUE = 4
@@ -81,10 +81,10 @@ export class PeerSession {
    * How many requests should be in flight: enough to cover QUEUE_SECONDS at the peer's current
    * rate, capped by its reqq. A snubbed peer gets one, so it can prove itself without holding much.
    */
-  targetQueue (now: number): number {
+  targetQueue (now: number, seconds: number = QUEUE_SECONDS): number {
     if (this.snubbed) return 1
     const rate = this.download.rate(now)
-    const byRate = rate === 0 ? INITIAL_QUEUE : Math.ceil(rate * QUEUE_SECONDS / BLOCK_LENGTH)
+    const byRate = rate === 0 ? INITIAL_QUEUE : Math.ceil(rate * seconds / BLOCK_LENGTH)
     return Math.max(MIN_QUEUE, Math.min(byRate, this.link.reqq ?? DEFAULT_REQQ, MAX_QUEUE))
   }
 

@@ -4,7 +4,7 @@
  * synchronously (a block is copied into its piece and the socket chunk freed), so what bounds
  * memory is the request window, not the connection's buffer.
  */
-import { connect } from '../wire/connect.js'
+import { connect, type EncryptionPolicy } from '../wire/connect.js'
 import { backlogged } from '../seed/reply-gate.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
@@ -47,6 +47,8 @@ export interface DialOptions {
   readonly have?: BitField
   readonly listenPort?: number
   readonly connectTimeoutMs?: number
+  /** MSE/PE policy for our dials (default 'prefer': plaintext first, MSE if the peer closes on it). */
+  readonly encryption?: EncryptionPolicy
   readonly handshakeTimeoutMs?: number
 }
 
@@ -63,6 +65,7 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
       ...(opts.have === undefined ? {} : { have: opts.have }),
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
+      ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
       signal
     })
     return wirePeer(conn)

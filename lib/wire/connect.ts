@@ -1,4 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
+import { EncryptedStream } from '../crypto/encrypted-stream.js'
+import { MseError } from '../crypto/errors.js'
+import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from '../crypto/mse-handshake.js'
 import { BtStreamError, ProtocolError } from '../util/errors.js'
 import { PeerConnection, type PeerConnectionOptions, type PeerHandshake } from './peer-connection.js'
 
@@ -12,9 +15,31 @@ export interface ConnectOptions extends Omit<PeerConnectionOptions, 'accept' | '
   /** Give up on the TCP connect after this long (default 10 s). */
   readonly connectTimeout?: number
   readonly signal?: AbortSignal
+  /** MSE/PE protocol encryption (see lib/crypto/README.md); default 'prefer'. */
+  readonly encryption?: EncryptionPolicy
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 10_000
+
+/**
+ * 'prefer': reach every peer; plaintext first, and MSE (RC4 or plaintext, the peer picks) on a
+ * new connection when the peer closes on our plaintext handshake (what a peer that requires
+ * encryption does). 'require': MSE with RC4 only, never plaintext. 'off': plaintext only.
+ * Why plaintext first: lib/crypto/README.md (measured: a plaintext peer pays nothing, an
+ * MSE-only peer one failed connection; MSE first costs a plaintext-only peer a failed
+ * connection and every MSE peer a round trip and the RC4 CPU).
+ */
+export type EncryptionPolicy = 'prefer' | 'require' | 'off'
+export const DEFAULT_ENCRYPTION: EncryptionPolicy = 'prefer'
+type Attempt = 'plaintext' | 'mse'
+const ATTEMPTS: Record<EncryptionPolicy, readonly Attempt[]> = { prefer: ['plaintext', 'mse'], require: ['mse'], off: ['plaintext'] }
+/**
+ * Under 'prefer', peers that refused plaintext and took MSE ("host:port"): the next dial to them
+ * starts with MSE, so the failed connection is paid once per peer, not once per reconnect.
+ * Insertion-ordered, oldest dropped past the bound (an entry is 30-odd bytes).
+ */
+const MSE_FIRST = new Map<string, true>()
+const MSE_FIRST_MAX = 4096
 
 /**
  * Dials a peer over TCP and resolves with its PeerConnection once both handshakes are done.
@@ -22,8 +47,53 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000
  * the handshake does (wrong info hash, garbage, handshake timeout).
  */
 export async function connect (opts: ConnectOptions): Promise<PeerConnection> {
+  const policy = opts.encryption ?? DEFAULT_ENCRYPTION
+  const key = `${opts.host}:${opts.port}`
+  const attempts = policy === 'prefer' && MSE_FIRST.has(key) ? ['mse', 'plaintext'] as const : ATTEMPTS[policy]
+  for (let i = 0; ; i++) {
+    const attempt = attempts[i] as Attempt
+    try {
+      const conn = await connectOnce(opts, attempt, policy)
+      if (policy === 'prefer') rememberMseFirst(key, attempt === 'mse')
+      return conn
+    } catch (err) {
+      if (i + 1 >= attempts.length || opts.signal?.aborted === true || !refusedOnly(err, attempt)) throw err
+    }
+  }
+}
+
+function rememberMseFirst (key: string, mse: boolean): void {
+  MSE_FIRST.delete(key)
+  if (!mse) return
+  MSE_FIRST.set(key, true)
+  if (MSE_FIRST.size > MSE_FIRST_MAX) MSE_FIRST.delete(MSE_FIRST.keys().next().value as string)
+}
+
+/**
+ * The peer turned the handshake down rather than failed it: worth the next kind of connection.
+ * Plaintext: it closed (or reset) before its handshake, what a peer requiring encryption does.
+ * MSE: anything inside the MSE handshake (a plaintext-only peer closes on our key, or waits).
+ */
+function refusedOnly (err: unknown, attempt: Attempt): boolean {
+  if (err instanceof PeerConnectError) return false
+  if (attempt === 'mse') return err instanceof MseError
+  if (err instanceof ProtocolError) return /(during|before) the handshake/.test(err.message)
+  const code = (err as { code?: unknown }).code
+  return code === 'ECONNRESET' || code === 'EPIPE'
+}
+
+async function connectOnce (opts: ConnectOptions, attempt: Attempt, policy: EncryptionPolicy): Promise<PeerConnection> {
   const socket = await dial(opts.host, opts.port, opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, opts.signal)
-  const conn = new PeerConnection(socket, opts)
+  const stream = attempt === 'plaintext'
+    ? socket
+    : new EncryptedStream(socket, {
+      role: 'initiator',
+      infoHash: opts.infoHash,
+      // 'require' means encrypted: RC4 only. 'prefer' lets the peer choose (libtorrent picks plaintext).
+      provide: policy === 'require' ? CRYPTO_RC4 : CRYPTO_RC4 | CRYPTO_PLAINTEXT,
+      ...(opts.handshakeTimeout !== undefined ? { handshakeTimeout: opts.handshakeTimeout } : {})
+    })
+  const conn = new PeerConnection(stream, opts)
   const onAbort = (): void => { conn.destroy(new PeerConnectError('aborted')) }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   try {

@@ -1,6 +1,6 @@
 /** The peer wire protocol: what other parts of bt-stream (the engine, the CLI) import. */
 export { BitField } from './bitfield.js'
-export { acceptPeer, connect, PeerConnectError, waitForHandshake, type ConnectOptions } from './connect.js'
+export { acceptPeer, connect, DEFAULT_ENCRYPTION, PeerConnectError, waitForHandshake, type ConnectOptions, type EncryptionPolicy } from './connect.js'
 export { MessageDecoder, type DecodedFrame, type HandshakeFrame } from './decoder.js'
 export { encodeMessage, encodedLength, MessageEncoder, type EncodedMessage } from './encoder.js'
 export { decodeExtendedHandshake, encodeExtendedHandshake, type ExtendedHandshake } from './extended-handshake.js'

@@ -149,33 +149,56 @@ test('bt-stream create: usage errors exit 2, a missing input exits 1 with one li
   assert.equal(io.err(), 'bt-stream: cannot read "/nonexistent/bt-stream-test": no such file or directory (ENOENT)\n')
 })
 
-test('create: mktorrent and transmission-show, when installed, agree on the info hash', async (t) => {
-  const has = (tool: string): boolean => { try { execFileSync('which', [tool], { stdio: 'ignore' }); return true } catch { return false } }
-  if (!has('mktorrent')) { t.skip('mktorrent is not installed'); return }
+/** Whether `file args` runs and exits 0: how a test decides a tool is installed. */
+function runs (file: string, args: string[]): boolean {
+  try { execFileSync(file, args, { stdio: 'ignore', timeout: 10000 }); return true } catch { return false }
+}
+const onPath = (tool: string): boolean => runs('which', [tool])
+
+/** Our torrent of makeTree() at 32 KiB pieces, written to `dir`. */
+async function ourTorrentFile (dir: string): Promise<{ src: string, file: string, meta: Metainfo }> {
+  const src = join(dir, 'payload')
+  makeTree(src)
+  const ours = await createTorrent(src, { pieceLength: 32768 })
+  const file = join(dir, 'ours.torrent')
+  writeFileSync(file, ours.torrent)
+  return { src, file, meta: ours.meta }
+}
+
+// The other implementations are checks that skip, saying so, when the tool is absent; once the
+// tool is there, a failed call fails the test. .ci/run installs them.
+
+test('create: mktorrent, given the same tree and piece length, makes the same info hash', async (t) => {
+  if (!onPath('mktorrent')) { t.skip('mktorrent is not installed'); return }
   const { dir, cleanup } = tempDir('create')
-  try {
-    const src = join(dir, 'payload')
-    makeTree(src)
-    const mk = join(dir, 'mk.torrent')
-    execFileSync('mktorrent', ['-l', '15', '-o', mk, src], { stdio: 'ignore', timeout: 10000 })
-    const ours = await createTorrent(src, { pieceLength: 32768 })
-    assert.equal(ours.meta.infoHashHex, parseTorrent(readFileSync(mk)).infoHashHex)
-    if (has('transmission-show')) {
-      const ourFile = join(dir, 'ours.torrent')
-      writeFileSync(ourFile, ours.torrent)
-      const shown = execFileSync('transmission-show', [ourFile], { encoding: 'utf8', timeout: 10000 })
-      assert.match(shown, new RegExp(`Hash: ${ours.meta.infoHashHex}`))
-    }
-    // libtorrent's Python bindings (python3-libtorrent), when present, read it the same way.
-    const ourFile = join(dir, 'ours-lt.torrent')
-    writeFileSync(ourFile, ours.torrent)
-    let lt: string | undefined
-    try {
-      lt = execFileSync('/usr/bin/python3', ['-c', 'import sys, libtorrent as lt; t = lt.torrent_info(sys.argv[1]); print(t.info_hash(), t.num_files(), t.piece_length())', ourFile], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] })
-    } catch { lt = undefined }
-    if (lt !== undefined) assert.equal(lt.trim(), `${ours.meta.infoHashHex} ${ours.meta.files.length} 32768`)
-  } finally { cleanup() }
+  t.after(cleanup)
+  const { src, meta } = await ourTorrentFile(dir)
+  const mk = join(dir, 'mk.torrent')
+  execFileSync('mktorrent', ['-l', '15', '-o', mk, src], { stdio: 'ignore', timeout: 10000 })
+  assert.equal(meta.infoHashHex, parseTorrent(readFileSync(mk)).infoHashHex)
 })
+
+test('create: transmission-show reads our .torrent with the same info hash', async (t) => {
+  if (!onPath('transmission-show')) { t.skip('transmission-show (transmission-cli) is not installed'); return }
+  const { dir, cleanup } = tempDir('create')
+  t.after(cleanup)
+  const { file, meta } = await ourTorrentFile(dir)
+  const shown = execFileSync('transmission-show', [file], { encoding: 'utf8', timeout: 10000 })
+  assert.match(shown, new RegExp(`Hash: ${meta.infoHashHex}`))
+})
+
+test('create: libtorrent (python3-libtorrent) reads our .torrent: same info hash, file count, piece length', async (t) => {
+  if (!runs(PYTHON, ['-c', 'import libtorrent'])) { t.skip(`python3-libtorrent is not installed (${PYTHON} -c "import libtorrent" failed)`); return }
+  const { dir, cleanup } = tempDir('create')
+  t.after(cleanup)
+  const { file, meta } = await ourTorrentFile(dir)
+  // No catch: a .torrent libtorrent rejects throws here and fails the test.
+  const lt = execFileSync(PYTHON, ['-c', 'import sys, libtorrent as lt; t = lt.torrent_info(sys.argv[1]); print(t.info_hash(), t.num_files(), t.piece_length())', file], { encoding: 'utf8', timeout: 10000 })
+  assert.equal(lt.trim(), `${meta.infoHashHex} ${meta.files.length} 32768`)
+})
+
+/** The system Python, where Debian's python3-libtorrent lives (a virtualenv's python3 would not see it). */
+const PYTHON = '/usr/bin/python3'
 
 test('bt-stream create: an abort (^C) while hashing writes no .torrent and prints nothing', async () => {
   const { dir, cleanup } = tempDir('create')

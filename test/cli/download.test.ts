@@ -82,13 +82,19 @@ test('| head -c 1000000: a closed pipe ends quietly with exit 0', async () => {
   }
 })
 
-test('SIGINT stops cleanly with exit 130', async () => {
+test('SIGINT stops cleanly: exit 130, one line on stderr, only the file\'s bytes on stdout, a BEP 3 "stopped" announce', async () => {
   const data = seededBytes(64 * 1024 * 1024, 13)
   const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 1, pieceLength: 256 * 1024 })
   try {
+    const stopped: string[] = []
+    swarm.tracker.on('stop', (addr: string) => stopped.push(addr))
     await withTorrentFile(swarm.torrent, async torrent => {
       const r = await run([torrent, '--window', '2M'], { killAfterBytes: 1 })
       assert.equal(r.code, 130, r.stderr)
+      assert.equal(r.stderr, 'bt-stream: interrupted\n')
+      assert.ok(r.stdoutBytes < data.length, 'stopped before the end')
+      assert.equal(r.stdoutHash, sha1(data.subarray(0, r.stdoutBytes)), 'what reached stdout is the start of the file')
+      assert.equal(stopped.length, 1, 'the tracker was told we left')
     })
   } finally {
     await swarm.close()
@@ -123,11 +129,13 @@ test('--host without -o exits 2: only a download to disk accepts peers (stdout n
 })
 
 test('no reachable tracker and no peer: exit 1 with a one-line reason', async () => {
-  const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: 'http://127.0.0.1:9/announce' })
+  const { deadPort } = await import('../helpers.js')
+  const port = await deadPort('tcp')
+  const t = makeTorrent({ length: 100_000, pieceLength: 16384, announce: `http://127.0.0.1:${port}/announce` })
   await withTorrentFile(t.torrent, async torrent => {
     const r = await run([torrent, '--stall-timeout', '5', '--no-dht'])
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /^bt-stream: (all trackers failed: http:\/\/127\.0\.0\.1:9\/announce|no peers found)/)
+    assert.match(r.stderr, new RegExp(`^bt-stream: (all trackers failed: http://127\\.0\\.0\\.1:${port}/announce|no peers found)`))
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
   })
 })

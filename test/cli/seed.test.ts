@@ -17,10 +17,11 @@ test('bt-stream seed serves verified data to a leecher and stops with exit 130 o
   const data = seededBytes(2 * 1024 * 1024 + 7, 31)
   const t = makeTorrent({ length: data.length, pieceLength: 64 * 1024, data })
   const dir = mkdtempSync(join(tmpdir(), 'bt-seed-'))
+  // Written before the seeder starts: it reads them at once.
+  writeFileSync(join(dir, 'x.torrent'), t.torrent)
+  writeFileSync(join(dir, 'x.bin'), data)
   const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-trackers', '--no-dht'], { stdio: ['ignore', 'ignore', 'pipe'] })
   try {
-    writeFileSync(join(dir, 'x.torrent'), t.torrent)
-    writeFileSync(join(dir, 'x.bin'), data)
     let stderr = ''
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no port announced: ${stderr}`)), 20_000)

@@ -12,6 +12,8 @@ export interface LocalSwarm {
   readonly torrent: Uint8Array
   readonly announce: string
   readonly seederPorts: number[]
+  /** The tracker itself, so a test can watch announces (its 'start'/'stop' events). */
+  readonly tracker: Server
   close (): Promise<void>
 }
 
@@ -47,6 +49,7 @@ export async function startLocalSwarm (files: SeedFile[], opts: { seeders: numbe
     torrent: torrent!,
     announce,
     seederPorts: clients.map(c => c.torrentPort),
+    tracker,
     close: () => closeAll(clients, tracker)
   }
 }

@@ -15,7 +15,7 @@ import { parseMagnet } from '../../lib/magnet/parse.js'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
 import { download } from '../../lib/session/download.js'
 import { fetchMagnetMetadata } from '../../lib/session/magnet-metadata.js'
-import { collect, fakeIO } from '../helpers.js'
+import { collect, deadPort, fakeIO } from '../helpers.js'
 import { seededBytes } from '../swarm/fixture-torrent.js'
 import { within } from '../wire/helpers.js'
 import { startLocalSwarm } from './local-swarm.js'
@@ -130,12 +130,13 @@ test('BEP 5 as the fallback: every tracker fails, the DHT still finds the swarm'
       nodes[1]!.announce(Buffer.from(swarm.meta.infoHash), swarm.seederPorts[0]!, err => { if (err === null || err === undefined) resolve(); else reject(err) })
     }))
     // The same torrent, but its tracker is a closed port.
-    const meta = { ...swarm.meta, announce: [['http://127.0.0.1:9/announce']] }
+    const closed = `http://127.0.0.1:${await deadPort('tcp')}/announce`
+    const meta = { ...swarm.meta, announce: [[closed]] }
     const stream = download(meta, { dht: 'fallback', dhtBootstrap: nodes.map(n => `127.0.0.1:${n.address().port}`), dhtBind: '127.0.0.1', stallTimeoutMs: 30_000 })
     const trackerErrors: string[] = []
     stream.on('tracker-error', f => trackerErrors.push(f.url))
     assert.ok((await collect(stream)).equals(data))
-    assert.deepEqual(trackerErrors.slice(0, 1), ['http://127.0.0.1:9/announce'], 'the tracker failed first')
+    assert.deepEqual(trackerErrors.slice(0, 1), [closed], 'the tracker failed first')
   } finally {
     await Promise.all(nodes.map(n => new Promise<void>(resolve => n.destroy(() => resolve()))))
     await swarm.close()

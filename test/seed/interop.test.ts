@@ -14,8 +14,8 @@ import { seedFixture } from './fixture-seed.js'
 // The leechers are clients no one here wrote: webtorrent@3 (the whole client) and
 // bittorrent-protocol@5 (its wire), over loopback TCP to our Seeder serving from memory.
 
-// secure: 0 because webtorrent's default (1) opens every outgoing connection with MSE/PE
-// encryption, which is not a BEP and which we do not speak, and it never retries in plaintext.
+// secure: 0 keeps these plaintext; webtorrent's default (1), which opens every outgoing
+// connection with MSE/PE, is served in test/crypto/interop.test.ts.
 const WEBTORRENT_OPTS = { dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, tracker: false, secure: 0 } as const
 
 for (const name of ['single', 'multi']) {

@@ -205,7 +205,7 @@ test('broadcastHave: a piece that verifies is announced to every peer that lacks
     while (seed.seeder.peerCount < 2) await within(5000, 'peers registered', once(seed.seeder, 'peer'))
     // Wait until our side has read the holder's bitfield.
     const ours = [...seed.seeder.connections]
-    for (let i = 0; i < 100 && !ours.some(c => c.peerPieces?.get(2) === true); i++) await new Promise(resolve => setTimeout(resolve, 10))
+    await within(5000, "our side read the holder's bitfield", (async () => { while (!ours.some(c => c.peerPieces?.get(2) === true)) await new Promise(resolve => setTimeout(resolve, 10)) })())
     lacks.interested()
     await nextOf(lacks, 'unchoke')
     lacks.request(2, 0, 100)

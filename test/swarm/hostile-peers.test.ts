@@ -8,7 +8,24 @@ import { download } from '../../lib/session/download.js'
 import { startFakeSeeder, type Behaviour, type FakeSeeder } from './fake-seeder.js'
 import { makeTorrent, type MadeTorrent } from './fixture-torrent.js'
 import { collect } from '../helpers.js'
+import { within } from '../wire/helpers.js'
+import type { DownloadStream } from '../../lib/session/download.js'
 
+// How long a good engine takes here, bounded generously for a loaded 2-core machine (observed
+// times in each test). Every bound is far below the engine's 15 s request timeout and 60 s stall
+// limit, so an engine that waits those out instead of routing around the bad peer fails.
+/** Tests a good engine finishes in well under half a second: 10x and more, under the 5 s snub. */
+const QUICK_MS = 4000
+
+/** The download's bytes within `ms`; a late stream is destroyed, so nothing outlives the test. */
+async function collectWithin (ms: number, what: string, stream: DownloadStream): Promise<Buffer> {
+  try {
+    return await within(ms, what, collect(stream))
+  } catch (err) {
+    stream.destroy()
+    throw err
+  }
+}
 
 async function withSeeders (t: MadeTorrent, behaviours: Behaviour[], fn: (seeders: FakeSeeder[]) => Promise<void>): Promise<void> {
   const seeders = await Promise.all(behaviours.map(b => startFakeSeeder(t.meta, t.data, b)))
@@ -25,7 +42,8 @@ test('BEP 3 piece verification: a peer sending corrupt blocks is banned; the out
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false })
     const banned: string[] = []
     stream.on('peer-banned', (addr, reason) => banned.push(`${addr.port} ${reason}`))
-    const out = await collect(stream)
+    // Observed 1.2 s (the honest peer's 5 ms a block sets the pace).
+    const out = await collectWithin(6000, 'the download beside a corrupt peer', stream)
     assert.ok(out.equals(t.data), 'byte-identical')
     assert.ok(seeders[1]!.sent() > 0, 'the corrupt peer was asked for blocks')
     assert.ok(stream.progress.hashFailures > 0)
@@ -38,7 +56,8 @@ test('a download from only a corrupt peer fails with a clear error, never wrong 
   const t = makeTorrent({ length: 256 * 1024, pieceLength: 32 * 1024 })
   await withSeeders(t, [{ kind: 'corrupt' }], async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false, stallTimeoutMs: 60_000 })
-    await assert.rejects(collect(stream), /every peer was banned/)
+    // Observed 0.26 s: the ban ends it, not the 60 s stall limit.
+    await assert.rejects(collectWithin(QUICK_MS, 'the failure', stream), /every peer was banned/)
   })
 })
 
@@ -46,7 +65,8 @@ test('a peer that unchokes and never answers is routed around (BEP 3 endgame / s
   const t = makeTorrent({ length: 2 * 1024 * 1024, pieceLength: 128 * 1024 })
   await withSeeders(t, [{ kind: 'silent' }, { kind: 'honest' }], async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false })
-    const out = await collect(stream)
+    // Observed 0.16 s: the silent peer's blocks go to the honest one, not after a timeout.
+    const out = await collectWithin(QUICK_MS, 'the download beside a silent peer', stream)
     assert.ok(out.equals(t.data))
   })
 })
@@ -55,7 +75,8 @@ test('a peer that disconnects mid-piece: its requests go back to the pool', asyn
   const t = makeTorrent({ length: 2 * 1024 * 1024, pieceLength: 256 * 1024 })
   await withSeeders(t, [{ kind: 'disconnect', afterBlocks: 5 }, { kind: 'honest' }], async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false })
-    const out = await collect(stream)
+    // Observed 0.09 s.
+    const out = await collectWithin(QUICK_MS, 'the download after a disconnect', stream)
     assert.ok(out.equals(t.data))
   })
 })
@@ -64,7 +85,8 @@ test('a peer 100x slower than the rest does not hold the stream back', async () 
   const t = makeTorrent({ length: 2 * 1024 * 1024, pieceLength: 64 * 1024 })
   await withSeeders(t, [{ kind: 'slow', delayMs: 200 }, { kind: 'honest' }, { kind: 'honest' }], async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false })
-    const out = await collect(stream)
+    // Observed 0.10 s.
+    const out = await collectWithin(QUICK_MS, 'the download beside a slow peer', stream)
     assert.ok(out.equals(t.data))
     // 128 blocks: at one block per 200 ms the slow peer alone would take 25 s. The fast peers
     // must have carried most of it (a count, not a clock).
@@ -77,7 +99,10 @@ test('all four kinds of bad peer at once, beside one honest peer', async () => {
   const kinds: Behaviour[] = [{ kind: 'corrupt' }, { kind: 'silent' }, { kind: 'disconnect', afterBlocks: 3 }, { kind: 'slow', delayMs: 100 }, { kind: 'honest' }]
   await withSeeders(t, kinds, async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false })
-    const out = await collect(stream)
+    // Observed 0.3 s: the silent peer's blocks are duplicated by a live peer once it has sent
+    // nothing for a second (IDLE_HOLDER_MS), not after its 5 s snub. 4 s is the snub's own
+    // bound: an engine that waits the snub out fails.
+    const out = await collectWithin(4_000, 'the download beside four bad peers', stream)
     assert.ok(out.equals(t.data))
   })
 })
@@ -86,20 +111,20 @@ test('peers that keep us choked: after the stall timeout, a clear error instead 
   const t = makeTorrent({ length: 256 * 1024, pieceLength: 32 * 1024 })
   await withSeeders(t, [{ kind: 'choking' }], async seeders => {
     const stream = download(t.meta, { peers: peersOf(seeders), trackers: false, stallTimeoutMs: 1000 })
-    await assert.rejects(collect(stream), /no data for 1 s from 1 connected peers \(1 choking us\)/)
+    // Observed 1.25 s: the 1 s stall limit given here, not the 60 s default.
+    await assert.rejects(collectWithin(6000, 'the stall error', stream), /no data for 1 s from 1 connected peers \(1 choking us\)/)
   })
 })
 
-test('BEP 11 PEX: a peer learned from another peer\'s ut_pex message joins the pool and serves', async () => {
+test('BEP 11 PEX: a peer learned from another peer\'s ut_pex message joins the pool and serves', async (tc) => {
   const t = makeTorrent({ length: 512 * 1024, pieceLength: 32 * 1024 })
   const hidden = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  tc.after(() => hidden.close())
   // The only peer we are told of keeps us choked, but names the hidden one.
   const teller = await startFakeSeeder(t.meta, t.data, { kind: 'choking' }, { pex: [{ host: '127.0.0.1', port: hidden.port }] })
-  try {
-    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: teller.port }], trackers: false, stallTimeoutMs: 20_000 })
-    assert.ok((await collect(stream)).equals(t.data))
-    assert.ok(hidden.sent() > 0, 'the peer known only through PEX served the data')
-  } finally {
-    await Promise.all([hidden.close(), teller.close()])
-  }
+  tc.after(() => teller.close())
+  const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: teller.port }], trackers: false, stallTimeoutMs: 20_000 })
+  // Observed 0.14 s.
+  assert.ok((await collectWithin(QUICK_MS, 'the download through a PEX-learned peer', stream)).equals(t.data))
+  assert.ok(hidden.sent() > 0, 'the peer known only through PEX served the data')
 })

@@ -2,6 +2,7 @@ import http from 'node:http'
 import dgram from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import { Server } from 'bittorrent-tracker'
+import { deadPort } from '../helpers.js'
 import type { AnnounceRequest } from '../../lib/tracker/types.js'
 
 /** A fixed 20-byte value whose bytes cover the awkward cases of percent-encoding. */
@@ -114,22 +115,9 @@ export async function hostileUdp (handler: (packet: Buffer, index: number) => (U
   }
 }
 
-/** A port with nothing listening: bound, read, and released. */
-export async function deadUdpPort (): Promise<number> {
-  const s = dgram.createSocket('udp4')
-  await new Promise<void>(resolve => s.bind(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
-}
-
-export async function deadTcpPort (): Promise<number> {
-  const s = http.createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
-}
+/** A port with nothing listening, outside the ephemeral range so no bind(0) can take it (test/helpers.ts). */
+export const deadUdpPort = (): Promise<number> => deadPort('udp')
+export const deadTcpPort = (): Promise<number> => deadPort('tcp')
 
 /** BEP 15 response builders for the hostile UDP trackers. */
 export const udp = {

@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { dhtOptions, loadMeta, peersOption, progressLine } from '../swarm-args.js'
+import { dhtOptions, encryptionOption, loadMeta, peersOption, progressLine } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -16,6 +16,8 @@ options:
   --host ADDR     address to bind (default: every interface)
   --max-peers N   open connections at most (default 50)
   --peer LIST     peers to dial: host:port[,host:port...] (besides those the trackers return)
+  --encryption M  prefer (default: both kinds accepted, plaintext dialed first) | require
+                  (MSE/PE only) | off (plaintext only)
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
@@ -33,6 +35,7 @@ export const command: Command = async (argv, io) => {
     { long: 'dht-port', value: true },
     { long: 'metadata-timeout', value: true },
     { long: 'peer', value: true },
+    { long: 'encryption', value: true },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
     { long: 'help', short: 'h', value: false }
@@ -55,6 +58,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
     peers: peersOption(args),
+    encryption: encryptionOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
     signal: io.signal,

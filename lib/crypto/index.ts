@@ -1,0 +1,5 @@
+export { EncryptedStream, encryptionOf, DEFAULT_MSE_HANDSHAKE_TIMEOUT, type EncryptedStreamOptions, type MseRole } from './encrypted-stream.js'
+export { MseError } from './errors.js'
+export { CRYPTO_PLAINTEXT, CRYPTO_RC4, MAX_PADDING, selectMethod, skeyHash, type MseResult } from './mse-handshake.js'
+export { RC4, MSE_RC4_DISCARD } from './rc4.js'
+export { sniffProtocol, type Sniffed } from './sniff.js'
