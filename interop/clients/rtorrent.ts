@@ -6,7 +6,7 @@
  * commands contain). Its settings for loopback:
  * - bound to 127.0.0.2 (`host`): rtorrent takes a peer on its own IP for itself;
  * - no DHT, no PEX, no UDP trackers; `protocol.encryption.set = allow_incoming`: plaintext out,
- *   MSE accepted in;
+ *   MSE accepted in (or what `encryption` says: 'require,require_RC4' for MSE only);
  * - the torrent is a copy that names a dead tracker (rtorrent does not load a torrent without
  *   `announce`, see announce-copy.ts); a leecher is given its peers by `add_peer` when the download
  *   is inserted.
@@ -33,10 +33,20 @@ const READY_MS = 30_000
 /** The part of rtorrent's log a failure message shows. */
 const LOG_TAIL_CHARS = 16 * 1024
 
+export interface RtorrentOptions {
+  /**
+   * `protocol.encryption.set`: 'allow_incoming' (default: plaintext out, MSE accepted in), or
+   * e.g. 'require,require_RC4' (MSE with RC4 both ways, nothing else).
+   */
+  readonly encryption?: string
+}
+
 export class RtorrentClient implements InteropClient {
   readonly name = 'rtorrent'
   /** rtorrent takes a peer on its own IP for itself: it gets its own loopback address. */
   readonly host = '127.0.0.2'
+
+  constructor (private readonly opts: RtorrentOptions = {}) {}
 
   async version (): Promise<string> {
     const r = spawnSync(BIN, ['-h'], { encoding: 'utf8' })
@@ -50,7 +60,7 @@ export class RtorrentClient implements InteropClient {
   }
 
   async seed (opts: SeedOptions): Promise<RunningClient> {
-    const session = await RtorrentSession.start(opts.torrentPath, opts.dataDir, opts.host, opts.port, [])
+    const session = await RtorrentSession.start(opts.torrentPath, opts.dataDir, opts.host, opts.port, [], this.encryption)
     try {
       await session.waitFile('READY', READY_MS, 'rtorrent hash check')
     } catch (err) {
@@ -61,11 +71,13 @@ export class RtorrentClient implements InteropClient {
   }
 
   async leech (opts: LeechOptions, timeoutMs: number): Promise<RunningLeecher> {
-    const session = await RtorrentSession.start(opts.torrentPath, opts.saveDir, opts.host, opts.port, opts.peers)
+    const session = await RtorrentSession.start(opts.torrentPath, opts.saveDir, opts.host, opts.port, opts.peers, this.encryption)
     const done = session.waitFile('DONE', timeoutMs, 'rtorrent download')
     done.catch(() => {})
     return Object.assign(session, { done })
   }
+
+  private get encryption (): string { return this.opts.encryption ?? 'allow_incoming' }
 }
 
 class RtorrentSession implements RunningClient {
@@ -73,13 +85,13 @@ class RtorrentSession implements RunningClient {
 
   private constructor (readonly host: string, readonly port: number, private readonly state: string, private readonly child: Child) {}
 
-  static async start (torrentPath: string, directory: string, host: string, port: number, peers: LeechOptions['peers']): Promise<RtorrentSession> {
+  static async start (torrentPath: string, directory: string, host: string, port: number, peers: LeechOptions['peers'], encryption: string): Promise<RtorrentSession> {
     const state = await mkdtemp(join(tmpdir(), 'bt-stream-rtorrent-'))
     try {
       await mkdir(join(state, 'session'))
       const torrent = join(state, 'announced.torrent')
       await writeAnnouncedCopy(torrentPath, DEAD_TRACKER, torrent)
-      await writeFile(join(state, 'rtorrent.rc'), config(state, torrent, directory, host, port, peers))
+      await writeFile(join(state, 'rtorrent.rc'), config(state, torrent, directory, host, port, peers, encryption))
     } catch (err) {
       await rm(state, { recursive: true, force: true })
       throw err
@@ -124,7 +136,7 @@ class RtorrentSession implements RunningClient {
   }
 }
 
-function config (state: string, torrent: string, directory: string, host: string, port: number, peers: LeechOptions['peers']): string {
+function config (state: string, torrent: string, directory: string, host: string, port: number, peers: LeechOptions['peers'], encryption: string): string {
   const debug = process.env.INTEROP_PEER_LOG === '1'
   return [
     `directory.default.set = "${directory}"`,
@@ -136,7 +148,7 @@ function config (state: string, torrent: string, directory: string, host: string
     'dht.mode.set = disable',
     'protocol.pex.set = no',
     'trackers.use_udp.set = no',
-    'protocol.encryption.set = allow_incoming',
+    `protocol.encryption.set = ${encryption}`,
     // No rate limits, and enough slots that our one connection is never queued behind others.
     'throttle.global_down.max_rate.set = 0',
     'throttle.global_up.max_rate.set = 0',

@@ -6,7 +6,8 @@
  * JSON-RPC that transmission-remote uses (HTTP POST /transmission/rpc, with the
  * X-Transmission-Session-Id handshake): no transmission-cli needed, and answers are JSON, not text.
  * Settings for loopback: peers on `host` (IPv4) and ::1 (IPv6) only, no DHT, LPD, PEX, uTP or
- * port mapping, encryption "tolerated" (plaintext preferred), no speed or ratio limits.
+ * port mapping, encryption "tolerated" (plaintext preferred; `encryption` chooses another), no
+ * speed or ratio limits.
  *
  * Transmission never dials a 127.x peer (it treats loopback addresses as invalid for peers):
  * as a leecher it ignores `peers`, and our seed must dial it (`mustBeDialed`; the harness makes
@@ -40,10 +41,16 @@ interface TorrentState {
   peersConnected: number
 }
 
+/** Transmission's `encryption` setting: 0 tolerated (plaintext preferred), 1 preferred, 2 required (MSE only). */
+export type TransmissionEncryption = 'tolerated' | 'preferred' | 'required'
+const ENCRYPTION: Record<TransmissionEncryption, number> = { tolerated: 0, preferred: 1, required: 2 }
+
 export class TransmissionClient implements InteropClient {
   readonly name = 'transmission'
   /** It never dials loopback peers: our seed dials it (see the file comment). */
   readonly mustBeDialed = true
+
+  constructor (private readonly opts: { readonly encryption?: TransmissionEncryption } = {}) {}
 
   async version (): Promise<string> {
     const r = spawnSync(BIN, ['-V'], { encoding: 'utf8' })
@@ -57,7 +64,7 @@ export class TransmissionClient implements InteropClient {
   }
 
   async seed (opts: SeedOptions): Promise<RunningClient> {
-    const daemon = await TransmissionDaemon.start(opts.host, opts.port, opts.dataDir)
+    const daemon = await TransmissionDaemon.start(opts.host, opts.port, opts.dataDir, ENCRYPTION[this.opts.encryption ?? 'tolerated'])
     try {
       await daemon.add(opts.torrentPath, opts.dataDir)
       await daemon.waitFor(READY_MS, 'Transmission verifying the data', s => s.status === STATUS.seed && s.percentDone === 1)
@@ -69,7 +76,7 @@ export class TransmissionClient implements InteropClient {
   }
 
   async leech (opts: LeechOptions, timeoutMs: number): Promise<RunningLeecher> {
-    const daemon = await TransmissionDaemon.start(opts.host, opts.port, opts.saveDir)
+    const daemon = await TransmissionDaemon.start(opts.host, opts.port, opts.saveDir, ENCRYPTION[this.opts.encryption ?? 'tolerated'])
     try {
       await daemon.add(opts.torrentPath, opts.saveDir)
     } catch (err) {
@@ -89,7 +96,7 @@ class TransmissionDaemon implements RunningClient {
 
   private constructor (readonly host: string, readonly port: number, private readonly rpcUrl: string, private readonly conf: string, private readonly child: Child) {}
 
-  static async start (host: string, port: number, downloadDir: string): Promise<TransmissionDaemon> {
+  static async start (host: string, port: number, downloadDir: string, encryption: number): Promise<TransmissionDaemon> {
     const conf = await mkdtemp(join(tmpdir(), 'bt-stream-transmission-'))
     const rpcPort = await freePort('127.0.0.1')
     const debug = process.env.INTEROP_PEER_LOG === '1'
@@ -103,8 +110,8 @@ class TransmissionDaemon implements RunningClient {
       'lpd-enabled': false,
       'pex-enabled': false,
       'utp-enabled': false,
-      // 0: tolerated (plaintext preferred, MSE accepted), so the plain BitTorrent handshake is used.
-      encryption: 0,
+      // 0 (default here): tolerated, plaintext preferred and MSE accepted.
+      encryption,
       'download-dir': downloadDir,
       'incomplete-dir-enabled': false,
       'rename-partial-files': false,

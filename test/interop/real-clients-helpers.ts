@@ -251,7 +251,7 @@ export async function weSeedClientDownloads (t: TestContext, client: InteropClie
 }
 
 /** The six cases for one client, as node:test tests; skipped with the reason when it cannot run here. */
-export function interopCases (test: typeof import('node:test').test, client: InteropClient, todo: Partial<Record<CaseName, string>> = {}): void {
+export function interopCases (declare: typeof import('node:test').test, client: InteropClient, todo: Partial<Record<CaseName, string>> = {}): void {
   for (const layout of ['single', 'multi'] as const) {
     const what = layout === 'single' ? 'a single-file torrent (8 MiB)' : 'a multi-file torrent (3 files)'
     const cases: Array<[CaseName, string, (t: TestContext, f: Fixture) => Promise<void>]> = [
@@ -261,7 +261,7 @@ export function interopCases (test: typeof import('node:test').test, client: Int
     ]
     for (const [name, title, run] of cases) {
       const reason = todo[name]
-      test(title, { timeout: TEST_TIMEOUT_MS, ...(reason !== undefined ? { todo: reason } : {}) }, async t => {
+      declare(title, { timeout: TEST_TIMEOUT_MS, ...(reason !== undefined ? { todo: reason } : {}) }, async t => {
         const why = await client.unavailable()
         if (why !== undefined) { t.skip(why); return }
         await run(t, await makeFixture(t, layout))
