@@ -37,6 +37,11 @@ export const DOWNLOAD_OPTIONS_HELP = `${OUTPUT_HELP}
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
   --encryption P     MSE/PE protocol encryption: prefer (default: plaintext first, encrypted
                      when a peer requires it), require (RC4 only), off (plaintext only)
+  --no-webseeds      do not use the torrent's web seeds (BEP 19 url-list, a magnet's ws=)
+  --max-download-rate R  bytes per second from all peers together (500K, 2M); default no limit
+  --max-upload-rate R    bytes per second to all peers together (with -o, and while seeding)
+  --seed-ratio R     with --seed: stop seeding once uploaded / size reaches R (1, 2.5)
+  --seed-time S      with --seed: stop seeding after S seconds
   --no-utp           TCP only: never dial or accept uTP (BEP 29)
   --utp-only         uTP only: never dial TCP (peers that speak only uTP); default: both,
                      TCP first, uTP when TCP is refused or slow (needs the optional utp-native)

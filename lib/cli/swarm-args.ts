@@ -2,6 +2,7 @@
  * What every command that talks to a swarm shares: its options, reading the torrent, and the
  * progress line.
  */
+import { usableWebSeeds } from '../webseed/url.js'
 import { parseMagnet } from '../magnet/parse.js'
 import { parseTorrent } from '../metainfo/parse.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -11,7 +12,7 @@ import type { DhtOptions } from '../session/dht-source.js'
 import { UsageError } from '../util/errors.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
 import type { UtpOptions } from '../utp/session.js'
-import { optionInt, optionSeconds, optionString, type OptionSpec, type ParsedArgs } from './args.js'
+import { optionInt, optionSeconds, optionSize, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
 import { ProgressLine } from './progress-line.js'
@@ -39,8 +40,35 @@ export const SWARM_OPTIONS: OptionSpec[] = [
   { long: 'progress', value: false },
   { long: 'quiet', short: 'q', value: false },
   { long: 'json', value: false },
+  { long: 'no-webseeds', value: false },
+  { long: 'max-download-rate', value: true },
+  { long: 'max-upload-rate', value: true },
+  { long: 'seed-ratio', value: true },
+  { long: 'seed-time', value: true },
   { long: 'help', short: 'h', value: false }
 ]
+
+/** Bytes per second at most; a rate below one block a second would never move a block in time. */
+const MIN_RATE = 16 * 1024
+const MAX_RATE = 1024 ** 4
+
+/** `--max-download-rate SIZE` / `--max-upload-rate SIZE`: bytes per second (`500K`, `2M`). */
+export function rateOption (args: ParsedArgs, which: 'download' | 'upload'): number | undefined {
+  return optionSize(args, `max-${which}-rate`, MIN_RATE, MAX_RATE)
+}
+
+/** `--seed-ratio R` and `--seed-time S`: when seeding stops by itself (undefined: at Ctrl-C). */
+export function seedStopOptions (args: ParsedArgs): { seedRatio?: number, seedTimeMs?: number } {
+  const out: { seedRatio?: number, seedTimeMs?: number } = {}
+  const ratio = optionString(args, 'seed-ratio')
+  if (ratio !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(ratio)) throw new UsageError(`--seed-ratio must be a number like 1 or 2.5 (uploaded / size), got "${ratio}"`)
+    out.seedRatio = Number(ratio)
+  }
+  const ms = optionSeconds(args, 'seed-time', 1, 10 * 365 * 86400)
+  if (ms !== undefined) out.seedTimeMs = ms
+  return out
+}
 
 /** The options every swarm command shares. */
 /** `--peer host:port[,host:port...]`. */
@@ -52,6 +80,8 @@ export function peersOption (args: ParsedArgs): PeerAddress[] {
 export function swarmOptions (args: ParsedArgs, meta?: Metainfo, io?: CliIO): SwarmCliOptions {
   const peers = peersOption(args)
   const trackers = !args.options.has('no-trackers')
+  const webSeeds = !args.options.has('no-webseeds')
+  const hasWebSeeds = webSeeds && meta !== undefined && usableWebSeeds(meta.urlList).length > 0
   return {
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     port: optionInt(args, 'port', 1, 65535),
@@ -59,9 +89,12 @@ export function swarmOptions (args: ParsedArgs, meta?: Metainfo, io?: CliIO): Sw
     trackers,
     stallTimeoutMs: optionSeconds(args, 'stall-timeout', 1, 86400) ?? DEFAULT_STALL_TIMEOUT_S * 1000,
     encryption: encryptionOption(args),
+    ...(rateOption(args, 'download') === undefined ? {} : { maxDownloadRate: rateOption(args, 'download') }),
+    ...(rateOption(args, 'upload') === undefined ? {} : { maxUploadRate: rateOption(args, 'upload') }),
     ...utpOptions(args, io),
-    // Needed: nothing else would find a peer (no tracker to ask, none given).
-    ...dhtOptions(args, peers.length === 0 && (meta === undefined || meta.announce.length === 0 || !trackers))
+    webSeeds,
+    // Needed: nothing else would find a peer (no tracker to ask, none given, no web seed).
+    ...dhtOptions(args, peers.length === 0 && !hasWebSeeds && (meta === undefined || meta.announce.length === 0 || !trackers))
   }
 }
 
@@ -70,9 +103,13 @@ export interface SwarmCliOptions extends DhtOptions, UtpOptions {
   readonly port?: number
   readonly peers: PeerAddress[]
   readonly trackers: boolean
+  /** BEP 19: use the torrent's url-list (and a magnet's ws=); --no-webseeds turns them off. */
+  readonly webSeeds: boolean
   readonly stallTimeoutMs: number
   /** MSE/PE, dialing and accepting (lib/crypto/README.md); default 'prefer'. */
   readonly encryption: EncryptionPolicy
+  readonly maxDownloadRate?: number
+  readonly maxUploadRate?: number
 }
 
 const POLICIES: readonly EncryptionPolicy[] = ['prefer', 'require', 'off']

@@ -11,7 +11,7 @@ import { DOWNLOAD_OPTIONS_HELP } from '../download-help.js'
 import { checkFileOption } from '../file-option.js'
 import { unusedPort } from '../free-port.js'
 import type { CliIO, Command } from '../io.js'
-import { loadMeta, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
+import { loadMeta, rateOption, seedStopOptions, swarmOptions, SWARM_OPTIONS, type LoadedMeta } from '../swarm-args.js'
 import { createReporter } from '../reporter.js'
 
 const HELP = `usage: bt-stream <file.torrent | https://.../x.torrent | magnet:?... | -> [options] > out
@@ -38,6 +38,10 @@ const OPTIONS: OptionSpec[] = [
 export const command: Command = async (argv, io) => {
   const args = parseArgs(argv, OPTIONS)
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
+  // Checked before the metadata is fetched: a typo costs no swarm.
+  rateOption(args, 'download')
+  rateOption(args, 'upload')
+  seedStopOptions(args)
   if (args.positionals.length !== 1) throw new UsageError('give exactly one .torrent file, magnet URI or -')
   const output = optionString(args, 'output')
   if (args.options.has('seed') && output === undefined) throw new UsageError('--seed needs -o PATH: seeding serves the data from disk')

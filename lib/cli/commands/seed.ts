@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
 import { createReporter, type Reporter } from '../reporter.js'
-import { dhtOptions, encryptionOption, loadMeta, peersOption, utpOptions } from '../swarm-args.js'
+import { dhtOptions, encryptionOption, loadMeta, peersOption, rateOption, seedStopOptions, utpOptions } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -22,6 +22,9 @@ options:
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
+  --max-upload-rate R  bytes per second to all peers together (500K, 2M); default no limit
+  --seed-ratio R  stop once uploaded / size reaches R (1, 2.5); default: until Ctrl-C
+  --seed-time S   stop after S seconds
   --no-utp        TCP only (default: uTP too, BEP 29, on the same port number over UDP)
   --utp-only      dial peers over uTP only (inbound TCP and uTP are both accepted)
   --progress      show the upload line (up, ratio, peers) even when stderr is not a terminal
@@ -42,6 +45,9 @@ export const command: Command = async (argv, io) => {
     { long: 'peer', value: true },
     { long: 'encryption', value: true },
     { long: 'no-utp', value: false },
+    { long: 'max-upload-rate', value: true },
+    { long: 'seed-ratio', value: true },
+    { long: 'seed-time', value: true },
     { long: 'utp-only', value: false },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
@@ -49,6 +55,9 @@ export const command: Command = async (argv, io) => {
     { long: 'help', short: 'h', value: false }
   ])
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
+  // Checked before anything is read: a typo costs no hashing pass.
+  rateOption(args, 'upload')
+  seedStopOptions(args)
   const [source, path] = args.positionals
   if (source === undefined || path === undefined || args.positionals.length !== 2) throw new UsageError('seed takes a torrent and the path of its data')
   const { meta } = await loadMeta(source, io, args)
@@ -77,7 +86,14 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
   const report = phase.report ?? createReporter(args, io, 'always')
   const downloaded = phase.downloaded ?? 0
   const before = phase.uploaded ?? 0
+  // The ratio counts what the download before us sent too: the session is told what is left of it.
+  const stops = seedStopOptions(args)
+  const seedRatio = stops.seedRatio === undefined ? undefined : Math.max(0, stops.seedRatio - before / Math.max(1, meta.length))
+  const maxUploadRate = rateOption(args, 'upload')
   const open = async (port: number | undefined): ReturnType<typeof seedFromDisk> => await seedFromDisk(meta, path, {
+    ...(seedRatio === undefined ? {} : { seedRatio }),
+    ...(stops.seedTimeMs === undefined ? {} : { seedTimeMs: stops.seedTimeMs }),
+    ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
     port,
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
@@ -114,6 +130,15 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     }
     if (io.signal.aborted) stop()
     else io.signal.addEventListener('abort', stop, { once: true })
+    // --seed-ratio / --seed-time: the session closed itself.
+    void session.finished.then((why) => {
+      io.signal.removeEventListener('abort', stop)
+      if (timer !== undefined) clearInterval(timer)
+      report.done()
+      report.message(`seeding stopped: ${why === 'ratio' ? `ratio ${stops.seedRatio ?? 0} reached` : 'seed time reached'}`, { event: 'seed-stopped', why }, true)
+      report.summary({ ok: true, output: path, downloaded, uploaded: uploaded() })
+      resolve()
+    })
   })
   return { closed }
 }
