@@ -1,9 +1,23 @@
 """Session settings both benchmark libtorrent scripts share: a loopback-only session, no
 discovery, TCP only, and several connections per IP (every peer here is 127.0.0.1)."""
 
+import os
+
 import libtorrent as lt
 
 SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+def encryption_settings():
+    """BENCH_ENCRYPTION=forced: every libtorrent session of the benchmark requires MSE/PE with RC4
+    both ways (qBittorrent's "require encryption"), for the encryption-only swarm of issue 12."""
+    if os.environ.get('BENCH_ENCRYPTION') != 'forced':
+        return {}
+    return {
+        'out_enc_policy': int(lt.enc_policy.forced),
+        'in_enc_policy': int(lt.enc_policy.forced),
+        'allowed_enc_level': int(lt.enc_level.rc4),
+    }
 
 
 def loopback_settings(alert_mask):
@@ -21,4 +35,5 @@ def loopback_settings(alert_mask):
         'send_socket_buffer_size': SOCKET_BUFFER,
         'recv_socket_buffer_size': SOCKET_BUFFER,
         'download_rate_limit': 0,
+        **encryption_settings(),
     }
