@@ -37,8 +37,15 @@ export function rawKind (bytes: Uint8Array, start: number): RawKind {
 function stringSpan (bytes: Uint8Array, start: number): [number, number] {
   let pos = start
   let length = 0
-  while (bytes[pos] !== COLON) length = length * 10 + (bytes[pos++] as number) - 0x30
-  return [pos + 1, pos + 1 + length]
+  while (pos < bytes.length && bytes[pos] !== COLON) length = length * 10 + (bytes[pos++] as number) - 0x30
+  const end = pos + 1 + length
+  if (end > bytes.length) throw notScanned()
+  return [pos + 1, end]
+}
+
+/** Only reached when a caller skipped scanBencode: still an error, never a loop past the end. */
+function notScanned (): MetainfoError {
+  return new MetainfoError('invalid bencoding (the value runs past the end of the data)')
 }
 
 /** Offset just past the value starting at `start` (iterative: nesting costs no stack). */
@@ -46,9 +53,10 @@ export function valueEnd (bytes: Uint8Array, start: number): number {
   let depth = 0
   let pos = start
   do {
+    if (pos >= bytes.length) throw notScanned()
     const b = bytes[pos]
     if (b === D || b === L) { depth++; pos++ } else if (b === E) { depth--; pos++ } else if (b === I) {
-      while (bytes[pos] !== E) pos++
+      while (pos < bytes.length && bytes[pos] !== E) pos++
       pos++
     } else pos = stringSpan(bytes, pos)[1]
   } while (depth > 0)
@@ -61,6 +69,7 @@ export function dictEntries (bytes: Uint8Array, start: number): RawEntry[] {
   const out: RawEntry[] = []
   let pos = start + 1
   while (bytes[pos] !== E) {
+    if (pos >= bytes.length) throw notScanned()
     const [ks, ke] = stringSpan(bytes, pos)
     const end = valueEnd(bytes, ke)
     out.push({ key: bytes.subarray(ks, ke), start: ke, end })
