@@ -38,6 +38,8 @@ export interface MetainfoExtras {
    * swarm); 32 bytes match the full v2 hash.
    */
   readonly expectedInfoHash?: Uint8Array
+  /** A hybrid magnet's `urn:btmh` (32 bytes): the info bytes' SHA-256 must be this too. */
+  readonly expectedInfoHashV2?: Uint8Array
 }
 
 export interface ParseOptions {
@@ -94,6 +96,9 @@ function buildMetainfo (info: BencodeDict, infoBytes: Uint8Array, extras: Metain
   const infoHash = version === 'v2' ? (sha256 as Uint8Array).slice(0, TRUNCATED_HASH_LENGTH) : sha1
   const infoHashHex = Buffer.from(infoHash).toString('hex')
   checkExpectedHash(extras.expectedInfoHash, sha1, sha256)
+  if (extras.expectedInfoHashV2 !== undefined && (sha256 === undefined || !Buffer.from(sha256).equals(extras.expectedInfoHashV2))) {
+    throw new MetainfoError(`info dictionary's v2 hash is ${sha256 === undefined ? 'absent (a v1 torrent)' : Buffer.from(sha256).toString('hex')}, expected ${Buffer.from(extras.expectedInfoHashV2).toString('hex')} (urn:btmh)`)
+  }
   if (version === 'v2' && opts.allowV2Only !== true) throw new MetainfoError(V2_ONLY_REFUSAL)
 
   const name = required(optTextPreferUtf8(info, 'name', 'info.name'), 'info.name')
