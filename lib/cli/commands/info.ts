@@ -141,7 +141,7 @@ export function magnetJson (m: Magnet): object {
   return {
     kind: 'magnet',
     infoHash: m.infoHashHex,
-    version: m.version,
+    ...(m.version === 'v1' ? {} : { version: m.version }),
     ...(m.infoHashV2Hex === undefined ? {} : { infoHashV2: m.infoHashV2Hex }),
     ...(m.name === undefined ? {} : { name: m.name }),
     trackers: m.trackers,
