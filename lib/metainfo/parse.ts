@@ -9,6 +9,7 @@ import { dictEntries } from './raw-dict.js'
 import { parseAnnounce, parseUrlList } from './trackers.js'
 import type { Metainfo, MetaVersion, PieceLayersStatus, TorrentFile, V2File } from './types.js'
 import { layoutFileTree, mergeHybrid } from './v2-layout.js'
+import { UNKNOWN_PIECE_COUNT_CAP } from '../wire/limits.js'
 
 /** BEP 3 piece hashes are 20-byte SHA-1 digests, concatenated. */
 const HASH_LENGTH = 20
@@ -21,6 +22,13 @@ const MIN_V2_PIECE_LENGTH = 16 * 1024
  * larger piece length is a hostile torrent trying to make us allocate.
  */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
+
+/**
+ * A v2-only torrent's piece count comes from its file lengths, not from hashes it must carry, so
+ * a 1 KiB info dict could claim petabytes: the count is capped where the wire caps a bitfield
+ * before the count is known (2^22 pieces: 64 GiB at 16 KiB pieces, 1 PiB at 256 MiB).
+ */
+export const MAX_V2_PIECE_COUNT = UNKNOWN_PIECE_COUNT_CAP
 
 /** What the download commands say about a v2-only torrent until the engine verifies v2 pieces. */
 export const V2_ONLY_REFUSAL = 'v2-only torrents: downloading is not built yet (metadata is)'
@@ -118,6 +126,9 @@ function buildMetainfo (info: BencodeDict, infoBytes: Uint8Array, extras: Metain
   if (version === 'v2') {
     const layout = layoutFileTree(parseFileTree(infoBytes, dictEntries(infoBytes, 0)), name, pieceLength)
     ;({ files, multiFile, length, v2Files } = layout)
+    if (layout.pieceCount > MAX_V2_PIECE_COUNT) {
+      throw new MetainfoError(`info.file tree: ${length} bytes in ${pieceLength}-byte pieces make ${layout.pieceCount} pieces, more than the ${MAX_V2_PIECE_COUNT} we accept`)
+    }
     pieceHashes = new Uint8Array(0)
   } else {
     ({ files, multiFile, length } = parseFiles(info, name))

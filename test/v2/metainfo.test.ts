@@ -218,3 +218,33 @@ test('BEP 9 + BEP 52: an info dict from a magnet matches its v1 hash, its v2 has
   assert.equal(parseInfoDict(v2only.infoBytes, { expectedInfoHash: v2only.infoHash }, allow).infoHashHex, v2only.infoHashHex)
   assert.throws(() => parseInfoDict(v2only.infoBytes, { expectedInfoHash: v2only.infoHash }), { message: V2_ONLY_REFUSAL })
 })
+
+test('BEP 52: a v2-only torrent claiming more pieces than we can track is refused before anything is allocated', () => {
+  const tree = dict(['huge', dict(['', dict(['length', 2 ** 50], ['pieces root', root32])])])
+  assert.throws(() => parseTorrent(treeTorrent(tree), allow), /make 68719476736 pieces, more than the 4194304 we accept/)
+})
+
+test('fuzz: mutated BEP 52 torrents give a MetainfoError/BencodeError or a consistent Metainfo, never another exception', { timeout: 60_000 }, () => {
+  let seed = 0x52
+  const rand = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const sources = Object.keys(v2Expected).map(n => v2Fixture(`${n}.torrent`))
+  for (let i = 0; i < 3000; i++) {
+    const b = Buffer.from(sources[i % sources.length] as Buffer)
+    for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+      const at = Math.floor(rand() * b.length)
+      const r = rand()
+      if (r < 0.6) b[at] = Math.floor(rand() * 256)
+      else if (r < 0.8) b[at] = 0x30 + Math.floor(rand() * 10)
+      else b[at] = 'deil:'.charCodeAt(Math.floor(rand() * 5))
+    }
+    let m
+    try {
+      m = parseTorrent(b, allow)
+    } catch (err) {
+      assert.ok(err instanceof Error && (err.name === 'MetainfoError' || err.name === 'BencodeError'), `case ${i}: ${err instanceof Error ? (err.stack ?? '') : String(err)}`)
+      continue
+    }
+    assert.equal(m.pieceCount, Math.ceil(m.length / m.pieceLength), `case ${i}`)
+    for (const f of m.v2Files ?? []) assert.ok(f.length === 0 || (m.files[f.fileIndex]?.offset ?? -1) % m.pieceLength === 0, `case ${i}`)
+  }
+})
