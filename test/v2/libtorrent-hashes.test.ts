@@ -36,9 +36,13 @@ class RawPeer {
   private _buf = Buffer.alloc(0)
   private _handshook = false
   private readonly _waiters: ((f: [number, Buffer]) => boolean)[] = []
+  private readonly _onClose: (() => void)[] = []
+  closed = false
   readonly frames: [number, Buffer][] = []
   constructor (readonly socket: Socket) {
     socket.on('data', (b: Buffer) => { this._buf = Buffer.concat([this._buf, b]); this._drain() })
+    socket.on('error', () => {})
+    socket.on('close', () => { this.closed = true; for (const f of this._onClose.splice(0)) f() })
   }
 
   private _drain (): void {
@@ -70,8 +74,10 @@ class RawPeer {
   async next (ids: number[], ms = 20_000): Promise<[number, Buffer]> {
     const have = this.frames.find(f => ids.includes(f[0]))
     if (have !== undefined) { this.frames.splice(this.frames.indexOf(have), 1); return have }
+    if (this.closed) throw new Error('connection closed')
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no message ${ids.join('/')} in ${ms} ms`)), ms)
+      this._onClose.push(() => { clearTimeout(timer); reject(new Error('connection closed')) })
       this._waiters.push(f => {
         if (!ids.includes(f[0])) return false
         clearTimeout(timer)
@@ -139,4 +145,29 @@ test('libtorrent 2.0 answers block hashes and proofs with uncles in the layout w
   const pieces = decodeHashes(await ask({ piecesRoot: long.piecesRoot, baseLayer: 1, index: 2, length: 2, proofLayers: 1 }))
   assert.equal(pieces.uncles.length, 1)
   assert.deepEqual(Buffer.from(resolveHashes(pieces).hash), Buffer.from(long.piecesRoot))
+})
+
+test('libtorrent 2.0, hybrid torrent: hash requests are answered on a v2 connection (truncated v2 hash), and close a v1 one', { skip: !hasLibtorrent && 'python3-libtorrent is not installed' }, async (t) => {
+  const meta = parseTorrent(v2Fixture('hybrid-multi.torrent'))
+  const port = await seeder(fileURLToPath(new URL('hybrid-multi.torrent', V2_FIXTURES)), t)
+  const long = meta.v2Files?.find(f => f.path.endsWith('long.bin'))
+  assert.ok(long?.piecesRoot !== undefined)
+  const req: HashRequest = { piecesRoot: long.piecesRoot, baseLayer: 1, index: 0, length: 4, proofLayers: 1 }
+  const outcome = async (infoHash: Uint8Array): Promise<string> => {
+    const peer = await dial(port, infoHash, t)
+    peer.send(HashMessageId.hashRequest, encodeHashRequest(req))
+    try {
+      const [id] = await peer.next([HashMessageId.hashes, HashMessageId.hashReject], 5000)
+      return id === HashMessageId.hashes ? 'hashes' : 'reject'
+    } catch {
+      return peer.closed ? 'closed' : 'silence'
+    }
+  }
+  const viaV2 = await outcome((meta.infoHashV2 as Uint8Array).subarray(0, 20))
+  const viaV1 = await outcome(meta.infoHash)
+  t.diagnostic(`via the truncated v2 hash: ${viaV2}; via the v1 hash: ${viaV1}`)
+  assert.equal(viaV2, 'hashes')
+  // libtorrent serves hashes only on v2 connections and closes a v1 one that asks: the engine
+  // must send hash requests only where the handshake carried the truncated v2 hash.
+  assert.equal(viaV1, 'closed')
 })
