@@ -10,7 +10,7 @@
  *   hash from the piece layer.
  */
 import type { V2File } from '../metainfo/types.js'
-import type { HashesMessage, HashRequest } from '../wire/hash-messages.js'
+import { MAX_HASH_COUNT, type HashesMessage, type HashRequest } from '../wire/hash-messages.js'
 import { climb, log2Exact, nextPowerOfTwo, pieceLayerHeight, rootOf, treeHeight } from './merkle.js'
 
 /** BEP 52: a hash request's length "SHOULD NOT be greater than 512". */
@@ -31,15 +31,21 @@ export function pieceLayerRequests (file: V2File, pieceLength: number): HashRequ
   return out
 }
 
+/** Leaves under one piece hash: the piece's share of the tree (a small file's whole tree). */
+export function leavesPerPiece (file: V2File, pieceLength: number): number {
+  return file.length > pieceLength ? pieceLength / (16 * 1024) : 2 ** treeHeight(file.length)
+}
+
 /**
  * The request for the 16 KiB block hashes of piece `pieceInFile` of `file`, answered without
- * uncles (checked against the piece hash). Undefined when the piece is one block: its block hash
- * is the piece hash (16 KiB pieces, or a file of one block).
+ * uncles (checked against the piece hash). Undefined when the piece is one block (its block hash
+ * is the piece hash: 16 KiB pieces, or a file of one block), and for pieces of more than
+ * MAX_HASH_COUNT blocks (over 128 MiB, past what libtorrent answers): verify those whole.
  */
 export function blockHashesRequest (file: V2File, pieceInFile: number, pieceLength: number): HashRequest | undefined {
   if (file.piecesRoot === undefined) return undefined
-  const perPiece = file.length > pieceLength ? pieceLength / (16 * 1024) : 2 ** treeHeight(file.length)
-  if (perPiece < 2) return undefined
+  const perPiece = leavesPerPiece(file, pieceLength)
+  if (perPiece < 2 || perPiece > MAX_HASH_COUNT) return undefined
   const k = log2Exact(perPiece)
   return { piecesRoot: file.piecesRoot, baseLayer: 0, index: pieceInFile * perPiece, length: perPiece, proofLayers: k - 1 }
 }

@@ -16,7 +16,7 @@
 import { MetainfoError } from '../util/errors.js'
 import type { Metainfo, V2File } from '../metainfo/types.js'
 import { sameRequest, type HashesMessage, type HashRequest } from '../wire/hash-messages.js'
-import { blockHashesRequest, pieceLayerRequests, resolveHashes } from './hash-requester.js'
+import { blockHashesRequest, leavesPerPiece, pieceLayerRequests, resolveHashes } from './hash-requester.js'
 import { BLOCK_SIZE, equalHashes, MerkleBuilder, pieceLayerHeight, pieceSubtreeHeight, sha256, splitHashes, treeHeight } from './merkle.js'
 
 export type AddHashesResult = 'stored' | 'mismatch' | 'unexpected'
@@ -114,7 +114,10 @@ export class V2PieceVerifier {
     return equalHashes(b.root(pieceSubtreeHeight(at.file.length, this.pieceLength)), want)
   }
 
-  /** The request for `piece`'s block hashes; undefined when the piece is one block. */
+  /**
+   * The request for `piece`'s block hashes. Undefined: a one-block piece (`acceptBlockHashes(piece)`
+   * with no message gives its hash), or a piece too large to ask in one request (verify it whole).
+   */
   blockHashesRequest (piece: number): HashRequest | undefined {
     const at = this.locate(piece)
     return at === undefined ? undefined : blockHashesRequest(at.file, at.pieceInFile, this.pieceLength)
@@ -128,8 +131,10 @@ export class V2PieceVerifier {
   acceptBlockHashes (piece: number, m?: HashesMessage): readonly Uint8Array[] | undefined {
     const want = this.pieceHash(piece)
     if (want === undefined) return undefined
+    const at = this.locate(piece) as { file: V2File }
+    if (leavesPerPiece(at.file, this.pieceLength) === 1) return m === undefined ? [want] : undefined
     const req = this.blockHashesRequest(piece)
-    if (req === undefined) return m === undefined ? [want] : undefined
+    if (req === undefined) return undefined
     if (m === undefined || !sameRequest(req, m)) return undefined
     const top = resolveHashes(m)
     return equalHashes(top.hash, want) ? m.hashes : undefined

@@ -12,7 +12,7 @@ import { HashResponder, type RawWireMessage } from '../../lib/v2/hash-responder.
 import { PIECE_HASHES_PER_REQUEST } from '../../lib/v2/hash-requester.js'
 import { V2PieceVerifier } from '../../lib/v2/piece-verifier.js'
 import { decodeHashes, decodeHashRequest, encodeHashRequest, HashMessageId, type HashesMessage } from '../../lib/wire/hash-messages.js'
-import { naiveTree, v2Expected, v2Fixture } from './helpers.js'
+import { benc, dict, naiveTree, v2Expected, v2Fixture } from './helpers.js'
 
 const allow = { allowV2Only: true }
 
@@ -149,4 +149,14 @@ test('BEP 52 per-block verification: block hashes checked once against the piece
     }
   }
   assert.equal(blocks, Math.ceil(32768 / 16384) + 1 + Math.ceil(100000 / 16384) + Math.ceil(70000 / 16384))
+})
+
+test('per-block verification is not offered for pieces of more than 8192 blocks (past what libtorrent answers): verify those whole', () => {
+  // One file of 200 MiB in 256 MiB pieces: a single piece whose tree has 16384 leaves.
+  const file = dict(['', dict(['length', 200 * 1024 * 1024], ['pieces root', Buffer.alloc(32, 1)])])
+  const info = benc(dict(['file tree', dict(['f', file])], ['meta version', 2], ['name', 'f'], ['piece length', 256 * 1024 * 1024]))
+  const v = new V2PieceVerifier(parseInfoDict(info, {}, allow))
+  assert.equal(v.blockHashesRequest(0), undefined)
+  assert.equal(v.acceptBlockHashes(0), undefined)
+  assert.equal(v.pieceSize(0), 200 * 1024 * 1024)
 })
