@@ -1,16 +1,19 @@
 import { printMetadataFetch } from './metadata-fetch.js'
 import { printRc4Bench } from './rc4.js'
 import { printSeedUpload } from './seed-upload.js'
+import { printServeBench } from './serve.js'
 import { printSlowSwarm } from './slow-swarm.js'
+import { printWebSeedBench } from './webseed.js'
+import { printUtpBench } from './utp.js'
 import { printSwarmBench } from './swarm/swarm-bench.js'
 import { printWireLoopback } from './wire-loopback.js'
 import { printWireParser } from './wire-parser.js'
 
 /**
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
- * BENCH_ONLY=wire|seed|metadata|swarm|slow runs one group; bench/README.md has the swarm's setup.
+ * BENCH_ONLY=wire|seed|metadata|swarm|slow|webseed|utp|serve runs one group; bench/README.md has the swarm's setup.
  */
-const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow'] as const
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow', 'webseed', 'utp', 'serve'] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
 const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
@@ -23,3 +26,6 @@ if (run('seed')) await printSeedUpload(process.stdout)
 if (run('metadata')) await printMetadataFetch(process.stdout)
 if (run('swarm')) await printSwarmBench(process.stdout)
 if (run('slow')) await printSlowSwarm(process.stdout)
+if (run('webseed')) await printWebSeedBench(process.stdout)
+if (run('serve')) await printServeBench(process.stdout)
+if (run('utp')) await printUtpBench(process.stdout)

@@ -21,7 +21,9 @@ async function main (): Promise<number> {
   try {
     for (const client of clients) {
       const why = await client.unavailable()
-      versions.set(client.name, why === undefined ? await client.version() : client.name)
+      // A driver's version may or may not carry the client's name ("libtorrent 2.0.8.0", "3.00").
+      const version = why === undefined ? await client.version() : ''
+      versions.set(client.name, version === '' ? client.name : version.toLowerCase().startsWith(client.name.toLowerCase()) ? version : `${client.name} ${version}`)
       await harness.runClient(client, r => {
         results.push(r)
         const o = r.outcome

@@ -82,3 +82,16 @@ export function optionSize (args: ParsedArgs, long: string, min: number, max: nu
   if (n < min || n > max) throw new UsageError(`--${long} must be between ${min} and ${max} bytes, got ${n}`)
   return n
 }
+
+/**
+ * A timeout option, in seconds like every `--*-timeout` (`10`, `0.5`), returned in milliseconds.
+ * A value past `max` says so, with the unit: `--timeout 5000` was milliseconds once.
+ */
+export function optionSeconds (args: ParsedArgs, long: string, min: number, max: number): number | undefined {
+  const v = optionString(args, long)
+  if (v === undefined) return undefined
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--${long} must be a number of seconds, got "${v}"`)
+  const s = Number(v)
+  if (s < min || s > max) throw new UsageError(`--${long} must be between ${min} and ${max} seconds, got ${s}`)
+  return Math.round(s * 1000)
+}

@@ -1,5 +1,6 @@
 import { main } from './main.js'
 import { startMemoryPacer } from './memory-pacer.js'
+import { describeSystemError } from '../util/errors.js'
 
 /**
  * Binds main() to the real process: signals abort the running command (exit 130/143 as shells
@@ -22,7 +23,7 @@ export function run (entry: typeof main = main): void {
   process.on('SIGTERM', onSignal(143))
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') controller.abort(err)
-    else process.stderr.write(`bt-stream: stdout: ${err.message}\n`)
+    else process.stderr.write(`bt-stream: stdout: ${describeSystemError(err)}\n`)
   })
   let settled = false
   process.once('beforeExit', () => {

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { ProtocolError } from '../util/errors.js'
 
 /**
@@ -24,7 +24,7 @@ export interface Sniffed {
   readonly head: Buffer
 }
 
-export function sniffProtocol (socket: Socket, timeout: number): Promise<Sniffed> {
+export function sniffProtocol (socket: Duplex, timeout: number): Promise<Sniffed> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = []
     let seen = 0

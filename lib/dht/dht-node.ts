@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import DHT from 'bittorrent-dht'
 import { formatPeer, parseHostPort, validPeer, type PeerAddress } from '../tracker/compact.js'
 import { BtStreamError, UsageError } from '../util/errors.js'
-import { ScreenedUdpSocket, type DroppedDatagrams } from './screened-socket.js'
+import { ScreenedUdpSocket, type DroppedDatagrams, type SharedDatagramPort } from './screened-socket.js'
 
 /**
  * Our node in the BitTorrent DHT (BEP 5), a thin wrapper over the `bittorrent-dht` package:
@@ -29,6 +29,12 @@ export interface DhtNodeOptions {
   readonly nodeId?: Uint8Array
   /** How long a lookup or announce may run (default 30 s). */
   readonly queryTimeout?: number
+  /**
+   * A UDP socket already bound, shared with uTP (a UtpTransport's `datagrams`: libtorrent too
+   * runs uTP and the DHT on one port). `port` and `bindAddress` are then the socket's own;
+   * destroy() lets go of it without closing it.
+   */
+  readonly socket?: SharedDatagramPort
 }
 
 export interface TorrentRef {
@@ -68,7 +74,7 @@ export class DhtNode {
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map(parseBootstrapNode)
     // Ours, not the package's: bittorrent-dht passes `socket` down to k-rpc-socket, which then
     // reads only the datagrams the screen let through.
-    const socket = new ScreenedUdpSocket('udp4')
+    const socket = new ScreenedUdpSocket(opts.socket ?? 'udp4')
     const dht = new DHT({
       bootstrap,
       socket,

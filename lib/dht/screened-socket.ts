@@ -40,18 +40,32 @@ export interface DroppedDatagrams {
   readonly failed: number
 }
 
+/**
+ * A UDP socket the DHT shares with another user instead of owning one: uTP's (lib/utp
+ * datagrams.ts hands over the datagrams libutp did not claim). The same screen applies.
+ */
+export interface SharedDatagramPort {
+  on (event: 'message', listener: (msg: Buffer, rinfo: dgram.RemoteInfo) => void): unknown
+  on (event: 'error' | 'listening' | 'close', listener: (...args: any[]) => void): unknown
+  bind (...args: unknown[]): void
+  address (): ReturnType<dgram.Socket['address']>
+  send (msg: Uint8Array, offset: number, length: number, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void
+  close (cb?: () => void): void
+}
+
 export class ScreenedUdpSocket extends EventEmitter {
-  private readonly socket: dgram.Socket
+  private readonly socket: dgram.Socket | SharedDatagramPort
   private oversized = 0
   private malformed = 0
   private failed = 0
 
-  constructor (type: 'udp4' | 'udp6' = 'udp4') {
+  /** A dgram socket of its own (`type`), or the shared port it is given. */
+  constructor (type: 'udp4' | 'udp6' | SharedDatagramPort = 'udp4') {
     super()
-    this.socket = dgram.createSocket(type)
-    this.socket.on('message', (msg, rinfo) => { this.onMessage(msg, rinfo) })
+    this.socket = typeof type === 'string' ? dgram.createSocket(type) : type
+    this.socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => { this.onMessage(msg, rinfo) })
     // Forwarded only when someone listens: k-rpc-socket does from its constructor on.
-    this.socket.on('error', (err) => { if (this.listenerCount('error') > 0) this.emit('error', err) })
+    this.socket.on('error', (err: Error) => { if (this.listenerCount('error') > 0) this.emit('error', err) })
     this.socket.on('listening', () => this.emit('listening'))
     this.socket.on('close', () => this.emit('close'))
   }

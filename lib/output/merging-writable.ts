@@ -14,6 +14,12 @@ export interface VerifiedPiece {
   readonly data: Uint8Array
 }
 
+/** A streamx Readable of bytes: streamx types its data as `unknown`, this says Uint8Array. */
+export interface ByteReadable extends Readable {
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array>
+  read (): Uint8Array | null
+}
+
 export interface MergingOptions {
   readonly pieceLength: number
   /** The byte range of the torrent's stream to produce: [start, end). */
@@ -27,7 +33,7 @@ export interface MergingOptions {
    * Builds `output` from the merger's hooks, so a caller can hand out its own Readable subclass
    * (the download's stream, with its progress events) without another stream in between.
    */
-  readonly createOutput?: (hooks: ReadableOptions) => Readable
+  readonly createOutput?: (hooks: ReadableOptions) => ByteReadable
 }
 
 interface MergingEvents extends WritableEvents {
@@ -37,9 +43,14 @@ interface MergingEvents extends WritableEvents {
 
 const DEFAULT_OUTPUT_HWM = 1024 * 1024
 
+/** What goes in is a VerifiedPiece: narrowed from streamx's `write(data: unknown)`. */
+export interface MergingWritable {
+  write (piece: VerifiedPiece): boolean
+}
+
 export class MergingWritable extends Writable<MergingEvents> {
   /** The file's bytes in order. */
-  readonly output: Readable
+  readonly output: ByteReadable
   private readonly opts: MergingOptions
   private readonly held = new Map<number, Uint8Array>()
   private cursorIndex: number
@@ -67,7 +78,8 @@ export class MergingWritable extends Writable<MergingEvents> {
         cb(null)
       }
     }
-    this.output = opts.createOutput === undefined ? new Readable(hooks) : opts.createOutput(hooks)
+    // Only flush() pushes to it, and only piece bytes.
+    this.output = opts.createOutput === undefined ? new Readable(hooks) as ByteReadable : opts.createOutput(hooks)
     if (this.lastIndex < this.cursorIndex) this.output.push(null)
   }
 

@@ -45,6 +45,29 @@ export interface PickerOptions {
 }
 
 /**
+ * A reader's position (a range stream, an HTTP client): the pieces at it are urgent and the
+ * pieces ahead of it are preferred. Several cursors share one picker (one engine, several
+ * readers); the most recently moved one comes first, since a fresh seek is what a user waits for.
+ */
+export interface PieceCursor {
+  /** The piece the reader needs next. */
+  readonly piece: number
+  /** The reader moved (it read on, or seeked): its priority becomes the highest. */
+  move (piece: number): void
+  /** The reader went away: its pieces are no longer urgent. Idempotent. */
+  remove (): void
+}
+
+/** Pieces at a cursor taken in order before rarest-first (as `urgentPieces` for the window). */
+const CURSOR_URGENT_PIECES = 2
+
+interface CursorState {
+  piece: number
+  readonly windowPieces: number
+  readonly urgentPieces: number
+}
+
+/**
  * Rarest-first without a window scans at most this many missing pieces from the lowest one, so a
  * pick stays cheap on torrents with 100k pieces; rarity beyond that horizon is not considered.
  */
@@ -69,6 +92,8 @@ export class PiecePicker {
    */
   private anchor: number
   private remaining = 0
+  /** Readers' cursors, most recently moved first (the order they are served in). */
+  private readonly cursors: CursorState[] = []
   /** Wanted pieces not yet started: none left means endgame (BEP 3). */
   private notStarted = 0
 
@@ -146,23 +171,118 @@ export class PiecePicker {
     }
   }
 
+  // --- readers' cursors ---
+
+  /**
+   * A reader at `piece`: its first `urgentPieces` pieces are taken in order before anything else,
+   * then the rarest within `windowPieces` from it, before the picker's own order.
+   */
+  addCursor (piece: number, windowPieces: number, urgentPieces = CURSOR_URGENT_PIECES): PieceCursor {
+    const state: CursorState = { piece: this.clamp(piece), windowPieces: Math.max(1, windowPieces), urgentPieces: Math.max(1, urgentPieces) }
+    this.cursors.unshift(state)
+    let removed = false
+    return {
+      get piece () { return state.piece },
+      move: (to: number) => {
+        if (removed) return
+        const moved = this.clamp(to)
+        if (moved === state.piece) return
+        state.piece = moved
+        this.cursors.splice(this.cursors.indexOf(state), 1)
+        this.cursors.unshift(state)
+      },
+      remove: () => {
+        if (removed) return
+        removed = true
+        this.cursors.splice(this.cursors.indexOf(state), 1)
+      }
+    }
+  }
+
+  /** Readers' cursors now open. */
+  get cursorCount (): number { return this.cursors.length }
+
+  /**
+   * Is `index` among the urgent pieces of some cursor? Such a piece may start even when the
+   * engine's budget of active pieces is spent (request-tracker.ts): the bound is the cursors'.
+   */
+  isUrgent (index: number): boolean {
+    for (const c of this.cursors) if (index >= c.piece && index < c.piece + c.urgentPieces) return true
+    return false
+  }
+
+  /**
+   * The urgent pieces of every cursor that are not done, most recent cursor first, each cursor's
+   * in order; a piece under two cursors is listed once.
+   */
+  urgent (): number[] {
+    const out: number[] = []
+    for (const c of this.cursors) {
+      const end = Math.min(this.last, c.piece + c.urgentPieces - 1)
+      for (let i = c.piece; i <= end; i++) {
+        const s = this.state[i]
+        if ((s === PieceState.missing || s === PieceState.active) && !out.includes(i)) out.push(i)
+      }
+    }
+    return out
+  }
+
+  private clamp (piece: number): number {
+    if (!Number.isInteger(piece)) throw new RangeError(`cursor at piece ${piece}`)
+    return Math.min(this.last, Math.max(this.first, piece))
+  }
+
+  /** Is `index` inside some cursor's window? */
+  inCursorWindow (index: number): boolean {
+    for (const c of this.cursors) if (index >= c.piece && index < c.piece + c.windowPieces) return true
+    return false
+  }
+
+  /**
+   * The cursors' choice, or -1: urgent pieces in order, then the rarest within each window (the
+   * newest cursor's first). pick() asks this first; the tracker asks it alone to serve the readers'
+   * windows before the pieces it started for no reader.
+   */
+  pickForCursors (source: PieceSource): number {
+    for (const c of this.cursors) {
+      const end = Math.min(this.last, c.piece + c.urgentPieces - 1)
+      for (let i = c.piece; i <= end; i++) {
+        if (this.state[i] === PieceState.missing && source.has(i)) return i
+      }
+    }
+    for (const c of this.cursors) {
+      const best = this.rarest(source, c.piece + c.urgentPieces, Math.min(this.last, c.piece + c.windowPieces - 1))
+      if (best !== -1) return best
+    }
+    return -1
+  }
+
   // --- state moves ---
 
   /**
-   * The next piece to start for a peer that has `source`, or -1. Inside the window: the urgent
-   * head in order, then the rarest (ties to the lowest index). Does not change state: call
-   * start() with the answer.
+   * The next piece to start for a peer that has `source`, or -1. First the readers' cursors
+   * (pickAtCursors), then inside the window: the urgent head in order, then the rarest (ties to
+   * the lowest index). Does not change state: call start() with the answer.
    */
   pick (source: PieceSource): number {
+    if (this.cursors.length > 0) {
+      const atCursor = this.pickForCursors(source)
+      if (atCursor !== -1) return atCursor
+    }
     const end = this.windowEnd()
     const urgentEnd = this.windowPieces === undefined ? this.base - 1 : Math.min(end, this.base + this.urgentPieces - 1)
     for (let i = this.base; i <= urgentEnd; i++) {
       if (this.state[i] === PieceState.missing && source.has(i)) return i
     }
+    return this.rarest(source, Math.max(this.base, urgentEnd + 1), end)
+  }
+
+  /** The rarest missing piece in [from, to] the peer has (ties to the lowest index), or -1. */
+  private rarest (source: PieceSource, from: number, to: number): number {
     let best = -1
     let bestAvail = Infinity
     let scanned = 0
-    for (let i = Math.max(this.base, urgentEnd + 1); i <= end && scanned < MAX_SCAN; i++) {
+    for (let i = Math.max(this.base, from); i <= to && scanned < MAX_SCAN; i++) {
       if (this.state[i] !== PieceState.missing) continue
       scanned++
       if (!source.has(i)) continue

@@ -21,6 +21,7 @@ export type ReceiveResult<P> =
   | { readonly accepted: false, readonly reason: BlockRefusal }
 
 const NO_CANCELS: readonly never[] = Object.freeze([])
+const NO_PIECES: readonly number[] = Object.freeze([])
 
 export interface FillOptions<P = unknown> {
   /** A block one other peer has held this long (ms) may be asked of a second peer too. */
@@ -67,14 +68,43 @@ export class RequestTracker<P extends PieceSource> {
 
   /**
    * Up to `max` new requests for `peer`, already recorded as outstanding. In order of preference:
-   * a stalled block at the head of the output (held too long by one other peer); unrequested blocks
-   * of started pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
+   * a stalled block at the head of the output or of a reader's cursor (held too long by one slow
+   * peer); the readers' urgent pieces, most recent cursor first (started or not: they may start
+   * beyond the budget of active pieces, which the cursors bound themselves); the rest of the
+   * readers' windows (started pieces there, then new ones); unrequested blocks of other started
+   * pieces, lowest index first; blocks of a newly picked piece; and in endgame (every
    * wanted piece started), a second request for a block one other peer holds.
    */
   fill (peer: P, max: number, opts: FillOptions<P>): BlockRequest[] {
     const out: BlockRequest[] = []
     if (max <= 0) return out
-    this.takeStalled(peer, max, opts, out)
+    const urgent = this.picker.cursorCount > 0 ? this.picker.urgent() : NO_PIECES
+    this.takeStalled(peer, max, opts, out, urgent)
+    for (const index of urgent) {
+      if (out.length >= max) return out
+      if (!peer.has(index)) continue
+      let piece = this.active.get(index)
+      if (piece === undefined) {
+        if (opts.startNew === false) continue
+        piece = this.startPiece(index)
+      }
+      this.takeMissing(piece, peer, max, opts.now, out)
+    }
+    if (this.picker.cursorCount > 0) {
+      // The readers' windows next, before pieces started for no reader (rarest-first while
+      // nobody read, or left half-requested by a seek's preempt).
+      for (const index of this.order) {
+        if (out.length >= max) return out
+        const piece = this.active.get(index)!
+        if (piece.unrequested === 0 || !peer.has(index) || !this.picker.inCursorWindow(index)) continue
+        this.takeMissing(piece, peer, max, opts.now, out)
+      }
+      while (out.length < max && opts.startNew !== false && this.active.size < this.maxActive) {
+        const index = this.picker.pickForCursors(peer)
+        if (index === -1) break
+        this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
+      }
+    }
     for (const index of this.order) {
       if (out.length >= max) return out
       const piece = this.active.get(index)!
@@ -88,6 +118,36 @@ export class RequestTracker<P extends PieceSource> {
     }
     if (out.length === 0 && this.picker.endgame) this.takeDuplicates(peer, max, opts.now, out, opts.isIdle)
     return out
+  }
+
+  /**
+   * A reader seeked: the peer's queue is full of requests for pieces nobody waits for, and the
+   * peer answers in order, so the urgent ones would wait behind them. Every outstanding request of
+   * `peer` outside the readers' urgent pieces is released, except the `keep` oldest (probably on
+   * the wire already, and their arrival tops the peer up again at once). Returns the released
+   * requests: the caller sends a `cancel` for each.
+   */
+  preempt (peer: P, keep: number): BlockRequest[] {
+    const mine = this.outstanding.get(peer)
+    if (mine === undefined) return []
+    const held: Array<{ piece: ActivePiece<P>, b: number }> = []
+    for (const [piece, blocks] of mine) {
+      if (this.picker.isUrgent(piece.index)) continue
+      for (const b of blocks) held.push({ piece, b })
+    }
+    held.sort((x, y) => x.piece.requestedAt[x.b]! - y.piece.requestedAt[y.b]!)
+    const released: BlockRequest[] = []
+    for (const { piece, b } of held.slice(Math.max(0, keep))) {
+      piece.removeHolder(b, peer)
+      this.forget(peer, piece, b)
+      released.push(piece.request(b))
+    }
+    return released
+  }
+
+  /** Peers with requests outstanding. */
+  peers (): IterableIterator<P> {
+    return this.outstanding.keys()
   }
 
   /**
@@ -199,11 +259,20 @@ export class RequestTracker<P extends PieceSource> {
     }
   }
 
-  /** Head-of-line blocking: the first active piece's blocks held too long by one slow peer. */
-  private takeStalled (peer: P, max: number, opts: FillOptions<P>, out: BlockRequest[]): void {
+  /**
+   * Head-of-line blocking: the first active piece (the output's next bytes), and each reader's
+   * urgent pieces, whose blocks one slow peer has held too long.
+   */
+  private takeStalled (peer: P, max: number, opts: FillOptions<P>, out: BlockRequest[], urgent: readonly number[]): void {
     const head = this.order[0]
-    if (head === undefined || head !== this.picker.cursor || !peer.has(head)) return
-    this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
+    if (head !== undefined && head === this.picker.cursor && peer.has(head)) {
+      this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
+    }
+    for (const index of urgent) {
+      const piece = this.active.get(index)
+      if (piece === undefined || index === head || !peer.has(index)) continue
+      this.takeDuplicatesOf(piece, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
+    }
   }
 
   /** Endgame: any block one other peer holds, whatever its age. */

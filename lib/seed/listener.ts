@@ -12,6 +12,11 @@ import type { OurExtensions, PeerConnectionOptions } from '../wire/peer-connecti
 import { PeerConnection } from '../wire/peer-connection.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { generatePeerId } from '../wire/peer-id.js'
+import type { UtpTransport } from '../utp/transport.js'
+import type { UtpStream } from '../utp/stream-guard.js'
+
+/** What an inbound peer arrives on: a TCP socket, or a uTP stream (lib/utp) on the same port number. */
+type InboundSocket = Socket | UtpStream
 
 /**
  * PeerListener: the TCP server peers dial to reach us. Each socket becomes an inbound
@@ -77,7 +82,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly _torrents = new Map<string, ServedTorrent>()
   /** MSE: HASH('req2', info hash) hex -> info hash, for the responder to find SKEY. */
   private readonly _skeys = new Map<string, Uint8Array>()
-  private readonly _handshaking = new Set<Socket>()
+  private readonly _handshaking = new Set<InboundSocket>()
+  private readonly _utp: Array<{ transport: UtpTransport, onConnection: (s: UtpStream) => void }> = []
   private _port: number | undefined
   private _closing: Promise<void> | undefined
 
@@ -116,6 +122,17 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     })
   }
 
+  /**
+   * Takes inbound uTP connections from `transport` too (BEP 29; open it on our port number:
+   * `UtpTransport.open({ port: listener.port })`), under the same handshake bound and checks as
+   * TCP. The transport stays its owner's: close() only stops listening to it.
+   */
+  attachUtp (transport: UtpTransport): void {
+    const onConnection = (s: UtpStream): void => { this._onSocket(s) }
+    transport.on('connection', onConnection)
+    this._utp.push({ transport, onConnection })
+  }
+
   /** Accept peers for this torrent from now on. */
   serve (infoHashHex: string, torrent: ServedTorrent): void {
     this._torrents.set(infoHashHex.toLowerCase(), torrent)
@@ -134,13 +151,14 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     this._closing ??= new Promise<void>((resolve) => {
       for (const s of this._handshaking) s.destroy()
       this._handshaking.clear()
+      for (const { transport, onConnection } of this._utp) transport.off('connection', onConnection)
       if (!this._server.listening) { resolve(); return }
       this._server.close(() => { resolve() })
     })
     return this._closing
   }
 
-  private _onSocket (socket: Socket): void {
+  private _onSocket (socket: InboundSocket): void {
     if (this._closing !== undefined) { socket.destroy(); return }
     const max = this._opts.maxHandshaking ?? DEFAULT_MAX_HANDSHAKING
     if (this._handshaking.size >= max) {
@@ -180,7 +198,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   }
 
   /** The PeerConnection over `stream` (the socket, or the decrypted stream over it). */
-  private _open (stream: Duplex, socket: Socket, handshakeTimeout: number, enc?: EncryptedStream): void {
+  private _open (stream: Duplex, socket: InboundSocket, handshakeTimeout: number, enc?: EncryptedStream): void {
     const remote = remoteAddress(socket)
     let hex = ''
     // The connection reads `have` and `extensions` from its options when it sends its greeting,
@@ -218,7 +236,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
 }
 
 /** A dual-stack socket names an IPv4 peer `::ffff:a.b.c.d`; the pool knows it as `a.b.c.d`. */
-function remoteAddress (socket: Socket): PeerAddress | undefined {
+function remoteAddress (socket: InboundSocket): PeerAddress | undefined {
   const host = socket.remoteAddress
   const port = socket.remotePort
   if (host === undefined || port === undefined) return undefined

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events'
+import type { UtpMode } from '../utp/dial-policy.js'
+import type { UtpTransport } from '../utp/transport.js'
 import type { Metainfo } from '../metainfo/types.js'
 import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
@@ -52,6 +54,9 @@ export interface SeederOptions {
   /** MSE/PE policy for the peers we dial (the listener has its own). */
   readonly encryption?: EncryptionPolicy
   readonly now?: () => number
+  /** uTP (BEP 29) for our dials (`seed --peer`, tracker peers): the transport and the dial policy. */
+  readonly utp?: UtpTransport
+  readonly utpMode?: UtpMode
 }
 
 export interface SeederEvents {
@@ -103,7 +108,9 @@ export class Seeder extends EventEmitter<SeederEvents> {
         peerId: opts.listener.peerId,
         extensions: this._extensions(),
         ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
-        signal
+        signal,
+        ...(opts.utp === undefined ? {} : { utp: opts.utp }),
+        ...(opts.utpMode === undefined ? {} : { utpMode: opts.utpMode })
       })
     })
     this._pool.on('dial-error', () => {})

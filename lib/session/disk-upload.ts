@@ -33,6 +33,8 @@ export interface DiskUpload {
   readonly have: BitField
   /** The port we listen on, undefined when not listening. */
   readonly port: number | undefined
+  /** The listener (undefined when not listening): a uTP transport on its port number attaches to it. */
+  readonly listener: PeerListener | undefined
   /** Incoming peers join `swarm`; pieces `sink` writes become ours. */
   attach (swarm: Swarm, sink: DiskSink): void
   /** Stop accepting peers (the swarm closes the open connections). Idempotent. */
@@ -53,6 +55,7 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
     side,
     have,
     port,
+    listener,
     attach (s, sink) {
       swarm = s
       sink.on('written', index => { side.pieceWritten(index) })

@@ -19,6 +19,9 @@ import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
+import { openSessionUtp } from '../utp/session.js'
+import type { UtpTransport } from '../utp/transport.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
 import { openDiskUpload, type DiskUpload } from './disk-upload.js'
 
@@ -55,6 +58,8 @@ interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
   /** Reading a block back for a peer failed: that request was refused; the download goes on. */
   'read-error': [StorageError]
 }
@@ -70,6 +75,7 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   private readonly resumedBytes: number
   private sources: PeerSources | undefined
   private upload: DiskUpload | undefined
+  private utp: UtpTransport | undefined
 
   constructor (meta: Metainfo, swarm: Swarm, storage: FileStorage, sink: DiskSink, total: number, resumed: number) {
     super()
@@ -101,11 +107,14 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
     this.swarm.stop(reason)
     if (!this.sink.destroyed && reason !== undefined) this.sink.destroy(reason)
     await Promise.all([this.sources?.stop(), this.upload?.close()])
+    // After the listener: its UDP port number is free again once this resolves (a seed that follows may bind it).
+    await this.utp?.close()
   }
 
   /** @internal wired by downloadToDisk once the sources exist. */
-  attachSources (sources: PeerSources, upload: DiskUpload | undefined): void {
+  attachSources (sources: PeerSources, upload: DiskUpload | undefined, utp?: UtpTransport): void {
     this.sources = sources
+    this.utp = utp
     this.upload = upload
   }
 }
@@ -138,6 +147,15 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     await storage.close().catch(() => {})
     throw err
   }
+  let utp: UtpTransport | undefined
+  try {
+    // uTP on the listener's port number (UDP), its inbound peers to the listener.
+    utp = nothingLeft ? undefined : await openSessionUtp(opts, { ...(upload?.listener === undefined ? {} : { listener: upload.listener }), ...(opts.listenHost === undefined ? {} : { host: opts.listenHost }) })
+  } catch (err) {
+    await upload?.close()
+    await storage.close().catch(() => {})
+    throw err
+  }
   const swarm = new Swarm({
     meta,
     peerId,
@@ -147,7 +165,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) }),
+    connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp: Promise.resolve(utp), utpMode: opts.utp }),
     upload: upload?.side
   })
   upload?.attach(swarm, sink)
@@ -161,7 +179,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   // A failed download stops accepting peers even if its owner never calls stop().
-  dl.done.then(() => dl.stop(), () => upload?.close()).finally(() => {
+  dl.done.then(() => dl.stop(), async () => { await upload?.close(); await utp?.close() }).finally(() => {
     clearInterval(progress)
     opts.signal?.removeEventListener('abort', onAbort)
   }).catch(() => {})
@@ -171,8 +189,9 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     : startPeerSources(swarm, meta, peerId, { ...opts, port: upload?.port ?? opts.port }, {
       fail: err => { void dl.stop(err) },
       trackerError: f => dl.emit('tracker-error', f),
+      webSeed: e => dl.emit('web-seed', e),
       uploaded: () => upload?.side.uploaded ?? 0
-    }), upload)
+    }), upload, utp)
   swarm.start()
   return dl
 }

@@ -13,17 +13,29 @@ import type { Announcer } from '../tracker/announcer.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
+import type { WebSeedEvent } from '../webseed/web-seeds.js'
 import { startPeerSources, type SourceOptions } from './peer-sources.js'
 import { generatePeerId } from '../wire/peer-id.js'
 import { Swarm, type SwarmStats } from '../swarm/swarm.js'
 import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
+import { piecesForRange } from '../metainfo/geometry.js'
+import { openSessionUtp } from '../utp/session.js'
 
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
   readonly file?: number | string
-  /** Just this piece (overrides `file`). */
+  /** First byte of the file (of the torrent, without `file`) to stream, inclusive; default 0. */
+  readonly start?: number
+  /** Byte of the file to stop at, exclusive; default its length. */
+  readonly end?: number
+  /** Just this piece (overrides `file`, `start` and `end`). */
   readonly piece?: number
+  /**
+   * A byte range [start, end) of the torrent's byte stream, across file boundaries (overrides
+   * `file` and `piece`). Padding files inside it are in the stream (TarOutput drops them).
+   */
+  readonly range?: { readonly start: number, readonly end: number }
   /** Bytes past the output cursor that may be held in memory (default 16 MiB). */
   readonly windowBytes?: number
   readonly maxPeers?: number
@@ -43,14 +55,26 @@ export interface DownloadProgress extends SwarmStats {
 }
 
 export interface DownloadStreamEvents extends ReadableEvents {
+  data: [data: Uint8Array]
   progress: [DownloadProgress]
   'tracker-error': [TrackerFailure]
   'peer-banned': [PeerAddress, string]
+  /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
+  'web-seed': [WebSeedEvent]
 }
 
 /** Default bytes in memory ahead of the reader: enough for a fast swarm, small next to RSS. */
 export const DEFAULT_WINDOW_BYTES = 16 * 1024 * 1024
 const PROGRESS_MS = 500
+
+/**
+ * What comes out is Uint8Array (views of verified pieces). streamx declares every Readable's data
+ * as `unknown`; this narrows it, so `for await (const chunk of download(meta))` is typed.
+ */
+export interface DownloadStream {
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array>
+  read (): Uint8Array | null
+}
 
 /** The download's bytes, in order, with its swarm and progress attached. */
 export class DownloadStream extends Readable<DownloadStreamEvents> {
@@ -74,8 +98,19 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
   }
 }
 
+/** A byte range of the whole torrent, checked: a library caller's mistake is a RangeError. */
+function selectBytes (meta: Metainfo, start: number, end: number): Selection {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > meta.length) {
+    throw new RangeError(`range [${start}, ${end}) is not inside the torrent's ${meta.length} bytes`)
+  }
+  const span = piecesForRange(meta, start, end)
+  return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex: undefined }
+}
+
 export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadStream {
-  const selection = opts.piece === undefined ? selectRange(meta, opts.file) : selectPiece(meta, opts.piece)
+  const selection = opts.range !== undefined
+    ? selectBytes(meta, opts.range.start, opts.range.end)
+    : opts.piece === undefined ? selectRange(meta, opts.file, { start: opts.start, end: opts.end }) : selectPiece(meta, opts.piece)
   const peerId = opts.peerId ?? generatePeerId()
   const windowPieces = Math.max(2, Math.ceil((opts.windowBytes ?? DEFAULT_WINDOW_BYTES) / meta.pieceLength))
   let stream!: DownloadStream
@@ -89,6 +124,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   stream.merger = merger
   // The merger fails only with the swarm or the stream, and the stream carries that error.
   merger.on('error', () => {})
+  // uTP (BEP 29): dial-only here (stdout mode accepts no peers). Dials wait for it to bind.
+  const utp = openSessionUtp(opts).catch((err: Error) => { stream.destroy(err); return undefined })
   const swarm = new Swarm({
     meta,
     peerId,
@@ -99,7 +136,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     maxPeers: opts.maxPeers,
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
-    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
+    connect: dialer({ meta, peerId, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp, utpMode: opts.utp })
   })
   stream.swarm = swarm
   merger.on('advance', next => swarm.sinkAdvanced(next))
@@ -111,11 +148,13 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     swarm.stop()
     merger.destroy()
     stream.destroy(new DownloadError('download aborted'))
+    stream.stopped = utp.then(t => t?.close())
     return stream
   }
   const sources = startPeerSources(swarm, meta, peerId, opts, {
     fail: err => stream.destroy(err),
-    trackerError: f => stream.emit('tracker-error', f)
+    trackerError: f => stream.emit('tracker-error', f),
+    webSeed: e => stream.emit('web-seed', e)
   })
   stream.announcer = sources.announcer
 
@@ -130,7 +169,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     opts.signal?.removeEventListener('abort', onAbort)
     swarm.stop()
     if (!merger.destroyed) merger.destroy()
-    stream.stopped = sources.stop()
+    stream.stopped = Promise.all([sources.stop(), utp.then(t => t?.close())]).then(() => {})
   })
   swarm.start()
   return stream

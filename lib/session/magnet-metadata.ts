@@ -10,6 +10,7 @@
  * lying and no tracker or DHT can name another, at once with that reason. Until then a peer that
  * refused or dropped us is dialed again with backoff: it may be starting, or the only one there is.
  */
+import { openSessionUtp, type UtpOptions } from '../utp/session.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
 import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
@@ -28,7 +29,7 @@ import { PeerPool } from '../swarm/peer-pool.js'
 import { classifyDialError, describeCounts, outcomeWords } from '../swarm/peer-outcome.js'
 import { startDhtLookup, type DhtOptions } from './dht-source.js'
 
-export interface MagnetMetadataOptions extends DhtOptions {
+export interface MagnetMetadataOptions extends DhtOptions, UtpOptions {
   /** Peers to ask besides the magnet's own `x.pe`. */
   readonly peers?: readonly PeerAddress[]
   /** Ask the magnet's trackers (default true). */
@@ -77,6 +78,9 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
       conn.destroy(new ProtocolError(why))
     }
   })
+  // uTP (BEP 29), dial-only: metadata peers are asked, never served. Under --utp-only without
+  // utp-native the fetch fails at once with the reason.
+  const utp = openSessionUtp(opts).catch((err: Error) => { fetcher.destroy(err); return undefined })
   /** Open connections and their addresses: bounded by the pool's connection cap. */
   const live = new Map<PeerConnection, PeerAddress>()
   const answered = new Map<string, PeerAddress>()
@@ -88,7 +92,10 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     maxRetries: Infinity,
     retryBaseMs: RETRY_BASE_MS,
     retryMaxMs: RETRY_MAX_MS,
-    dial: (addr, signal) => connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }) })
+    dial: async (addr, signal) => {
+      const transport = await utp
+      return await connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), ...(transport === undefined ? {} : { utp: transport }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
+    }
   })
   pool.on('dial-error', (addr, err) => {
     log.set(formatPeer(addr), outcomeWords(classifyDialError(err)))
@@ -131,6 +138,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
   if (announcer === undefined && dht === undefined && magnet.peers.length === 0 && (opts.peers?.length ?? 0) === 0) {
     fetcher.destroy()
     pool.close()
+    await (await utp)?.close()
     throw new DownloadError(`magnet ${magnet.infoHashHex}: no tracker, no peer and no DHT to ask for its metadata`)
   }
 
@@ -156,7 +164,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     fetcher.destroy()
     pool.close()
     for (const conn of live.keys()) conn.destroy()
-    await Promise.all([announcer?.stop(), dht?.stop()])
+    await Promise.all([announcer?.stop(), dht?.stop(), utp.then(t => t?.close())])
   }
 }
 

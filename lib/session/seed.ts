@@ -3,6 +3,8 @@
  * (and their peers dialed), and the Seeder answering requests under the choker. What we serve is
  * what verified: the resume check decides, never a file's mere presence.
  */
+import { openSessionUtp, type UtpOptions } from '../utp/session.js'
+import type { UtpTransport } from '../utp/transport.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
@@ -17,7 +19,7 @@ import type { BitField } from '../wire/bitfield.js'
 import type { PeerAddress } from '../swarm/peer-pool.js'
 import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
 
-export interface SeedOptions extends DhtOptions {
+export interface SeedOptions extends DhtOptions, UtpOptions {
   /** TCP port to listen on (default: any free port). */
   readonly port?: number
   /** Address to bind (default: every interface). */
@@ -76,13 +78,22 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
   const encryption = opts.encryption === undefined ? {} : { encryption: opts.encryption }
   const listener = new PeerListener({ port: opts.port, host: opts.host, ...encryption })
   const port = await listener.listen()
+  let utp: UtpTransport | undefined
+  try {
+    // uTP (BEP 29) on the same port number, UDP: what we announce reaches both kinds of peer.
+    utp = await openSessionUtp(opts, { listener, ...(opts.host === undefined ? {} : { host: opts.host }) })
+  } catch (err) {
+    await listener.close()
+    await storage.close()
+    throw err
+  }
   let seeder!: Seeder
   const announcer = opts.trackers === false || meta.announce.length === 0
     ? undefined
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
-  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }) })
+  seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }), ...(utp === undefined ? {} : { utp }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
   seeder.start()
   for (const addr of opts.peers ?? []) seeder.dialPeer(addr)
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
@@ -93,6 +104,7 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
     stopWatch()
     await Promise.all([seeder.close(), dht?.stop()])
     await listener.close()
+    await utp?.close()
     await storage.close()
   })())
   const finished = new Promise<'ratio' | 'time'>((resolve) => {

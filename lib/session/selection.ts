@@ -18,25 +18,39 @@ export interface Selection {
   readonly fileIndex: number | undefined
 }
 
+/** Bytes [start, end) of the chosen file (of the torrent, without one); end exclusive. */
+export interface ByteRange {
+  readonly start?: number
+  readonly end?: number
+}
+
 /**
  * `file`: an index into `meta.files` or a path as `bt-stream info` prints it. Without one, a
- * multi-file torrent is a usage error that lists the files (a stream is one file).
+ * multi-file torrent is a usage error that lists the files (a stream is one file). `range`
+ * narrows it to bytes [start, end) of that file; only the pieces under them are fetched.
  */
-export function selectRange (meta: Metainfo, file?: number | string): Selection {
+export function selectRange (meta: Metainfo, file?: number | string, range: ByteRange = {}): Selection {
   let fileIndex: number | undefined
   if (file === undefined) {
     if (meta.multiFile) {
-      throw new UsageError(`"${meta.name}" holds ${meta.files.length} files; choose one with --file:\n${listFiles(meta)}`)
+      throw new UsageError(`"${meta.name}" holds ${meta.files.length} files; choose one (the file option):\n${listFiles(meta)}`)
     }
     fileIndex = undefined
   } else {
     fileIndex = typeof file === 'number' ? file : findFile(meta, file)
     const f = meta.files[fileIndex]
-    if (f === undefined) throw new UsageError(`--file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
-    if (f.padding) throw new UsageError(`--file ${file} is a padding file (BEP 47), not content`)
+    if (f === undefined) throw new UsageError(`file ${file}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    if (f.padding) throw new UsageError(`file ${file} is a padding file (BEP 47), not content`)
   }
-  const start = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
-  const end = fileIndex === undefined ? meta.length : start + meta.files[fileIndex]!.length
+  const offset = fileIndex === undefined ? 0 : meta.files[fileIndex]!.offset
+  const length = fileIndex === undefined ? meta.length : meta.files[fileIndex]!.length
+  const from = range.start ?? 0
+  const to = range.end ?? length
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to > length || from > to) {
+    throw new UsageError(`byte range ${from}..${to} is outside the ${fileIndex === undefined ? 'torrent' : 'file'}'s 0..${length}`)
+  }
+  const start = offset + from
+  const end = offset + to
   const span = piecesForRange(meta, start, end)
   return { start, end, firstPiece: span?.first, lastPiece: span?.last, fileIndex }
 }
@@ -56,7 +70,7 @@ export function selectFiles (meta: Metainfo, sels: readonly string[]): number[] 
   if (sels.length === 0) return undefined
   return sels.map(sel => {
     const i = findFile(meta, sel)
-    if (meta.files[i] === undefined) throw new UsageError(`--file ${sel}: no such file; the torrent holds:\n${listFiles(meta)}`)
+    if (meta.files[i] === undefined) throw new UsageError(`file ${sel}: no such file; the torrent holds:\n${listFiles(meta)}`)
     return i
   })
 }

@@ -87,7 +87,8 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
     const out: Partial<Record<PeerOutcome, number>> = {}
     for (const k of this.known.values()) {
       if (k.state === 'connected') continue
-      const o: PeerOutcome = k.state === 'banned' ? 'banned' : k.last ?? 'pending'
+      // Our own address (a tracker lists us) is banned too, but it is not a peer that sent bad data.
+      const o: PeerOutcome = k.state === 'banned' ? (k.banReason === 'ourselves' ? 'ourselves' : 'banned') : k.last ?? 'pending'
       out[o] = (out[o] ?? 0) + 1
     }
     return out

@@ -39,6 +39,12 @@ const TICK_MS = 250
 /** A block at the head of the output held longer than this by one peer is asked of another. */
 const MIN_STALE_MS = 1500
 /**
+ * With a window, a block asked for now arrives after about the queue time (queueSeconds): a head
+ * block held twice that long is late, down to this floor (a slow web seed or peer beside fast ones
+ * used to hold each head piece for the full MIN_STALE_MS).
+ */
+const STALE_FLOOR_MS = 250
+/**
  * A peer holding requests that delivered nothing for this long no longer counts as a block's
  * holder when a second peer would duplicate it (endgame, stalled head): a silent peer must not
  * keep a live one out until the snub timeout.
@@ -77,8 +83,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private wasted = 0
   private hashFailures = 0
   private stopped = false
+  /**
+   * Why the trackers fail now, one worded line each (describeTrackerFailure), set by the peer
+   * sources: when no peer was found, the stall message names them.
+   */
+  trackerFailures: () => readonly string[] = () => []
   /** The sink said stop: no new piece starts until it drains. */
   private sinkBlocked = false
+  /**
+   * Sources the pool does not dial (BEP 19 web seeds, lib/webseed) say what became of them: the
+   * stall message ends with it.
+   */
+  stallNote: (() => string) | undefined = undefined
 
   constructor (opts: SwarmOptions) {
     super()
@@ -357,7 +373,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     // unchoke or reject cycle re-sends them (measured +130 to +330 MiB for 100 000 cycles).
     if (s.peerChoking || !s.amInterested || s.link.backlogged?.() === true) return
     const now = Date.now()
-    const target = s.targetQueue(now, this.queueSeconds(now))
+    const queueSeconds = this.queueSeconds(now)
+    const target = s.targetQueue(now, queueSeconds)
     const outstanding = this.tracker.outstandingCount(s)
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
@@ -371,7 +388,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (available <= 0) return
       budget = Math.min(want, Math.ceil(available / BLOCK_LENGTH))
     }
-    const reqs = this.tracker.fill(s, budget, { now, staleMs: MIN_STALE_MS, startNew: !this.sinkBlocked, isIdle: this.isIdleHolder })
+    const staleMs = Math.min(MIN_STALE_MS, Math.max(STALE_FLOOR_MS, 2000 * queueSeconds))
+    const reqs = this.tracker.fill(s, budget, { now, staleMs, startNew: !this.sinkBlocked, isIdle: this.isIdleHolder })
     if (limiter !== undefined) for (const r of reqs) limiter.take(r.length)
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
@@ -452,7 +470,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       known,
       banned,
       exhausted: this.pool.exhausted,
-      outcomes: this.pool.outcomes
+      outcomes: this.pool.outcomes,
+      trackerFailures: this.trackerFailures(),
+      note: this.stallNote?.()
     })
     if (err !== undefined) this.stop(err)
   }

@@ -13,6 +13,8 @@ import type { Message } from '../wire/messages.js'
 import type { BitField } from '../wire/bitfield.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
 import type { PeerAddress } from './peer-pool.js'
+import type { UtpMode } from '../utp/dial-policy.js'
+import type { UtpTransport } from '../utp/transport.js'
 import type { WirePeer } from './swarm.js'
 
 export function wirePeer (conn: PeerConnection): WirePeer {
@@ -50,11 +52,15 @@ export interface DialOptions {
   /** MSE/PE policy for our dials (default 'prefer': plaintext first, MSE if the peer closes on it). */
   readonly encryption?: EncryptionPolicy
   readonly handshakeTimeoutMs?: number
+  /** uTP (BEP 29): the session's transport, once open (undefined: TCP only), and the dial policy. */
+  readonly utp?: Promise<UtpTransport | undefined>
+  readonly utpMode?: UtpMode
 }
 
 /** The pool's dial function: TCP connect, both handshakes, then the engine's view of the peer. */
 export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSignal) => Promise<WirePeer> {
   return async (addr, signal) => {
+    const utp = await opts.utp
     const conn = await connect({
       host: addr.host,
       port: addr.port,
@@ -66,7 +72,9 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
       ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
-      signal
+      signal,
+      ...(utp === undefined ? {} : { utp }),
+      ...(opts.utpMode === undefined ? {} : { utpMode: opts.utpMode })
     })
     return wirePeer(conn)
   }

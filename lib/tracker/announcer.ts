@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { TrackerError } from '../util/errors.js'
+import { messageInWords, TrackerError } from '../util/errors.js'
 import { createTracker, type TrackerOptions } from './create-tracker.js'
 import { PeerStream } from './peer-stream.js'
 import { Tiers } from './tiers.js'
@@ -54,6 +54,18 @@ export interface TrackerFailure {
   readonly error: TrackerError
 }
 
+/**
+ * A failure in words a user can act on: a tracker that answered with a refusal (BEP 3 `failure
+ * reason`, a UDP error packet) "refused", anything else (timeouts, bad answers) "failed". For
+ * progress lines, the stall message and `seed` output.
+ */
+export function describeTrackerFailure (f: TrackerFailure): string {
+  const message = messageInWords(f.error)
+  const text = message.startsWith(`${f.url}: `) ? message.slice(f.url.length + 2) : message
+  const refusal = /^(?:failure reason|tracker error): (.*)$/s.exec(text)
+  return refusal !== null ? `the tracker ${f.url} refused: ${refusal[1] as string}` : `the tracker ${f.url} failed: ${text}`
+}
+
 export interface AnnounceInfo {
   readonly url: string
   readonly event: AnnounceEvent
@@ -96,6 +108,12 @@ interface TrackerState {
   readonly url: string
   readonly tracker: Tracker | undefined
   started: boolean
+  /**
+   * An announce reached it but its answer did not reach us (we gave up waiting, or stopped while
+   * it was in flight): it may list us all the same, so it is told `stopped` too (BEP 3), or a
+   * phantom peer stays on it for its whole peer timeout.
+   */
+  mayListUs: boolean
   completedSent: boolean
   trackerId?: Uint8Array
 }
@@ -148,7 +166,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const make = opts.createTracker ?? ((url: string) => createTracker(url, opts))
     for (const url of this.tiers.all()) {
       const t = make(url)
-      this.trackers.set(url, { url, tracker: typeof t === 'string' ? undefined : t, started: false, completedSent: false })
+      this.trackers.set(url, { url, tracker: typeof t === 'string' ? undefined : t, started: false, mayListUs: false, completedSent: false })
       if (typeof t === 'string') this.skipped.push({ url, error: new TrackerError(`${url}: ${t}`) })
     }
     const indexes = Array.from({ length: this.tiers.count }, (_, i) => i)
@@ -218,7 +236,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       lane.abort?.abort()
     }
     await bounded(this.lanes.map(l => l.running))
-    const started = [...this.trackers.values()].filter(t => t.started && t.tracker !== undefined)
+    const started = [...this.trackers.values()].filter(t => (t.started || t.mayListUs) && t.tracker !== undefined)
     await bounded(started.map(async t => {
       await t.tracker?.announce(this.request('stopped', t), signal)
     }))
@@ -265,6 +283,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
           res = await state.tracker.announce(this.request(event, state), signal)
         } catch (err) {
           lane.asking = undefined
+          if (unanswered(url, err, signal.aborted)) state.mayListUs = true
           if (signal.aborted) return 0
           const error = err instanceof TrackerError ? err : new TrackerError(`${url}: ${String(err)}`, { cause: err })
           failures.push({ url, error })
@@ -336,4 +355,15 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       ...(state.trackerId !== undefined ? { trackerId: state.trackerId } : {})
     }
   }
+}
+
+/**
+ * An HTTP announce that timed out, broke off mid-answer or was still waiting when we stopped was
+ * received, and perhaps acted on. (A UDP one that got no answer most often never got past its
+ * connect, and telling a dead tracker `stopped` would hold every exit for the stop timeout; a
+ * tracker that answered with a failure did not list us.)
+ */
+function unanswered (url: string, err: unknown, aborted: boolean): boolean {
+  if (!/^https?:/i.test(url)) return false
+  return aborted || (err instanceof Error && /timed out|closed mid-response/.test(err.message))
 }

@@ -3,6 +3,8 @@ import { EncryptedStream } from '../crypto/encrypted-stream.js'
 import { MseError } from '../crypto/errors.js'
 import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from '../crypto/mse-handshake.js'
 import { BtStreamError, ProtocolError } from '../util/errors.js'
+import { dialEither, DEFAULT_UTP_MODE, UTP_FALLBACK_CONNECT_TIMEOUT, type UtpMode } from '../utp/dial-policy.js'
+import type { UtpTransport } from '../utp/transport.js'
 import { PeerConnection, type PeerConnectionOptions, type PeerHandshake } from './peer-connection.js'
 
 /** A peer we could not reach (refused, unreachable, timed out): costs us that peer. */
@@ -17,6 +19,10 @@ export interface ConnectOptions extends Omit<PeerConnectionOptions, 'accept' | '
   readonly signal?: AbortSignal
   /** MSE/PE protocol encryption (see lib/crypto/README.md); default 'prefer'. */
   readonly encryption?: EncryptionPolicy
+  /** uTP (BEP 29): the transport to dial over; undefined: TCP only. */
+  readonly utp?: UtpTransport
+  /** Which transport a dial uses when `utp` is given (lib/utp/README.md); default 'prefer'. */
+  readonly utpMode?: UtpMode
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 10_000
@@ -41,19 +47,46 @@ const ATTEMPTS: Record<EncryptionPolicy, readonly Attempt[]> = { prefer: ['plain
 const MSE_FIRST = new Map<string, true>()
 const MSE_FIRST_MAX = 4096
 
+type Transport = 'tcp' | 'utp'
+
 /**
- * Dials a peer over TCP and resolves with its PeerConnection once both handshakes are done.
- * Rejects with PeerConnectError when the TCP connect fails or times out, with ProtocolError when
+ * Dials a peer over TCP (and uTP, when `utp` is given: `utpMode` says which first, see
+ * lib/utp/dial-policy.ts) and resolves with its PeerConnection once both handshakes are done.
+ * Rejects with PeerConnectError when the connect fails or times out, with ProtocolError when
  * the handshake does (wrong info hash, garbage, handshake timeout).
  */
 export async function connect (opts: ConnectOptions): Promise<PeerConnection> {
+  const utp = opts.utp
+  const mode = opts.utpMode ?? DEFAULT_UTP_MODE
+  if (utp === undefined && mode !== 'only') return await connectOver(opts, 'tcp')
+  const { stream } = await dialEither<PeerConnection>({
+    mode,
+    signal: opts.signal,
+    tcp: (signal) => connectOver({ ...opts, signal }, 'tcp'),
+    ...(utp === undefined
+      ? {}
+      : {
+          utp: (signal: AbortSignal) => connectOver({
+            ...opts,
+            signal,
+            // A fallback need not wait libutp's 21 s: a live uTP peer answers the SYN (or its
+            // retransmission at 3 s) well within this.
+            connectTimeout: mode === 'prefer' ? Math.min(opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, UTP_FALLBACK_CONNECT_TIMEOUT) : opts.connectTimeout
+          }, 'utp')
+        })
+  })
+  return stream
+}
+
+/** One transport: plaintext or MSE by the encryption policy, retried as it says. */
+async function connectOver (opts: ConnectOptions, transport: Transport): Promise<PeerConnection> {
   const policy = opts.encryption ?? DEFAULT_ENCRYPTION
   const key = `${opts.host}:${opts.port}`
   const attempts = policy === 'prefer' && MSE_FIRST.has(key) ? ['mse', 'plaintext'] as const : ATTEMPTS[policy]
   for (let i = 0; ; i++) {
     const attempt = attempts[i] as Attempt
     try {
-      const conn = await connectOnce(opts, attempt, policy)
+      const conn = await connectOnce(opts, attempt, policy, transport)
       if (policy === 'prefer') rememberMseFirst(key, attempt === 'mse')
       return conn
     } catch (err) {
@@ -82,8 +115,11 @@ function refusedOnly (err: unknown, attempt: Attempt): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE'
 }
 
-async function connectOnce (opts: ConnectOptions, attempt: Attempt, policy: EncryptionPolicy): Promise<PeerConnection> {
-  const socket = await dial(opts.host, opts.port, opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, opts.signal)
+async function connectOnce (opts: ConnectOptions, attempt: Attempt, policy: EncryptionPolicy, transport: Transport): Promise<PeerConnection> {
+  const timeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
+  const socket = transport === 'utp' && opts.utp !== undefined
+    ? await opts.utp.dial(opts.host, opts.port, { timeout, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+    : await dial(opts.host, opts.port, timeout, opts.signal)
   const stream = attempt === 'plaintext'
     ? socket
     : new EncryptedStream(socket, {

@@ -38,7 +38,7 @@ async function peer (): Promise<{ port: number, close: () => Promise<void> }> {
 test('bt-stream handshake prints the peer id, its client, reserved bits and extension handshake', async () => {
   const p = await peer()
   try {
-    const text = await run(['handshake', INFO_HASH_HEX, `127.0.0.1:${p.port}`, '--timeout', '5000'])
+    const text = await run(['handshake', INFO_HASH_HEX, `127.0.0.1:${p.port}`, '--timeout', '5'])
     assert.equal(text.stderr, '')
     assert.equal(text.code, 0)
     assert.match(text.stdout, /^peer id +2d6273303130302d[0-9a-f]{24} +"-bs0100-/m)
@@ -60,11 +60,11 @@ test('bt-stream handshake prints the peer id, its client, reserved bits and exte
 test('bt-stream handshake: a peer that does not serve the torrent, or no peer, is exit 1 with one line', async () => {
   const p = await peer()
   try {
-    const refused = await run(['handshake', 'd'.repeat(40), `127.0.0.1:${p.port}`, '--timeout', '5000'])
+    const refused = await run(['handshake', 'd'.repeat(40), `127.0.0.1:${p.port}`, '--timeout', '5'])
     assert.equal(refused.code, 1)
     assert.match(refused.stderr, /^bt-stream: .*handshake.*\n$/)
   } finally { await p.close() }
-  const gone = await run(['handshake', INFO_HASH_HEX, `127.0.0.1:${p.port}`, '--timeout', '5000'])
+  const gone = await run(['handshake', INFO_HASH_HEX, `127.0.0.1:${p.port}`, '--timeout', '5'])
   assert.equal(gone.code, 1)
   assert.match(gone.stderr, /^bt-stream: cannot connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED/)
 })

@@ -111,3 +111,56 @@ test('bt-stream peers: ^C (the io signal) ends the wait at once', async () => {
     await silentUdp.close()
   }
 })
+
+test('bt-stream peers leaves no peer on the tracker (BEP 3 `stopped`), even when the tracker answered after our deadline', async () => {
+  const real = await startRealTracker('127.0.0.1')
+  const infoHashHex = Buffer.from(INFO_HASH).toString('hex')
+  const listed = (): number => (real.server.torrents[infoHashHex] as { peers: { length: number } } | undefined)?.peers.length ?? 0
+  // Forwards every announce to the real tracker at once (it registers us), but holds the answer
+  // to `started` past the command's deadline: the tracker has us, and we never heard it say so.
+  const held: Array<() => void> = []
+  const slow = await hostileHttp((req, res, base) => {
+    const query = (req.url ?? '').split('?')[1] ?? ''
+    void base
+    fetch(`${real.httpUrl}?${query}`).then(async r => Buffer.from(await r.arrayBuffer())).then(body => {
+      if (/event=started/.test(query)) held.push(() => res.end(body))
+      else res.end(body)
+    }, () => res.destroy())
+  })
+  try {
+    const c = capture()
+    await assert.rejects(listPeers(meta([[slow.url]]), { timeoutMs: 1000, port: 6881, json: false }, c.io), /timed out after 900 ms|no answer within 1 s/)
+    assert.equal(listed(), 0, 'the tracker still lists the peer the command announced')
+    // The ordinary case too: the tracker answered, and `stopped` removed us.
+    const quick = capture()
+    assert.equal(await listPeers(meta([[real.httpUrl]]), { timeoutMs: 5000, port: 6881, json: false }, quick.io), 0)
+    assert.equal(listed(), 0)
+  } finally {
+    for (const h of held) h()
+    await slow.close()
+    await real.close()
+  }
+})
+
+test('bt-stream peers announces a port no local client uses: a client listed at 6881 keeps its entry on the tracker', async () => {
+  const { makeTorrent } = await import('../swarm/fixture-torrent.js')
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const real = await startRealTracker('127.0.0.1')
+  const made = makeTorrent({ length: 1000, pieceLength: 16384, announce: real.httpUrl })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-peers-'))
+  try {
+    writeFileSync(join(dir, 'x.torrent'), made.torrent)
+    // A local client at the customary port: trackers key peers by address and port.
+    await new HttpTracker(real.httpUrl).announce(request({ infoHash: made.meta.infoHash, peerId: bytes20(7), port: 6881 }), NEVER)
+    const c = capture()
+    assert.equal(await command([join(dir, 'x.torrent'), '--timeout', '5'], c.io), 0)
+    assert.match(c.out(), /^127\.0\.0\.1:6881$/m, 'the local client is listed')
+    const swarm = real.server.torrents[made.meta.infoHashHex] as { peers: { keys: string[] } }
+    assert.deepEqual(swarm.peers.keys, ['127.0.0.1:6881'], 'its entry is still there, and ours is gone')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await real.close()
+  }
+})

@@ -97,3 +97,48 @@ test('-o PATH --seed: downloads, then seeds what it downloaded (no second hashin
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('seed --seed-ratio 1: serves one leecher the whole file, then stops by itself with exit 0; --seed-time stops by the clock', async (t) => {
+  const data = seededBytes(512 * 1024 + 5, 33)
+  const made = makeTorrent({ length: data.length, pieceLength: 32 * 1024, data })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-seed-stop-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'x.torrent'), made.torrent)
+  writeFileSync(join(dir, 'x.bin'), data)
+  const start = (extra: string[]) => {
+    const child = spawn(process.execPath, [BIN, 'seed', join(dir, 'x.torrent'), join(dir, 'x.bin'), '--host', '127.0.0.1', '--no-trackers', '--no-dht', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
+    t.after(() => { child.kill('SIGKILL') })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    const exit = new Promise<number | null>(resolve => child.once('close', resolve))
+    const port = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no port announced: ${stderr}`)), 20_000)
+      child.stderr.on('data', () => { const m = /on port (\d+)/.exec(stderr); if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) } })
+    })
+    return { exit, port, stderr: () => stderr }
+  }
+  const byRatio = start(['--seed-ratio', '1', '--max-upload-rate', '4M'])
+  const parts: Buffer[] = []
+  for await (const c of download(made.meta, { peers: [{ host: '127.0.0.1', port: await byRatio.port }], trackers: false })) parts.push(Buffer.from(c as Uint8Array))
+  assert.ok(Buffer.concat(parts).equals(data))
+  assert.equal(await byRatio.exit, 0, byRatio.stderr())
+  assert.match(byRatio.stderr(), /seeding stopped: ratio 1 reached/)
+  const byTime = start(['--seed-time', '1'])
+  assert.equal(await byTime.exit, 0, byTime.stderr())
+  assert.match(byTime.stderr(), /seeding stopped: seed time reached/)
+})
+
+test('rate and seeding options are checked: a rate below a block a second, or a ratio that is not a number, is a usage error (exit 2)', async () => {
+  const run = async (args: string[]): Promise<{ code: number | null, stderr: string }> => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    return { code: await new Promise<number | null>(resolve => child.once('close', resolve)), stderr }
+  }
+  const slow = await run(['seed', 'x.torrent', 'x.bin', '--max-upload-rate', '1K'])
+  assert.equal(slow.code, 2)
+  assert.match(slow.stderr, /--max-upload-rate must be between 16384 and/)
+  const ratio = await run(['seed', 'x.torrent', 'x.bin', '--seed-ratio', 'lots'])
+  assert.equal(ratio.code, 2)
+  assert.match(ratio.stderr, /--seed-ratio must be a number/)
+})

@@ -87,7 +87,7 @@ test('the handshake command against each hostile peer: a result or an error, nev
       stderr.resume()
       const stdout = new PassThrough()
       stdout.resume()
-      const code = await within(10_000, c.name, main(['handshake', hex, `127.0.0.1:${bad.port}`, '--timeout', '3000'], { stdin: new PassThrough(), stdout, stderr, signal: new AbortController().signal }))
+      const code = await within(10_000, c.name, main(['handshake', hex, `127.0.0.1:${bad.port}`, '--timeout', '3'], { stdin: new PassThrough(), stdout, stderr, signal: new AbortController().signal }))
       assert.ok(code === 0 || code === 1, `${c.name}: exit ${code}`)
     } finally { await bad.close() }
   }))

@@ -18,3 +18,17 @@ test('the reason after the timeout names what there was', () => {
   assert.equal(stallError({ ...base, idleMs: 61_000, known: 4, banned: 1 })!.message, 'no peer answered (4 tried, 1 banned) within 60 s')
   assert.equal(stallError({ ...base, idleMs: 61_000, connected: 3, choking: 2, known: 3 })!.message, 'no data for 60 s from 3 connected peers (2 choking us)')
 })
+
+test('our own address (a tracker lists us) is not a peer banned for bad data: the download waits for real peers', () => {
+  const self = { known: 1, banned: 1, exhausted: true, outcomes: { ourselves: 1 } }
+  assert.equal(stallError({ ...base, ...self }), undefined, 'not an instant "every peer was banned"')
+  assert.equal(stallError({ ...base, ...self, idleMs: 61_000 })!.message, 'no peers found within 60 s (the trackers returned only our own address)')
+  // One real peer sent bad data, and we are listed too: the real one is every peer there was.
+  assert.equal(stallError({ ...base, known: 2, banned: 2, exhausted: true, outcomes: { ourselves: 1, banned: 1 } })!.message, 'every peer was banned (1) for sending bad data')
+  assert.equal(stallError({ ...base, idleMs: 61_000, known: 3, banned: 1, outcomes: { ourselves: 1, refused: 2 } })!.message, 'no peer completed the handshake within 60 s: 2 peers refused the connection')
+})
+
+test('no peers found: the trackers\' failures are the reason, and the message names them', () => {
+  assert.equal(stallError({ ...base, idleMs: 61_000, trackerFailures: ['the tracker http://t/announce refused: not authorized'] })!.message,
+    'no peers found within 60 s; the tracker http://t/announce refused: not authorized')
+})

@@ -272,3 +272,40 @@ test('backpressure: an unread peer stream holds a bounded number of peers', asyn
     await announcer.stop()
   }
 })
+
+test('BEP 3: an HTTP tracker whose announce was still in flight at stop() may list us: it is told `stopped` too (a UDP one is not)', async () => {
+  const { announcer, fakes } = setup([['http://slow/announce'], ['udp://slow:1']], {
+    'http://slow/announce': async (req, signal) => req.event === 'stopped' ? { interval: 60, peers: [], warnings: [] } : await silent(req, signal),
+    'udp://slow:1': silent
+  })
+  announcer.start()
+  await new Promise(resolve => setImmediate(resolve))
+  await announcer.stop()
+  assert.deepEqual(fakes.get('http://slow/announce')?.events, ['started', 'stopped'])
+  // A UDP tracker that never answered most often never got our announce; waiting on it would hold every exit.
+  assert.deepEqual(fakes.get('udp://slow:1')?.events, ['started'])
+})
+
+test('describeTrackerFailure: a refusal is "refused", anything else "failed", system errors in words', async () => {
+  const { describeTrackerFailure } = await import('../../lib/tracker/announcer.js')
+  const url = 'http://t/announce'
+  assert.equal(describeTrackerFailure({ url, error: new TrackerError(`${url}: failure reason: torrent not authorized`) }), `the tracker ${url} refused: torrent not authorized`)
+  assert.equal(describeTrackerFailure({ url: 'udp://t:1', error: new TrackerError('udp://t:1: tracker error: unregistered torrent') }), 'the tracker udp://t:1 refused: unregistered torrent')
+  assert.equal(describeTrackerFailure({ url, error: new TrackerError(`${url}: timed out after 15000 ms`) }), `the tracker ${url} failed: timed out after 15000 ms`)
+  const sys = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+  const inner = new TrackerError('ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1', { cause: sys })
+  assert.equal(describeTrackerFailure({ url, error: new TrackerError(`${url}: ${inner.message}`, { cause: inner }) }),
+    `the tracker ${url} failed: connection refused (nothing listening there) (ECONNREFUSED)`)
+})
+
+test('tracker-error events carry each failure, every round, for library users (DownloadStream, DiskDownload and seed forward them)', async () => {
+  const { announcer } = setup([['http://refuses/announce']], { 'http://refuses/announce': fail('http://refuses/announce: failure reason: not authorized') })
+  const seen: TrackerFailure[] = []
+  announcer.on('tracker-error', f => seen.push(f))
+  announcer.start()
+  await announcer.settled()
+  await new Promise(resolve => setTimeout(resolve, 50))
+  await announcer.stop()
+  assert.ok(seen.length >= 2, `retried and reported again: ${seen.length}`)
+  assert.equal(seen[0]?.error.message, 'http://refuses/announce: failure reason: not authorized')
+})

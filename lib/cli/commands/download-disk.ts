@@ -4,7 +4,8 @@ import { DownloadError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionString, type ParsedArgs } from '../args.js'
 import type { CliIO } from '../io.js'
-import { progressLine, swarmOptions, type LoadedMeta } from '../swarm-args.js'
+import { createReporter } from '../reporter.js'
+import { swarmOptions, type LoadedMeta } from '../swarm-args.js'
 import { runSeed } from './seed.js'
 
 /**
@@ -13,8 +14,8 @@ import { runSeed } from './seed.js'
  */
 export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: readonly string[], args: ParsedArgs, io: CliIO): Promise<number> {
   const files = selectFiles(meta, sels)
-  const common = swarmOptions(args, meta)
-  const { show, line } = progressLine(args, io)
+  const common = swarmOptions(args, meta, io)
+  const report = createReporter(args, io)
   let lastCheckDraw = 0
   const dl = await downloadToDisk(meta, out, {
     ...common,
@@ -24,40 +25,52 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     signal: io.signal,
     onCheck: p => {
       const now = Date.now()
-      if (!show || (now - lastCheckDraw < 250 && p.checked < p.total)) return
+      if (!report.active || (now - lastCheckDraw < 250 && p.checked < p.total)) return
       lastCheckDraw = now
-      line.drawText(`checking existing data: ${p.checked}/${p.total} pieces, ${p.verified} good`)
+      report.check(`checking existing data: ${p.checked}/${p.total} pieces, ${p.verified} good`, p)
     }
-  })
+  }).catch((err: unknown) => { throw report.failed(err, { output: out }) })
+  const listenPort = dl.port
+  if (listenPort !== undefined) report.message(`accepting peers on port ${listenPort}`, { event: 'listening', port: listenPort, phase: 'download' })
+  dl.on('tracker-error', f => report.trackerError(f))
+  dl.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   const total = dl.progress.total
-  // The last line is drawn after the swarm closed: it shows the peers we had, not zero.
-  let peerCount = 0
+  // The swarm closes its peers once the last piece is in: the last line shows those we had then.
+  let peersAtLastPiece = 0
+  dl.swarm.on('piece', () => { peersAtLastPiece = dl.swarm.stats.peers })
   const draw = (): void => {
     const p = dl.progress
-    if (p.peers > 0) peerCount = p.peers
-    line.draw({ delivered: p.resumed + p.verified, total, rate: p.rate, peers: peerCount })
+    report.progress({ delivered: p.resumed + p.verified, total, rate: p.rate, peers: dl.swarm.picker.complete ? peersAtLastPiece : p.peers, downloaded: p.verified, uploaded: p.uploaded })
   }
-  const timer = show ? setInterval(draw, 500) : undefined
+  let timer = report.active ? setInterval(draw, report.intervalMs) : undefined
+  const summary = (): Record<string, unknown> => {
+    const p = dl.progress
+    return { output: out, total, resumed: p.resumed, downloaded: p.verified, uploaded: p.uploaded }
+  }
   try {
     await dl.done
-    if (show) {
-      draw()
-      line.done()
-      const p = dl.progress
-      io.stderr.write(`bt-stream: ${out}: ${humanSize(total)} complete (${humanSize(p.resumed)} already on disk, ${humanSize(p.verified)} downloaded)\n`)
-    }
+    // The download's line ends here: the seeding phase draws its own, never both (issue 11 bug 8).
+    clearInterval(timer)
+    timer = undefined
+    if (report.active) draw()
+    report.done()
+    const p = dl.progress
+    report.message(`${out}: ${humanSize(total)} complete (${humanSize(p.resumed)} already on disk, ${humanSize(p.verified)} downloaded)`, { event: 'complete', ...summary() }, false)
     if (args.options.has('seed')) {
       await dl.stop()
       // Every wanted piece verified on its way to disk: seed them without hashing them again.
-      await (await runSeed(meta, out, args, io, dl.storage.layout.wanted)).closed
+      await (await runSeed(meta, out, args, io, { have: dl.storage.layout.wanted, report, downloaded: p.verified, uploaded: p.uploaded, port: listenPort })).closed
+    } else {
+      report.summary({ ok: true, ...summary() })
     }
     return 0
   } catch (err) {
-    if (io.signal.aborted) throw new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped'))
-    throw err
+    report.done()
+    if (io.signal.aborted) throw report.failed(new DownloadError(String((io.signal.reason as Error | undefined)?.message ?? 'stopped')), summary())
+    throw report.failed(err, summary())
   } finally {
     if (timer !== undefined) clearInterval(timer)
-    if (show) line.done()
+    report.done()
     await dl.stop()
   }
 }

@@ -3,7 +3,7 @@ import { parseMagnet } from '../../magnet/parse.js'
 import { parseTorrent } from '../../metainfo/parse.js'
 import { readInput } from '../read-input.js'
 import { parseHostPort, type PeerAddress } from '../../tracker/compact.js'
-import { parseArgs, optionInt, type OptionSpec } from '../args.js'
+import { parseArgs, optionSeconds, type OptionSpec } from '../args.js'
 import type { Command } from '../io.js'
 import { UsageError } from '../../util/errors.js'
 import { connect } from '../../wire/connect.js'
@@ -18,10 +18,13 @@ Connects to one peer, does the BitTorrent handshake (BEP 3) and the extension ha
 handshake.
 
 options:
-  --timeout <ms>  connect, handshake and extension-handshake timeout (default 10000)
+  --timeout <s>   connect, handshake and extension-handshake timeout, in seconds (default 10)
   --json          print one JSON object
   -h, --help      this help
 `
+
+/** Long enough for a peer across the world on a bad link; short enough to wait for at a prompt. */
+const DEFAULT_TIMEOUT_MS = 10_000
 
 const OPTIONS: readonly OptionSpec[] = [
   { long: 'json', value: false },
@@ -34,7 +37,7 @@ export const command: Command = async (argv, io) => {
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 2) throw new UsageError('handshake needs <infohash-hex | torrent> and <ip:port>')
   const [target, address] = args.positionals as [string, string]
-  const timeout = optionInt(args, 'timeout', 1, 600_000) ?? 10_000
+  const timeout = optionSeconds(args, 'timeout', 0.1, 600) ?? DEFAULT_TIMEOUT_MS
   const infoHash = await loadInfoHash(target, io.stdin)
   const { host, port } = parseAddress(address)
 

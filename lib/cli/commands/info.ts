@@ -8,16 +8,16 @@ import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
 import { readInput } from '../read-input.js'
 import { parseTorrent } from '../../metainfo/parse.js'
 import { writeFile } from 'node:fs/promises'
-import { StorageError } from '../../util/errors.js'
+import { toStorageError } from '../../storage/storage-error.js'
 import type { Command } from '../io.js'
 
-const HELP = `usage: bt-stream info [--json] <file.torrent | magnet:?... | ->
+const HELP = `usage: bt-stream info [--json] <file.torrent | https://.../x.torrent | magnet:?... | ->
 
 Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers; for BEP 52
 (v2 and hybrid) torrents also the v2 info hash, each file's pieces root and whether the piece
-layers are there and verified. \`-\` reads the
-.torrent from stdin. For a magnet URI the metadata is fetched from its peers first (BEP 9: its
-trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
+layers are there and verified. \`-\` reads the .torrent from stdin; an http(s) URL is fetched
+(at most 64 MiB, within 30 s). For a magnet URI the metadata is fetched from its peers first
+(BEP 9: its trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
 
 options:
   --json               print the same as one JSON object
@@ -47,7 +47,7 @@ export const command: Command = async (argv, io) => {
     return 0
   }
   // A .torrent is read here, not by loadMeta, so v2-only torrents (refused for downloads) show.
-  const meta = /^magnet:/i.test(source) ? (await loadMeta(source, io, args)).meta : parseTorrent(await readInput(source, io.stdin), { allowV2Only: true })
+  const meta = /^magnet:/i.test(source) ? (await loadMeta(source, io, args)).meta : parseTorrent(await readInput(source, io.stdin, undefined, io.signal), { allowV2Only: true })
   const save = optionString(args, 'save-torrent')
   if (save !== undefined) await writeTorrentFile(save, torrentFileBytes(meta.infoBytes, { announce: meta.announce, urlList: meta.urlList }))
   io.stdout.write(json ? JSON.stringify(torrentJson(meta), null, 2) + '\n' : torrentText(meta))
@@ -172,6 +172,6 @@ async function writeTorrentFile (path: string, bytes: Uint8Array): Promise<void>
   try {
     await writeFile(path, bytes)
   } catch (err) {
-    throw new StorageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+    throw toStorageError('write', path, err)
   }
 }

@@ -5,8 +5,9 @@ import { Announcer } from '../../tracker/announcer.js'
 import { formatPeer, type PeerAddress } from '../../tracker/compact.js'
 import type { Tracker } from '../../tracker/types.js'
 import { TrackerError, UsageError } from '../../util/errors.js'
-import { optionInt, parseArgs, type OptionSpec } from '../args.js'
+import { optionInt, optionSeconds, parseArgs, type OptionSpec } from '../args.js'
 import type { CliIO, Command } from '../io.js'
+import { unusedPort } from '../free-port.js'
 
 const OPTIONS: OptionSpec[] = [
   { long: 'help', short: 'h', value: false },
@@ -18,17 +19,18 @@ const OPTIONS: OptionSpec[] = [
 const HELP = `usage: bt-stream peers [options] <torrent>
 
 Announce to the torrent's trackers once and list the peers they return, one ip:port a line
-(IPv6 as [addr]:port).
+(IPv6 as [addr]:port). Trackers want a port to list (BEP 3): when done, each is told \`stopped\`,
+so no phantom peer stays behind; the listing may include that entry for us.
 
 options:
   -t, --timeout <s>   give up on trackers that have not answered after this long (default 20)
-  -p, --port <n>      the port to announce as ours (default 6881)
+  -p, --port <n>      the port to announce as ours (default: one free on this machine, so no
+                      local client's entry on the tracker is touched)
       --json          print one JSON document instead
   -h, --help          this help
 `
 
 const DEFAULT_TIMEOUT_S = 20
-const DEFAULT_PORT = 6881
 
 export const command: Command = async (argv, io) => {
   const args = parseArgs(argv, OPTIONS)
@@ -39,11 +41,12 @@ export const command: Command = async (argv, io) => {
   const [path, ...extra] = args.positionals
   if (path === undefined) throw new UsageError('peers needs a torrent file')
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] as string}"`)
-  const timeoutS = optionInt(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S
-  const port = optionInt(args, 'port', 1, 65535) ?? DEFAULT_PORT
+  const timeoutMs = optionSeconds(args, 'timeout', 1, 3600) ?? DEFAULT_TIMEOUT_S * 1000
+  const given = optionInt(args, 'port', 1, 65535)
   if (/^magnet:/i.test(path)) throw new UsageError('peers takes a .torrent (for a magnet: bt-stream info <magnet> --save-torrent x.torrent first)')
   const { meta } = await loadMeta(path, io, args)
-  return await listPeers(meta, { timeoutMs: timeoutS * 1000, port, json: args.options.has('json') }, io)
+  const port = given ?? await unusedPort()
+  return await listPeers(meta, { timeoutMs, port, json: args.options.has('json') }, io)
 }
 
 export interface ListPeersOptions {

@@ -15,7 +15,7 @@ options:
   --max-peers N      open connections at most (default 50)
   --port N           the port announced to trackers
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)
-  --progress, --quiet, --help
+  --progress, --quiet, --json (progress as JSON lines on stderr), --help
 `
 
 export const command: Command = async (argv, io) => {

@@ -1,10 +1,10 @@
 import { seedFromDisk } from '../../session/seed.js'
 import type { BitField } from '../../wire/bitfield.js'
 import { UsageError } from '../../util/errors.js'
-import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
-import { dhtOptions, encryptionOption, loadMeta, peersOption, progressLine } from '../swarm-args.js'
+import { createReporter, type Reporter } from '../reporter.js'
+import { dhtOptions, encryptionOption, loadMeta, peersOption, rateOption, seedStopOptions, utpOptions } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream seed <file.torrent> <path> [options]
 
@@ -22,7 +22,14 @@ options:
   --no-trackers   do not announce to the torrent's trackers
   --no-dht        do not announce to the DHT (BEP 5); --dht-bootstrap HOST:PORT,... to choose
                   the nodes to join through
-  --progress, --quiet, --help
+  --max-upload-rate R  bytes per second to all peers together (500K, 2M); default no limit
+  --seed-ratio R  stop once uploaded / size reaches R (1, 2.5); default: until Ctrl-C
+  --seed-time S   stop after S seconds
+  --no-utp        TCP only (default: uTP too, BEP 29, on the same port number over UDP)
+  --utp-only      dial peers over uTP only (inbound TCP and uTP are both accepted)
+  --progress      show the upload line (up, ratio, peers) even when stderr is not a terminal
+  --json          progress as JSON lines on stderr (see bt-stream --help)
+  --quiet, --help
 `
 
 export const command: Command = async (argv, io) => {
@@ -37,11 +44,20 @@ export const command: Command = async (argv, io) => {
     { long: 'metadata-timeout', value: true },
     { long: 'peer', value: true },
     { long: 'encryption', value: true },
+    { long: 'no-utp', value: false },
+    { long: 'max-upload-rate', value: true },
+    { long: 'seed-ratio', value: true },
+    { long: 'seed-time', value: true },
+    { long: 'utp-only', value: false },
     { long: 'progress', value: false },
     { long: 'quiet', short: 'q', value: false },
+    { long: 'json', value: false },
     { long: 'help', short: 'h', value: false }
   ])
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
+  // Checked before anything is read: a typo costs no hashing pass.
+  rateOption(args, 'upload')
+  seedStopOptions(args)
   const [source, path] = args.positionals
   if (source === undefined || path === undefined || args.positionals.length !== 2) throw new UsageError('seed takes a torrent and the path of its data')
   const { meta } = await loadMeta(source, io, args)
@@ -50,11 +66,35 @@ export const command: Command = async (argv, io) => {
   return 0
 }
 
+export interface SeedPhase {
+  /** Pieces known good already (a download that just verified them): no hashing again. */
+  readonly have?: BitField
+  /** The download's reporter, carried on so its totals and tracker memory go on. */
+  readonly report?: Reporter
+  /** What the download before it fetched and sent, for the ratio and the totals. */
+  readonly downloaded?: number
+  readonly uploaded?: number
+  /**
+   * The port the download accepted peers on: seeding goes on there, so the peers it served (and
+   * the trackers) still find us. Taken already: any free port.
+   */
+  readonly port?: number
+}
+
 /** Seeds until `io.signal` aborts; shared with `-o PATH --seed`. */
-export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, have?: BitField): Promise<{ closed: Promise<void> }> {
-  const { show, line } = progressLine(args, io)
-  const session = await seedFromDisk(meta, path, {
-    port: optionInt(args, 'port', 1, 65535),
+export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, phase: SeedPhase = {}): Promise<{ closed: Promise<void> }> {
+  const report = phase.report ?? createReporter(args, io, 'always')
+  const downloaded = phase.downloaded ?? 0
+  const before = phase.uploaded ?? 0
+  // The ratio counts what the download before us sent too: the session is told what is left of it.
+  const stops = seedStopOptions(args)
+  const seedRatio = stops.seedRatio === undefined ? undefined : Math.max(0, stops.seedRatio - before / Math.max(1, meta.length))
+  const maxUploadRate = rateOption(args, 'upload')
+  const open = async (port: number | undefined): ReturnType<typeof seedFromDisk> => await seedFromDisk(meta, path, {
+    ...(seedRatio === undefined ? {} : { seedRatio }),
+    ...(stops.seedTimeMs === undefined ? {} : { seedTimeMs: stops.seedTimeMs }),
+    ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
+    port,
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
@@ -62,24 +102,43 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     encryption: encryptionOption(args),
     // Seeding announces to the DHT unless told not to (private torrents never).
     ...dhtOptions(args, true),
+    ...utpOptions(args, io),
     signal: io.signal,
-    have,
-    onCheck: p => { if (show && (p.checked === p.total || p.checked % 64 === 0)) line.drawText(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`) }
+    have: phase.have,
+    onTrackerError: f => report.trackerError(f),
+    onCheck: p => { if (p.checked === p.total || p.checked % 64 === 0) report.check(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`, p) }
   })
-  if (show) line.done()
+  const given = optionInt(args, 'port', 1, 65535)
+  const session = await open(given ?? phase.port)
+    .catch(async (err: unknown) => { if (given !== undefined || phase.port === undefined) throw err; return await open(undefined) })
+    .catch((err: unknown) => { throw report.failed(err, { output: path }) })
+  report.done()
   const pieces = session.have.count()
-  if (!args.options.has('quiet')) {
-    io.stderr.write(`bt-stream: seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops\n`)
-  }
-  const timer = show ? setInterval(() => line.drawText(`uploaded ${humanSize(session.seeder.uploaded)} to ${session.seeder.peerCount} peers`), 1000) : undefined
+  report.message(`seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops`,
+    { event: 'listening', phase: 'seed', port: session.port, pieces, pieceCount: meta.pieceCount }, true)
+  const uploaded = (): number => before + session.seeder.uploaded
+  const draw = (): void => { report.seeding({ uploaded: uploaded(), peers: session.seeder.peerCount, downloaded, size: meta.length }) }
+  const timer = report.active ? setInterval(draw, Math.max(1000, report.intervalMs)) : undefined
   const closed = new Promise<void>(resolve => {
     const stop = (): void => {
       if (timer !== undefined) clearInterval(timer)
-      if (show) line.done()
-      session.close().then(resolve, resolve)
+      report.done()
+      session.close().then(() => {
+        report.summary({ ok: true, output: path, downloaded, uploaded: uploaded() })
+        resolve()
+      }, resolve)
     }
     if (io.signal.aborted) stop()
     else io.signal.addEventListener('abort', stop, { once: true })
+    // --seed-ratio / --seed-time: the session closed itself.
+    void session.finished.then((why) => {
+      io.signal.removeEventListener('abort', stop)
+      if (timer !== undefined) clearInterval(timer)
+      report.done()
+      report.message(`seeding stopped: ${why === 'ratio' ? `ratio ${stops.seedRatio ?? 0} reached` : 'seed time reached'}`, { event: 'seed-stopped', why }, true)
+      report.summary({ ok: true, output: path, downloaded, uploaded: uploaded() })
+      resolve()
+    })
   })
   return { closed }
 }
