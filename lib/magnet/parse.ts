@@ -5,14 +5,21 @@ import { parseHostPort, type PeerAddress } from '../tracker/compact.js'
 /**
  * A magnet URI (BEP 9):
  *   magnet:?xt=urn:btih:<info-hash>&dn=<name>&tr=<tracker-url>&x.pe=<peer-address>
- *   magnet:?xt=urn:btmh:<tagged-info-hash>&...
+ *   magnet:?xt=urn:btmh:1220<sha256 hex>&...            (BEP 52 v2; both xt for a hybrid)
  * plus `ws` web seeds (BEP 19) and `so` select-only file indices (BEP 53: `so=0,2,4-6`).
  */
 export interface Magnet {
+  /**
+   * The 20-byte swarm id for handshakes, trackers and the DHT: the `urn:btih` hash, or for a
+   * v2-only magnet (`urn:btmh` alone) the SHA-256 info hash truncated to 20 bytes (BEP 52).
+   */
   readonly infoHash: Uint8Array
   readonly infoHashHex: string
-  /** BEP 52 `urn:btmh:` multihash (hex) when the magnet also names the v2 hash. */
+  /** BEP 52 `urn:btmh:1220<sha256>`: the full v2 info hash (32 bytes), without the multihash prefix. */
+  readonly infoHashV2?: Uint8Array
   readonly infoHashV2Hex?: string
+  /** 'v1': btih only; 'hybrid': btih and btmh (both swarms); 'v2': btmh only. */
+  readonly version: 'v1' | 'hybrid' | 'v2'
   readonly name?: string
   readonly trackers: string[]
   readonly peers: { host: string, port: number }[]
@@ -21,12 +28,25 @@ export interface Magnet {
   readonly selectOnly?: number[]
 }
 
+export interface MagnetOptions {
+  /**
+   * Accept v2-only magnets. Off by default: the download engine cannot verify v2 pieces yet, so
+   * the commands that download refuse them; `info --no-fetch` shows them.
+   */
+  readonly allowV2Only?: boolean
+}
+
+/** What the download commands say about a v2-only magnet until the engine verifies v2 pieces. */
+export const V2_ONLY_MAGNET_REFUSAL = 'v2-only magnets (urn:btmh without urn:btih): downloading is not built yet (metadata is)'
+/** BEP 52: the v2 info hash is truncated to 20 bytes where a 20-byte id is expected. */
+const TRUNCATED_LENGTH = 20
+
 /** A `so=` range like `0-4000000000` must not make us build a four-billion-entry array. */
 export const MAX_SELECT_ONLY = 100_000
 /** Multihash prefix for SHA2-256 with a 32-byte digest: 0x12, 0x20 (BEP 9, BEP 52). */
 const BTMH_SHA256 = /^1220[0-9a-f]{64}$/
 
-export function parseMagnet (uri: string): Magnet {
+export function parseMagnet (uri: string, opts: MagnetOptions = {}): Magnet {
   const m = /^magnet:\?(.*)$/is.exec(uri.trim())
   if (m === null) throw new MagnetError('not a magnet URI (expected "magnet:?xt=urn:btih:...")')
   let infoHash: Uint8Array | undefined
@@ -52,7 +72,9 @@ export function parseMagnet (uri: string): Magnet {
       } else if (btmh !== null) {
         const hex = (btmh[1] as string).toLowerCase()
         if (!BTMH_SHA256.test(hex)) throw new MagnetError(`urn:btmh: "${btmh[1] as string}" is not a SHA2-256 multihash (1220 + 64 hex digits)`)
-        v2 = hex
+        const digest = hex.slice(4)
+        if (v2 !== undefined && v2 !== digest) throw new MagnetError('magnet names two different urn:btmh info hashes')
+        v2 = digest
       }
       // Other exact topics (ed2k, sha1 of a file, ...) are not BitTorrent; ignored.
     } else if (key === 'dn') {
@@ -68,14 +90,15 @@ export function parseMagnet (uri: string): Magnet {
       selectOnly = parseSelectOnly(percentDecode(raw, key), selectOnly)
     }
   }
-  if (infoHash === undefined) {
-    if (v2 !== undefined) throw new MagnetError('v2-only magnets (urn:btmh, BEP 52) are not supported yet')
-    throw new MagnetError('magnet has no "xt=urn:btih:" info hash')
-  }
+  if (infoHash === undefined && v2 === undefined) throw new MagnetError('magnet has no "xt=urn:btih:" (or "xt=urn:btmh:") info hash')
+  if (infoHash === undefined && opts.allowV2Only !== true) throw new MagnetError(V2_ONLY_MAGNET_REFUSAL)
+  const v2Bytes = v2 === undefined ? undefined : new Uint8Array(Buffer.from(v2, 'hex'))
+  const swarmId = infoHash ?? (v2Bytes as Uint8Array).slice(0, TRUNCATED_LENGTH)
   return {
-    infoHash,
-    infoHashHex: Buffer.from(infoHash).toString('hex'),
-    ...(v2 === undefined ? {} : { infoHashV2Hex: v2 }),
+    infoHash: swarmId,
+    infoHashHex: Buffer.from(swarmId).toString('hex'),
+    ...(v2Bytes === undefined ? {} : { infoHashV2: v2Bytes, infoHashV2Hex: v2 }),
+    version: infoHash === undefined ? 'v2' : v2 === undefined ? 'v1' : 'hybrid',
     ...(name === undefined ? {} : { name }),
     trackers,
     peers,

@@ -14,6 +14,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { MetainfoError } from '../util/errors.js'
 import { toStorageError } from '../storage/storage-error.js'
+import { createV2Torrent } from './create-v2.js'
 import { parseTorrent } from './parse.js'
 import type { Metainfo } from './types.js'
 
@@ -23,7 +24,7 @@ export const MAX_AUTO_PIECE_LENGTH = 16 * 1024 * 1024
 /** The automatic piece length aims at no more than this many pieces (and more than half of it). */
 export const TARGET_PIECES = 2000
 /** Read size while hashing: large enough for sequential disk speed, small enough not to matter. */
-const READ_CHUNK = 1024 * 1024
+export const READ_CHUNK = 1024 * 1024
 
 export interface CreateOptions {
   /** Tracker URLs, each its own BEP 12 tier (mktorrent's `-a`); the first is also `announce`. */
@@ -40,6 +41,11 @@ export interface CreateOptions {
   readonly webSeeds?: readonly string[]
   readonly onProgress?: (hashedBytes: number, totalBytes: number) => void
   readonly signal?: AbortSignal
+  /**
+   * 'v1' (default): BEP 3 only. 'v2': BEP 52 only (`file tree`, `piece layers`). 'hybrid': both,
+   * the v1 files padded to piece boundaries with BEP 47 padding files (create-v2.ts).
+   */
+  readonly version?: 'v1' | 'v2' | 'hybrid'
 }
 
 export interface CreatedTorrent {
@@ -49,11 +55,13 @@ export interface CreatedTorrent {
   readonly meta: Metainfo
 }
 
-interface InputFile {
+export interface InputFile {
   readonly abs: string
   /** Path components below the input directory; empty for a single-file torrent. */
   readonly components: string[]
   readonly length: number
+  /** Owner-executable (BEP 47 `attr` "x"; written in v2 and hybrid torrents, as libtorrent does). */
+  readonly executable?: boolean
 }
 
 /** Smallest power of two in [16 KiB, 16 MiB] giving at most TARGET_PIECES pieces. */
@@ -72,13 +80,16 @@ export async function createTorrent (input: string, opts: CreateOptions = {}): P
   const top = await statOrThrow(root)
   const multiFile = top.isDirectory()
   if (!multiFile && !top.isFile()) throw new MetainfoError(`${JSON.stringify(input)} is neither a file nor a directory`)
-  const files = multiFile ? await listFiles(root) : [{ abs: root, components: [], length: top.size }]
+  const files = multiFile ? await listFiles(root) : [{ abs: root, components: [], length: top.size, executable: isExecutable(top) }]
   const total = files.reduce((n, f) => n + f.length, 0)
   if (files.length === 0) throw new MetainfoError(`${JSON.stringify(input)} holds no files`)
   if (total === 0) throw new MetainfoError(`${JSON.stringify(input)} holds 0 bytes: there is nothing to share`)
   const pieceLength = opts.pieceLength ?? autoPieceLength(total)
   if (!isValidPieceLength(pieceLength)) throw new MetainfoError(`piece length ${pieceLength} is not a power of two of at least ${MIN_AUTO_PIECE_LENGTH}`)
 
+  if (opts.version === 'v2' || opts.version === 'hybrid') {
+    return await createV2Torrent(basename(root), files, multiFile, pieceLength, total, { ...opts, version: opts.version })
+  }
   const pieces = await hashFiles(files, pieceLength, total, opts)
   const info: Record<string, unknown> = { name: basename(root), 'piece length': pieceLength, pieces }
   if (multiFile) info.files = files.map(f => ({ length: f.length, path: f.components }))
@@ -98,7 +109,7 @@ export async function createTorrent (input: string, opts: CreateOptions = {}): P
 }
 
 /** Every regular file below `root`, sorted by its '/'-joined path's UTF-8 bytes (strcmp order). */
-async function listFiles (root: string): Promise<InputFile[]> {
+export async function listFiles (root: string): Promise<InputFile[]> {
   const out: InputFile[] = []
   const seenDirs = new Set<string>()
   const walk = async (dir: string, components: string[]): Promise<void> => {
@@ -117,7 +128,7 @@ async function listFiles (root: string): Promise<InputFile[]> {
       const abs = join(dir, name)
       const s = await statOrThrow(abs)
       if (s.isDirectory()) await walk(abs, [...components, name])
-      else if (s.isFile()) out.push({ abs, components: [...components, name], length: s.size })
+      else if (s.isFile()) out.push({ abs, components: [...components, name], length: s.size, executable: isExecutable(s) })
     }
     seenDirs.delete(id)
   }
@@ -164,7 +175,12 @@ async function hashFiles (files: readonly InputFile[], pieceLength: number, tota
   return pieces
 }
 
-async function statOrThrow (path: string): Promise<Stats> {
+/** libtorrent marks a file executable when its owner may run it (S_IXUSR). */
+function isExecutable (s: Stats): boolean {
+  return (s.mode & 0o100) !== 0
+}
+
+export async function statOrThrow (path: string): Promise<Stats> {
   try {
     return await stat(path)
   } catch (err) {

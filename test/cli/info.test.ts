@@ -68,7 +68,6 @@ test('info --no-fetch magnet:?...: prints what the magnet holds, contacting nobo
 test('info: malformed input is one line on stderr and exit 1, never a stack', async () => {
   for (const [args, message] of [
     [[path('malformed/pieces-37.torrent')], 'bt-stream: info.pieces length 37 is not a multiple of 20\n'],
-    [[path('v2only.torrent')], 'bt-stream: v2-only torrents (BEP 52) are not supported yet\n'],
     [['magnet:?xt=urn:btih:123'], 'bt-stream: urn:btih: "123" is neither 40 hex digits nor 32 base32 characters\n'],
     [[path('does-not-exist.torrent')], `bt-stream: cannot open ${path('does-not-exist.torrent')}: no such file or directory (ENOENT)\n`],
     [[path('data')], `bt-stream: ${path('data')} is a directory\n`]

@@ -48,18 +48,19 @@ test('BEP 53: bad so values are named; a huge range cannot allocate', () => {
   throwsMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-999999999`, `so selects more than ${MAX_SELECT_ONLY} files`)
 })
 
-test('BEP 9 v2: urn:btmh is recognised; alone it is refused, beside a btih it is kept', () => {
+test('BEP 9 v2: urn:btmh is recognised; alone it is refused for downloads, beside a btih it is kept', () => {
   const mh = '1220' + 'ab'.repeat(32)
-  throwsMagnet(`magnet:?xt=urn:btmh:${mh}`, 'v2-only magnets (urn:btmh, BEP 52) are not supported yet')
+  throwsMagnet(`magnet:?xt=urn:btmh:${mh}`, 'v2-only magnets (urn:btmh without urn:btih): downloading is not built yet (metadata is)')
   const m = parseMagnet(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:${mh}`)
   assert.equal(m.infoHashHex, HEX)
-  assert.equal(m.infoHashV2Hex, mh)
+  assert.equal(m.infoHashV2Hex, 'ab'.repeat(32))
+  assert.equal(m.version, 'hybrid')
   throwsMagnet(`magnet:?xt=urn:btmh:1114${'ab'.repeat(20)}`, `urn:btmh: "1114${'ab'.repeat(20)}" is not a SHA2-256 multihash (1220 + 64 hex digits)`)
 })
 
 test('malformed magnets get a MagnetError naming the problem', () => {
   throwsMagnet('http://example.com/', 'not a magnet URI (expected "magnet:?xt=urn:btih:...")')
-  throwsMagnet('magnet:?dn=x', 'magnet has no "xt=urn:btih:" info hash')
+  throwsMagnet('magnet:?dn=x', 'magnet has no "xt=urn:btih:" (or "xt=urn:btmh:") info hash')
   throwsMagnet('magnet:?xt=urn:btih:1234', 'urn:btih: "1234" is neither 40 hex digits nor 32 base32 characters')
   throwsMagnet(`magnet:?xt=urn:btih:${'1'.repeat(32)}`, `urn:btih: "${'1'.repeat(32)}" is neither 40 hex digits nor 32 base32 characters`)
   throwsMagnet(`magnet:?xt=urn:btih:${HEX}&tr=%E0%A4%A`, 'bad percent-encoding in "tr": %E0%A4%A')

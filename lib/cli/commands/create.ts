@@ -8,7 +8,9 @@ import type { Command } from '../io.js'
 
 const HELP = `usage: bt-stream create <file or directory> -o <out.torrent | -> [options]
 
-Makes a v1 .torrent (BEP 3). A directory's files are sorted by path, hidden files included.
+Makes a v1 .torrent (BEP 3), or with --v2 / --hybrid a BEP 52 one (the same info hashes as
+libtorrent 2.0 makes for the same files and piece length). A directory's files are sorted by
+path, hidden files included.
 
 options:
   -o, --output FILE        where to write the .torrent; - writes it to stdout
@@ -18,6 +20,9 @@ options:
                            accepted); default: aim for 1000-2000 pieces, 16 KiB to 16 MiB
   -p, --private            BEP 27 private torrent (trackers only)
   -c, --comment TEXT       comment
+      --v2                 BEP 52 v2-only torrent (file tree, piece layers; SHA-256 merkle trees)
+      --hybrid             BEP 52 hybrid torrent: v1 and v2 in one, for both swarms (BEP 47
+                           padding files align the v1 files to pieces)
       --no-date            leave out the creation date (reproducible output)
       --json               print the summary as JSON
   -h, --help               this text
@@ -32,6 +37,8 @@ export const command: Command = async (argv, io) => {
     { long: 'private', short: 'p', value: false },
     { long: 'comment', short: 'c', value: true },
     { long: 'no-date', value: false },
+    { long: 'v2', value: false },
+    { long: 'hybrid', value: false },
     { long: 'json', value: false },
     { long: 'help', short: 'h', value: false }
   ])
@@ -39,6 +46,8 @@ export const command: Command = async (argv, io) => {
   if (args.positionals.length !== 1) throw new UsageError('create takes exactly one file or directory')
   const output = optionString(args, 'output')
   if (output === undefined) throw new UsageError('create needs -o <out.torrent> (or -o - for stdout)')
+  if (args.options.has('v2') && args.options.has('hybrid')) throw new UsageError('--v2 and --hybrid exclude each other (a hybrid torrent is v2 too)')
+  const version = args.options.has('v2') ? 'v2' : args.options.has('hybrid') ? 'hybrid' : 'v1'
   const pieceLengthText = optionString(args, 'piece-length')
   const pieceLength = pieceLengthText === undefined ? undefined : parseSize(pieceLengthText)
   for (const url of [...optionList(args, 'tracker'), ...optionList(args, 'web-seed')]) {
@@ -54,6 +63,7 @@ export const command: Command = async (argv, io) => {
       private: args.options.has('private'),
       comment: optionString(args, 'comment'),
       creationDate: args.options.has('no-date') ? null : undefined,
+      version,
       signal: io.signal
     })
   } catch (err) {
@@ -73,9 +83,11 @@ export const command: Command = async (argv, io) => {
   }
   const files = meta.files.filter(f => !f.padding).length
   if (args.options.has('json')) {
-    io.stdout.write(JSON.stringify({ output, infoHash: meta.infoHashHex, name: meta.name, length: meta.length, pieceLength: meta.pieceLength, pieceCount: meta.pieceCount, files }, null, 2) + '\n')
+    const v2 = meta.infoHashV2Hex === undefined ? {} : { version: meta.version, infoHashV2: meta.infoHashV2Hex }
+    io.stdout.write(JSON.stringify({ output, infoHash: meta.infoHashHex, ...v2, name: meta.name, length: meta.length, pieceLength: meta.pieceLength, pieceCount: meta.pieceCount, files }, null, 2) + '\n')
   } else {
-    io.stdout.write(`${output}: ${meta.infoHashHex} ${JSON.stringify(meta.name)}, ${files} file${files === 1 ? '' : 's'}, ` +
+    const hashes = meta.infoHashV2Hex === undefined ? meta.infoHashHex : meta.version === 'v2' ? `v2 ${meta.infoHashV2Hex}` : `${meta.infoHashHex} v2 ${meta.infoHashV2Hex}`
+    io.stdout.write(`${output}: ${hashes} ${JSON.stringify(meta.name)}, ${files} file${files === 1 ? '' : 's'}, ` +
       `${humanSize(meta.length)} in ${meta.pieceCount} pieces of ${humanSize(meta.pieceLength)}\n`)
   }
   return 0

@@ -5,16 +5,19 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize, printable } from '../../util/format.js'
 import { optionString, parseArgs } from '../args.js'
 import { loadMeta, SWARM_OPTIONS } from '../swarm-args.js'
+import { readInput } from '../read-input.js'
+import { parseTorrent } from '../../metainfo/parse.js'
 import { writeFile } from 'node:fs/promises'
 import { toStorageError } from '../../storage/storage-error.js'
 import type { Command } from '../io.js'
 
 const HELP = `usage: bt-stream info [--json] <file.torrent | https://.../x.torrent | magnet:?... | ->
 
-Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers. \`-\` reads the
-.torrent from stdin; an http(s) URL is fetched (at most 64 MiB, within 30 s). For a magnet URI
-the metadata is fetched from its peers first (BEP 9: its trackers, x.pe peers, --peer, the DHT),
-and checked against the info hash.
+Shows what a .torrent describes: info hash, name, sizes, pieces, files, trackers; for BEP 52
+(v2 and hybrid) torrents also the v2 info hash, each file's pieces root and whether the piece
+layers are there and verified. \`-\` reads the .torrent from stdin; an http(s) URL is fetched
+(at most 64 MiB, within 30 s). For a magnet URI the metadata is fetched from its peers first
+(BEP 9: its trackers, x.pe peers, --peer, the DHT), and checked against the info hash.
 
 options:
   --json               print the same as one JSON object
@@ -39,11 +42,12 @@ export const command: Command = async (argv, io) => {
   const source = args.positionals[0] as string
   const json = args.options.has('json')
   if (/^magnet:/i.test(source) && args.options.has('no-fetch')) {
-    const magnet = parseMagnet(source)
+    const magnet = parseMagnet(source, { allowV2Only: true })
     io.stdout.write(json ? JSON.stringify(magnetJson(magnet), null, 2) + '\n' : magnetText(magnet))
     return 0
   }
-  const { meta } = await loadMeta(source, io, args)
+  // A .torrent is read here, not by loadMeta, so v2-only torrents (refused for downloads) show.
+  const meta = /^magnet:/i.test(source) ? (await loadMeta(source, io, args)).meta : parseTorrent(await readInput(source, io.stdin, undefined, io.signal), { allowV2Only: true })
   const save = optionString(args, 'save-torrent')
   if (save !== undefined) await writeTorrentFile(save, torrentFileBytes(meta.infoBytes, { announce: meta.announce, urlList: meta.urlList }))
   io.stdout.write(json ? JSON.stringify(torrentJson(meta), null, 2) + '\n' : torrentText(meta))
@@ -54,6 +58,7 @@ export function torrentJson (m: Metainfo): object {
   return {
     kind: 'torrent',
     infoHash: m.infoHashHex,
+    ...(m.infoHashV2Hex === undefined ? {} : { infoHashV2: m.infoHashV2Hex }),
     name: m.name,
     version: m.version,
     length: m.length,
@@ -62,7 +67,8 @@ export function torrentJson (m: Metainfo): object {
     lastPieceLength: m.lastPieceLength,
     private: m.private,
     multiFile: m.multiFile,
-    files: m.files.map(f => ({ path: f.path, rawPath: f.rawPath, length: f.length, offset: f.offset, padding: f.padding })),
+    files: m.files.map(f => ({ path: f.path, rawPath: f.rawPath, length: f.length, offset: f.offset, padding: f.padding, ...(f.piecesRoot === undefined ? {} : { piecesRoot: Buffer.from(f.piecesRoot).toString('hex') }) })),
+    ...(m.pieceLayersStatus === undefined ? {} : { pieceLayers: pieceLayersJson(m) }),
     announce: m.announce,
     urlList: m.urlList,
     ...(m.comment === undefined ? {} : { comment: m.comment }),
@@ -71,13 +77,32 @@ export function torrentJson (m: Metainfo): object {
   }
 }
 
+/** BEP 52: which files need a piece layer (longer than a piece) and whether it is here, verified. */
+function pieceLayersJson (m: Metainfo): object {
+  const needed = (m.v2Files ?? []).filter(f => f.piecesRoot !== undefined && f.length > m.pieceLength)
+  return {
+    status: m.pieceLayersStatus,
+    files: needed.map(f => {
+      const root = Buffer.from(f.piecesRoot as Uint8Array).toString('hex')
+      return { path: f.path, piecesRoot: root, pieces: f.pieceCount, verified: m.pieceLayers?.has(root) === true }
+    })
+  }
+}
+
+function pieceLayersText (m: Metainfo): string {
+  const needed = (m.v2Files ?? []).filter(f => f.piecesRoot !== undefined && f.length > m.pieceLength).length
+  if (m.pieceLayersStatus === 'missing') return `missing (${needed} file${needed === 1 ? '' : 's'} longer than a piece; to be fetched from peers)`
+  return needed === 0 ? 'none needed (no file is longer than a piece)' : `${needed} verified against their pieces roots`
+}
+
 function sized (n: number): string {
   return n < 1024 ? `${n} B` : `${humanSize(n)} (${n} bytes)`
 }
 
 function torrentText (m: Metainfo): string {
   const lines = [
-    `info hash:    ${m.infoHashHex}`,
+    m.version === 'v2' ? `info hash:    ${m.infoHashHex} (v2 hash truncated: the swarm id)` : `info hash:    ${m.infoHashHex}`,
+    ...(m.infoHashV2Hex === undefined ? [] : [`v2 hash:      ${m.infoHashV2Hex}`]),
     `name:         ${printable(m.name)}`,
     `version:      ${m.version}`,
     `total size:   ${sized(m.length)}`,
@@ -99,6 +124,11 @@ function torrentText (m: Metainfo): string {
   let width = 0
   for (const f of real) width = Math.max(width, humanSize(f.length).length)
   for (const f of real) lines.push(`  ${humanSize(f.length).padStart(width)}  ${printable(f.path)}`)
+  if (m.pieceLayersStatus !== undefined) {
+    lines.push(`piece layers: ${pieceLayersText(m)}`)
+    lines.push('file tree (BEP 52 pieces roots):')
+    for (const f of m.v2Files ?? []) lines.push(`  ${f.piecesRoot === undefined ? '(empty file)'.padEnd(64) : Buffer.from(f.piecesRoot).toString('hex')}  ${printable(f.path)}`)
+  }
   return lines.join('\n') + '\n'
 }
 
@@ -111,6 +141,7 @@ export function magnetJson (m: Magnet): object {
   return {
     kind: 'magnet',
     infoHash: m.infoHashHex,
+    ...(m.version === 'v1' ? {} : { version: m.version }),
     ...(m.infoHashV2Hex === undefined ? {} : { infoHashV2: m.infoHashV2Hex }),
     ...(m.name === undefined ? {} : { name: m.name }),
     trackers: m.trackers,
@@ -122,7 +153,7 @@ export function magnetJson (m: Magnet): object {
 
 function magnetText (m: Magnet): string {
   const lines = [
-    `info hash:    ${m.infoHashHex}`,
+    m.version === 'v2' ? `info hash:    ${m.infoHashHex} (v2 hash truncated: the swarm id)` : `info hash:    ${m.infoHashHex}`,
     `name:         ${m.name === undefined ? '(none given)' : printable(m.name)}`,
     'metadata:     not fetched (a magnet holds only what is shown here)'
   ]
