@@ -1,3 +1,4 @@
+import { HASH_REQUEST_LENGTH, HashMessageId, MAX_HASHES_PAYLOAD_LENGTH } from './hash-messages.js'
 import { ProtocolError } from '../util/errors.js'
 import { BitField } from './bitfield.js'
 import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from './handshake.js'
@@ -223,6 +224,11 @@ export class WireParser {
         const n = 1 + BitField.byteLength(l.pieceCount)
         return { min: n, max: n }
       }
+      // BEP 52 hash request / hash reject: exactly the 48-byte request; hashes: up to 8192 + proof
+      // hashes (a 512-hash piece layer answer is ~17 KB, over the bound for unknown ids).
+      case HashMessageId.hashRequest: case HashMessageId.hashReject:
+        return { min: 1 + HASH_REQUEST_LENGTH, max: 1 + HASH_REQUEST_LENGTH }
+      case HashMessageId.hashes: return { min: 1 + HASH_REQUEST_LENGTH, max: 1 + MAX_HASHES_PAYLOAD_LENGTH }
       default: return { min: 1, max: 13 + l.maxBlockLength }
     }
   }
@@ -230,7 +236,7 @@ export class WireParser {
   private _computeMaxLength (): void {
     const l = this._limits
     const bitfield = 1 + BitField.byteLength(l.pieceCount ?? UNKNOWN_PIECE_COUNT_CAP)
-    this._maxLength = Math.max(13 + l.maxBlockLength, bitfield, 2 + l.maxExtendedLength)
+    this._maxLength = Math.max(13 + l.maxBlockLength, bitfield, 2 + l.maxExtendedLength, 1 + MAX_HASHES_PAYLOAD_LENGTH)
   }
 
   private _bare (id: number): void {

@@ -170,3 +170,17 @@ test('BEP 3: a handshake with another protocol string is refused', () => {
   parser.write(bad)
   assert.match(out.errors[0]?.message ?? '', /not a BitTorrent handshake/)
 })
+
+test('BEP 52: hash request / hash reject are exactly 49 bytes; hashes carries a 512-hash piece layer answer (over the bound for unknown ids)', () => {
+  const hashes = Buffer.alloc(5 + 48 + 512 * 32)
+  hashes.writeUInt32BE(1 + 48 + 512 * 32, 0)
+  hashes[4] = 22
+  const { parser, out } = collector({ handshake: false, pieceCount: PIECES })
+  parser.write(hashes)
+  assert.equal(out.errors.length, 0)
+  assert.deepEqual(out.messages.map(m => m.type === 'unknown' ? m.id : m.type), [22], 'surfaced for the v2 code to decode')
+  const shortRequest = Buffer.alloc(5 + 47)
+  shortRequest.writeUInt32BE(48, 0)
+  shortRequest[4] = 21
+  rejects(shortRequest, { pieceCount: PIECES }, /id 21 with length 48, allowed 49..49/)
+})
