@@ -71,6 +71,8 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
   readonly sink: DiskSink
   /** Resolves when every wanted piece is on disk under its final name; rejects with the reason. */
   readonly done: Promise<void>
+  /** Every wanted piece is on disk under its final name (`done` resolved). */
+  private finished = false
   private readonly totalBytes: number
   private readonly resumedBytes: number
   private sources: PeerSources | undefined
@@ -86,7 +88,7 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
     this.totalBytes = total
     this.resumedBytes = resumed
     this.done = new Promise<void>((resolve, reject) => {
-      sink.once('finish', () => resolve())
+      sink.once('finish', () => { this.finished = true; resolve() })
       sink.once('error', reject)
       swarm.once('error', reject)
     })
@@ -104,8 +106,11 @@ export class DiskDownload extends EventEmitter<DiskDownloadEvents> {
 
   /** Stop: peers closed, trackers told `stopped`, nothing renamed that is not complete. */
   async stop (reason?: Error): Promise<void> {
-    this.swarm.stop(reason)
-    if (!this.sink.destroyed && reason !== undefined) this.sink.destroy(reason)
+    // Stopped before every piece was on disk: `done` must settle (with why), and the sink close
+    // its files, whoever asked.
+    const why = reason ?? (this.finished ? undefined : new DownloadError('download stopped'))
+    this.swarm.stop(why)
+    if (!this.sink.destroyed && why !== undefined) this.sink.destroy(why)
     await Promise.all([this.sources?.stop(), this.upload?.close()])
     // After the listener: its UDP port number is free again once this resolves (a seed that follows may bind it).
     await this.utp?.close()

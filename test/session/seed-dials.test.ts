@@ -29,3 +29,14 @@ test('seedFromDisk({ peers }) dials a listening leecher that knows of no peer; i
   await within(20_000, 'the download', dl.done)
   assert.ok((await readFile(join(dir, 'got.bin'))).equals(made.data))
 })
+
+test('DiskDownload.stop() before the end settles done (rejects: "download stopped") and closes its files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bt-stop-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const made = makeTorrent({ length: 200 * 1024, pieceLength: 32 * 1024 })
+  // Its only peer refuses: nothing can arrive, and stop() must still end it.
+  const dl = await downloadToDisk(made.meta, join(dir, 'got.bin'), { trackers: false, dht: false, peers: [{ host: '127.0.0.1', port: await deadTcpPort() }], listen: false })
+  const stopped = dl.stop()
+  await assert.rejects(within(10_000, 'done settles', dl.done), /download stopped/)
+  await within(10_000, 'stop resolves', stopped)
+})
