@@ -85,7 +85,7 @@ export async function makeFixtures (root: string): Promise<Record<Layout, Fixtur
 }
 
 /** Why the files under `dir` differ from the fixture's, or undefined when each is byte-identical. */
-export async function compareFiles (fixture: Fixture, dir: string): Promise<string | undefined> {
+export async function compareFiles (fixture: Pick<Fixture, 'name' | 'files'>, dir: string): Promise<string | undefined> {
   for (const f of fixture.files) {
     const path = f.path === '' ? join(dir, fixture.name) : join(dir, fixture.name, f.path)
     let bytes: Buffer

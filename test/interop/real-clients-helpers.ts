@@ -8,7 +8,7 @@
  * runs the same cells for `npm run interop`; these tests stand on their own.)
  */
 import { createCipheriv, createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +18,7 @@ import type { Metainfo } from '../../lib/metainfo/types.js'
 import type { InteropClient, RunningClient, RunningLeecher } from '../../interop/clients/types.js'
 import { freePort, start, waitLine, within, type Child } from '../../interop/proc.js'
 import { WireLogProxy } from './real-clients-wire-log.js'
+import { compareFiles } from '../../interop/fixtures.js'
 
 /** 8 MiB moves in seconds on loopback; this leaves room for a loaded 2-core machine. */
 export const CASE_TIMEOUT_MS = 60_000
@@ -94,21 +95,6 @@ export async function makeFixture (t: TestContext, layout: Layout): Promise<Fixt
   return { name, multiFile: created.meta.multiFile, torrentPath, meta: created.meta, dataDir, files, root }
 }
 
-/** Why the files under `dir` differ from the fixture's, or undefined when each is byte-identical. */
-export async function compareFiles (fixture: Fixture, dir: string): Promise<string | undefined> {
-  for (const f of fixture.files) {
-    const path = f.path === '' ? join(dir, fixture.name) : join(dir, fixture.name, f.path)
-    let bytes: Buffer
-    try {
-      bytes = await readFile(path)
-    } catch (err) {
-      return `${path}: ${(err as Error).message}`
-    }
-    if (bytes.length !== f.size) return `${path}: ${bytes.length} bytes, expected ${f.size}`
-    if (sha1(bytes) !== f.sha1) return `${path}: SHA-1 ${sha1(bytes)}, expected ${f.sha1}`
-  }
-  return undefined
-}
 
 /** Bytes actually written under `dir` (allocated blocks: clients make sparse files of the full size first). */
 async function bytesOnDisk (dir: string): Promise<number> {
