@@ -20,7 +20,7 @@ import { SymlinkRefused } from './below-root.js'
 import { DEFAULT_MAX_OPEN_FILES, FileHandles } from './file-handles.js'
 import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
 import type { OutputTarget } from './output-path.js'
-import { SideFile } from './side-file.js'
+import { readFully, SideFile } from './side-file.js'
 import { toStorageError } from './storage-error.js'
 
 export interface CheckProgress {
@@ -147,15 +147,7 @@ class PieceReader {
   /** False when the file ends before `into` is full. */
   private async readAt (path: string, into: Uint8Array, position: number): Promise<boolean> {
     try {
-      return await this.handles.use(path, false, async (fh: FileHandle) => {
-        let done = 0
-        while (done < into.byteLength) {
-          const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done)
-          if (bytesRead === 0) return false
-          done += bytesRead
-        }
-        return true
-      })
+      return await this.handles.use(path, false, async (fh: FileHandle) => await readFully(fh, into, position))
     } catch (err) {
       if (err instanceof StorageError) throw err
       throw toStorageError('read', path, err)

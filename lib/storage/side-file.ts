@@ -128,7 +128,7 @@ async function readHeaders (fh: FileHandle, meta: Metainfo, index: SideIndex): P
 }
 
 /** False when the file ends before `into` is full. */
-async function readFully (fh: FileHandle, into: Uint8Array, position: number): Promise<boolean> {
+export async function readFully (fh: FileHandle, into: Uint8Array, position: number): Promise<boolean> {
   let done = 0
   while (done < into.byteLength) {
     const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done)
