@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
 import { PassThrough, Readable, Writable } from 'node:stream'
@@ -113,4 +115,10 @@ async function bindsAndReleases (kind: 'tcp' | 'udp', port: number): Promise<boo
   })
   if (bound) await new Promise<void>(resolve => server.close(() => resolve()))
   return bound
+}
+
+/** A fresh directory under the OS temp dir and a function that removes it (for try/finally). */
+export function tempDir (prefix = 'bt-test-'): { dir: string, remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }

@@ -4,22 +4,16 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from '../../lib/cli/main.js'
-import { fakeIO } from '../helpers.js'
+import { fakeIO, tempDir } from '../helpers.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
 import { startRealTracker } from '../tracker/helpers.js'
 
-function tempDir (): { dir: string, remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'bt-exit-'))
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
-}
-
 test('-o with no other peer: the tracker returns only our own address, and the message says so, not "bad data"', async () => {
   const tracker = await startRealTracker('127.0.0.1')
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-exit-')
   try {
     const made = makeTorrent({ length: 100_000, pieceLength: 16384, announce: tracker.httpUrl })
     writeFileSync(join(dir, 'x.torrent'), made.torrent)
@@ -40,7 +34,7 @@ test('-o with no other peer: the tracker returns only our own address, and the m
 
 test('to stdout with no other peer: our own announce handed back is not "1 peer refused the connection"', async () => {
   const tracker = await startRealTracker('127.0.0.1')
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-exit-')
   try {
     const made = makeTorrent({ length: 100_000, pieceLength: 16384, announce: tracker.httpUrl })
     writeFileSync(join(dir, 'x.torrent'), made.torrent)

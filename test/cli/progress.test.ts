@@ -5,15 +5,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import bencode from 'bencode'
 import { main } from '../../lib/cli/main.js'
 import { Reporter } from '../../lib/cli/reporter.js'
 import { download } from '../../lib/session/download.js'
 import { TrackerError } from '../../lib/util/errors.js'
-import { fakeIO } from '../helpers.js'
+import { fakeIO, tempDir } from '../helpers.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { makeTorrent, seededBytes } from '../swarm/fixture-torrent.js'
 import { hostileHttp, startRealTracker } from '../tracker/helpers.js'
@@ -21,11 +20,6 @@ import { hostileHttp, startRealTracker } from '../tracker/helpers.js'
 const BIN = new URL('../../../bin/bt-stream.js', import.meta.url).pathname
 /** A DHT bootstrap node nobody runs: the DHT is on (as it is by default) and finds nothing, on loopback. */
 const DEAD_DHT = ['--dht-bootstrap', '127.0.0.1:9']
-
-function tempDir (): { dir: string, remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'bt-progress-'))
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
-}
 
 async function refusingTracker (): Promise<Awaited<ReturnType<typeof hostileHttp>>> {
   return await hostileHttp((_q, res) => res.end(bencode.encode({ 'failure reason': 'torrent not authorized' })))
@@ -35,7 +29,7 @@ test('-o PATH --seed --progress: after the download one line only, the seeding o
   const data = seededBytes(4 * 1024 * 1024, 81)
   const t = makeTorrent({ length: data.length, pieceLength: 64 * 1024, data })
   const origin = await startFakeSeeder(t.meta, data, { kind: 'honest' })
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   writeFileSync(join(dir, 'x.torrent'), t.torrent)
   const child = spawn(process.execPath, [BIN, join(dir, 'x.torrent'), '-o', join(dir, 'out.bin'), '--seed', '--no-trackers', '--no-dht',
     '--peer', `127.0.0.1:${origin.port}`, '--host', '127.0.0.1', '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -72,7 +66,7 @@ test('-o PATH --seed --progress: after the download one line only, the seeding o
 
 test('a tracker that refuses us: said once on stderr and kept in the progress line', async () => {
   const tracker = await refusingTracker()
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   try {
     const made = makeTorrent({ length: 100_000, pieceLength: 16384, announce: tracker.url })
     writeFileSync(join(dir, 'x.torrent'), made.torrent)
@@ -92,7 +86,7 @@ test('a tracker that refuses us: said once on stderr and kept in the progress li
 
 test('the stall message names the tracker that refused us', async () => {
   const tracker = await refusingTracker()
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   try {
     const made = makeTorrent({ length: 100_000, pieceLength: 16384, announce: tracker.url })
     writeFileSync(join(dir, 'x.torrent'), made.torrent)
@@ -107,7 +101,7 @@ test('the stall message names the tracker that refused us', async () => {
 
 test('bt-stream seed: an announce that fails is said on stderr, once per reason', async () => {
   const tracker = await refusingTracker()
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   const data = seededBytes(100_000, 5)
   const made = makeTorrent({ length: data.length, pieceLength: 16384, announce: tracker.url, data })
   writeFileSync(join(dir, 'x.torrent'), made.torrent)
@@ -158,7 +152,7 @@ test('--json: stderr is one JSON object a line (progress, tracker events, a summ
   const data = seededBytes(512 * 1024, 9)
   const made = makeTorrent({ length: data.length, pieceLength: 32768, data })
   const origin = await startFakeSeeder(made.meta, data, { kind: 'honest' })
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   try {
     writeFileSync(join(dir, 'x.torrent'), made.torrent)
     const lines = (io: ReturnType<typeof fakeIO>): Array<Record<string, unknown>> => io.err().trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
@@ -195,7 +189,7 @@ test('--json: stderr is one JSON object a line (progress, tracker events, a summ
 
 test('bt-stream seed --json: where it listens, its tracker failures, and a summary after Ctrl-C, all JSON lines', async () => {
   const tracker = await refusingTracker()
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   const data = seededBytes(100_000, 6)
   const made = makeTorrent({ length: data.length, pieceLength: 16384, announce: tracker.url, data })
   writeFileSync(join(dir, 'x.torrent'), made.torrent)
@@ -230,7 +224,7 @@ test('-o PATH --seed: seeding goes on at the port the download accepted peers on
   const data = seededBytes(512 * 1024, 82)
   const t = makeTorrent({ length: data.length, pieceLength: 32 * 1024, data })
   const origin = await startFakeSeeder(t.meta, data, { kind: 'honest' })
-  const { dir, remove } = tempDir()
+  const { dir, remove } = tempDir('bt-progress-')
   writeFileSync(join(dir, 'x.torrent'), t.torrent)
   const child = spawn(process.execPath, [BIN, join(dir, 'x.torrent'), '-o', join(dir, 'out.bin'), '--seed', '--no-trackers', '--no-dht',
     '--peer', `127.0.0.1:${origin.port}`, '--host', '127.0.0.1', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] })
