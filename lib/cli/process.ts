@@ -1,5 +1,4 @@
 import { main } from './main.js'
-import { startMemoryPacer } from './memory-pacer.js'
 import { describeSystemError } from '../util/errors.js'
 
 /**
@@ -11,7 +10,6 @@ import { describeSystemError } from '../util/errors.js'
  * then use an empty file. That is a bug in the command; it exits 1 and says so.
  */
 export function run (entry: typeof main = main): void {
-  startMemoryPacer()
   const controller = new AbortController()
   let signalExit: number | undefined
   const onSignal = (code: number) => () => {

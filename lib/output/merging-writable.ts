@@ -7,11 +7,17 @@
  */
 import { Readable, Writable, type ReadableOptions, type WritableEvents } from 'streamx'
 import { BtStreamError } from '../util/errors.js'
+import { STDOUT_CHUNK } from './chunker.js'
 
 /** A piece whose SHA-1 matched. `data` is the whole piece. */
 export interface VerifiedPiece {
   readonly index: number
   readonly data: Uint8Array
+  /**
+   * The consumer calls this once it will never read `data` again: the engine may then put
+   * another piece's bytes in that memory. A consumer that keeps the bytes never calls it.
+   */
+  readonly release?: () => void
 }
 
 /** A streamx Readable of bytes: streamx types its data as `unknown`, this says Uint8Array. */
@@ -29,6 +35,8 @@ export interface MergingOptions {
   readonly maxHeldBytes: number
   /** How much `output` buffers for its reader before the merger holds pieces back. */
   readonly outputHighWaterMark?: number
+  /** Size of the copies a reused piece is read out in (default: the stdout chunk, 64 KiB). */
+  readonly copyChunk?: number
   /**
    * Builds `output` from the merger's hooks, so a caller can hand out its own Readable subclass
    * (the download's stream, with its progress events) without another stream in between.
@@ -52,7 +60,10 @@ export class MergingWritable extends Writable<MergingEvents> {
   /** The file's bytes in order. */
   readonly output: ByteReadable
   private readonly opts: MergingOptions
-  private readonly held = new Map<number, Uint8Array>()
+  private readonly held = new Map<number, VerifiedPiece>()
+  /** Bytes of the cursor's piece already copied to `output` (pieces given back by copies). */
+  private cursorOffset = 0
+  private readonly copyChunk: number
   private cursorIndex: number
   private readonly lastIndex: number
   private heldNow = 0
@@ -66,6 +77,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     super({ highWaterMark: 1, byteLength: () => 1 })
     if (opts.end < opts.start || opts.start < 0) throw new RangeError(`bad byte range ${opts.start}..${opts.end}`)
     this.opts = opts
+    this.copyChunk = Math.max(1, opts.copyChunk ?? STDOUT_CHUNK)
     this.cursorIndex = Math.floor(opts.start / opts.pieceLength)
     this.lastIndex = opts.end === opts.start ? this.cursorIndex - 1 : Math.floor((opts.end - 1) / opts.pieceLength)
     const hooks: ReadableOptions = {
@@ -92,7 +104,8 @@ export class MergingWritable extends Writable<MergingEvents> {
   get peakHeldBytes (): number { return this.heldPeak }
 
   override _write (piece: unknown, cb: (err: Error | null) => void): void {
-    const { index, data } = piece as VerifiedPiece
+    const verified = piece as VerifiedPiece
+    const { index, data } = verified
     if (index < this.cursorIndex || index > this.lastIndex || this.held.has(index)) {
       cb(new BtStreamError(`merging writable: piece ${index} is outside ${this.cursorIndex}..${this.lastIndex} or already held`))
       return
@@ -101,7 +114,7 @@ export class MergingWritable extends Writable<MergingEvents> {
       cb(new BtStreamError(`merging writable: holding piece ${index} would exceed the ${this.opts.maxHeldBytes}-byte window`))
       return
     }
-    this.held.set(index, data)
+    this.held.set(index, verified)
     this.heldNow += data.byteLength
     if (this.heldNow > this.heldPeak) this.heldPeak = this.heldNow
     this.flush()
@@ -116,6 +129,7 @@ export class MergingWritable extends Writable<MergingEvents> {
   }
 
   override _destroy (cb: (err: Error | null) => void): void {
+    for (const piece of this.held.values()) piece.release?.()
     this.held.clear()
     this.heldNow = 0
     // Once everything is pushed, the output ends on its own when its reader drains it.
@@ -127,14 +141,13 @@ export class MergingWritable extends Writable<MergingEvents> {
   private flush (): void {
     let moved = false
     while (!this.outputFull && this.cursorIndex <= this.lastIndex) {
-      const data = this.held.get(this.cursorIndex)
-      if (data === undefined) break
-      this.held.delete(this.cursorIndex)
-      this.heldNow -= data.byteLength
-      const more = this.output.push(this.trim(this.cursorIndex, data))
-      this.cursorIndex++
-      moved = true
-      if (this.cursorIndex > this.lastIndex) this.output.push(null)
+      const piece = this.held.get(this.cursorIndex)
+      if (piece === undefined) break
+      const more = piece.release === undefined ? this.pushView(piece) : this.pushCopies(piece)
+      if (this.cursorOffset === 0) {
+        moved = true
+        if (this.cursorIndex > this.lastIndex) this.output.push(null)
+      }
       if (!more) this.outputFull = true
     }
     if (moved) this.emit('advance', this.cursorIndex)
@@ -149,6 +162,43 @@ export class MergingWritable extends Writable<MergingEvents> {
         cb(new BtStreamError(`merging writable ended at piece ${this.cursorIndex} of ${this.lastIndex}`))
       }
     }
+  }
+
+  /** A piece its producer does not want back: the reader gets a view of it, whole. */
+  private pushView (piece: VerifiedPiece): boolean {
+    this.dropHeld(piece)
+    return this.output.push(this.trim(this.cursorIndex - 1, piece.data))
+  }
+
+  /**
+   * A piece its producer reuses: the reader gets copies, `copyChunk` bytes at a time, and the
+   * piece goes back once the last byte is copied. One copy of each byte buys the reuse of the
+   * piece's memory (see PieceBufferPool); a chunk the reader dropped is young garbage, which V8
+   * frees at its next minor collection, where a piece buffer waits for a full one.
+   */
+  private pushCopies (piece: VerifiedPiece): boolean {
+    const bytes = this.trim(this.cursorIndex, piece.data)
+    let more = true
+    while (more && this.cursorOffset < bytes.byteLength) {
+      const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
+      const chunk = Buffer.allocUnsafe(end - this.cursorOffset)
+      chunk.set(bytes.subarray(this.cursorOffset, end))
+      this.cursorOffset = end
+      more = this.output.push(chunk)
+    }
+    if (this.cursorOffset === bytes.byteLength) {
+      this.cursorOffset = 0
+      this.dropHeld(piece)
+      piece.release?.()
+    }
+    return more
+  }
+
+  /** The cursor's piece leaves `held`; the cursor moves to the next one. */
+  private dropHeld (piece: VerifiedPiece): void {
+    this.held.delete(this.cursorIndex)
+    this.heldNow -= piece.data.byteLength
+    this.cursorIndex++
   }
 
   /** The part of a piece inside the byte range: a view, never a copy. */

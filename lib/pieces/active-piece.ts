@@ -35,11 +35,12 @@ export class ActivePiece<P> {
   /** Blocks not yet requested from anyone: a fast "is there anything left here" check. */
   unrequested: number
 
-  constructor (index: number, length: number) {
+  constructor (index: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)) {
+    if (buffer.byteLength !== length) throw new RangeError(`piece ${index}: a ${buffer.byteLength}-byte buffer for ${length} bytes`)
     this.index = index
     this.length = length
     this.blockCount = Math.ceil(length / BLOCK_LENGTH)
-    this.buffer = Buffer.allocUnsafe(length)
+    this.buffer = buffer
     this.state = new Uint8Array(this.blockCount)
     this.requestedAt = new Float64Array(this.blockCount)
     this.holders = new Array<P[] | undefined>(this.blockCount)

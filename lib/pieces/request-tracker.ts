@@ -49,10 +49,14 @@ export class RequestTracker<P extends PieceSource> {
   /** Pieces in memory at most while being fetched (their buffers are allocated whole). */
   private readonly maxActive: number
 
-  constructor (picker: PiecePicker, geometry: TrackerGeometry, maxActivePieces = Infinity) {
+  /** Where a started piece's buffer comes from (the engine's PieceBufferPool). */
+  private readonly allocate: (length: number) => Buffer
+
+  constructor (picker: PiecePicker, geometry: TrackerGeometry, maxActivePieces = Infinity, allocate: (length: number) => Buffer = Buffer.allocUnsafe) {
     this.picker = picker
     this.geometry = geometry
     this.maxActive = Math.max(1, maxActivePieces)
+    this.allocate = allocate
   }
 
   get activeCount (): number { return this.active.size }
@@ -298,7 +302,7 @@ export class RequestTracker<P extends PieceSource> {
   private startPiece (index: number): ActivePiece<P> {
     this.picker.start(index)
     const length = index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength
-    const piece = new ActivePiece<P>(index, length)
+    const piece = new ActivePiece<P>(index, length, this.allocate(length))
     this.active.set(index, piece)
     let at = this.order.length
     while (at > 0 && this.order[at - 1]! > index) at--

@@ -67,9 +67,11 @@ export class DiskSink extends Writable<DiskSinkEvents> {
   }
 
   override _write (piece: unknown, cb: Callback): void {
-    const { index, data } = piece as VerifiedPiece
+    const { index, data, release } = piece as VerifiedPiece
     const job: Promise<void> = this.storage.write(index, data).then(
       () => {
+        // The bytes are in the file: the engine may reuse their memory.
+        release?.()
         this.running.delete(job)
         this.writtenCount++
         this.emit('written', index)

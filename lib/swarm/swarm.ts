@@ -17,6 +17,7 @@ import { RequestTracker } from '../pieces/request-tracker.js'
 import { BLOCK_LENGTH, type ActivePiece } from '../pieces/active-piece.js'
 import { digestMatches } from '../pieces/verify.js'
 import { PieceHasher } from '../pieces/piece-hasher.js'
+import { PieceBufferPool } from '../pieces/piece-buffer-pool.js'
 import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
@@ -74,6 +75,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
   private readonly hasher = new PieceHasher()
+  /** Piece memory, reused once the sink gives a piece back (VerifiedPiece.release). */
+  private readonly buffers: PieceBufferPool
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -111,7 +114,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     })
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
-    this.tracker = new RequestTracker<PeerSession>(this.picker, meta, maxActive)
+    this.buffers = new PieceBufferPool(meta.pieceLength, maxActive)
+    this.tracker = new RequestTracker<PeerSession>(this.picker, meta, maxActive, length => this.buffers.take(length))
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
       maxHalfOpen: opts.maxHalfOpen ?? 8,
@@ -127,6 +131,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       if (err instanceof SelfConnectionError) this.pool.ban(addr, 'ourselves')
       this.emit('peer-error', addr, err)
     })
+  }
+
+  /** Piece buffers allocated, and reused after the sink gave them back: memory the window bounds. */
+  get pieceBuffers (): { readonly allocated: number, readonly reused: number } {
+    return { allocated: this.buffers.allocated, reused: this.buffers.reused }
   }
 
   get stats (): SwarmStats {
@@ -184,6 +193,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.timer = null
     this.pool.close()
     this.hasher.close()
+    this.buffers.clear()
     this.opts.upload?.stop()
     for (const s of this.sessions.values()) s.link.destroy()
     this.sessions.clear()
@@ -333,7 +343,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
     this.tracker.pieceVerified(piece)
     this.verifiedBytes += piece.length
-    if (!this.opts.sink.write({ index: piece.index, data: piece.buffer })) this.sinkBlocked = true
+    const data = piece.buffer
+    if (!this.opts.sink.write({ index: piece.index, data, release: () => { this.buffers.give(data) } })) this.sinkBlocked = true
     this.emit('piece', piece.index)
     if (this.picker.complete) this.finish()
   }
@@ -341,8 +352,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private onPieceFailed (piece: ActivePiece<PeerSession>): void {
     this.hashFailures++
     this.wasted += piece.length
-    this.suspects.record(piece)
+    const kept = this.suspects.record(piece)
     const blame = this.tracker.pieceFailed(piece)
+    // Forensics keeps the bad bytes to compare with the good copy later; otherwise reuse them.
+    if (!kept) this.buffers.give(piece.buffer)
     for (const s of blame.keys()) {
       s.strikes++
       if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its SHA-1 check`)

@@ -59,3 +59,49 @@ test('an empty range ends at once', async () => {
   const m = new MergingWritable({ pieceLength: 4, start: 8, end: 8, maxHeldBytes: 8 })
   assert.equal((await collect(m.output)).length, 0)
 })
+
+test('a piece its producer reuses (release) is read out as copies, and given back after its last byte', async () => {
+  const m = new MergingWritable({ pieceLength: 8, start: 2, end: 14, maxHeldBytes: 64, copyChunk: 3, outputHighWaterMark: 3 })
+  const released: number[] = []
+  const reused = (index: number): { index: number, data: Uint8Array, release: () => void } => {
+    const p = piece(index, index === 1 ? 6 : 8)
+    return { ...p, release: () => { released.push(index); p.data.fill(0xee) } }
+  }
+  m.write(reused(1))
+  m.write(reused(0))
+  // Nothing read yet: the output holds one chunk, so piece 0 is still being copied out.
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(released, [], 'a piece is not given back while bytes of it remain to copy')
+  const chunks: Uint8Array[] = []
+  for await (const c of m.output) chunks.push(c as Uint8Array)
+  m.end(null)
+  assert.deepEqual(released, [0, 1], 'each piece given back once, in order')
+  assert.ok(chunks.every(c => c.byteLength <= 3), 'copies of at most copyChunk bytes')
+  // release() overwrote the pieces: what the reader got must be its own bytes.
+  assert.deepEqual([...Buffer.concat(chunks)], [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+})
+
+test('a piece without release is handed to the reader as a view (no copy)', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 4, maxHeldBytes: 8 })
+  const p = piece(0, 4)
+  m.write(p)
+  m.end(null)
+  const chunks: Uint8Array[] = []
+  for await (const c of m.output) chunks.push(c as Uint8Array)
+  assert.equal(chunks.length, 1)
+  assert.equal(chunks[0]!.buffer, p.data.buffer)
+})
+
+test('pieces still held when the merger is destroyed are given back', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 16, maxHeldBytes: 16 })
+  const released: number[] = []
+  m.write({ ...piece(2, 4), release: () => released.push(2) })
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(m.heldBytes, 4)
+  m.output.on('error', () => {})
+  const closed = new Promise<void>(resolve => m.on('close', () => { resolve() }))
+  m.on('error', () => {})
+  m.destroy(new Error('stop'))
+  await closed
+  assert.deepEqual(released, [2])
+})

@@ -37,6 +37,21 @@ test('disk sink: every piece reaches the storage, then finish (MemoryStorage)', 
   for (let i = 0; i < fx.meta.pieceCount; i++) assert.deepEqual(await memory.read(i, 0, pieceOf(fx, i).byteLength), pieceOf(fx, i))
 })
 
+test('disk sink: a piece is given back (release) only once its bytes are in storage', async () => {
+  const fx = makeTorrent('r.bin', 8 * PL, PL, 5)
+  const memory = new MemoryStorage(fx.meta)
+  const sink = createDiskSink(new SlowStorage(memory, { latencyMs: 5 }))
+  const released: number[] = []
+  const done = finished(sink)
+  for (let i = 0; i < fx.meta.pieceCount; i++) {
+    sink.write({ index: i, data: pieceOf(fx, i), release: () => { released.push(i); assert.ok(memory.have.has(i), `piece ${i} given back before it was stored`) } })
+  }
+  assert.deepEqual(released, [], 'nothing given back while the writes run')
+  sink.end()
+  await done
+  assert.deepEqual(released.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7])
+})
+
 test('disk sink backpressure: write() says stop past the high-water mark, and storage writes in flight stay bounded', async () => {
   const fx = makeTorrent('slow.bin', 32 * PL, PL, 4)
   const slow = new SlowStorage(new MemoryStorage(fx.meta), { latencyMs: 5 })
