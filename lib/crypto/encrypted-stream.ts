@@ -3,6 +3,7 @@ import { MseError } from './errors.js'
 import { HandshakeReader } from './handshake-reader.js'
 import { CRYPTO_RC4, initiateMse, respondMse, type InitiatorOptions, type MseResult, type ResponderOptions } from './mse-handshake.js'
 import type { RC4 } from './rc4.js'
+import { decryptorFor, type Decryptor } from './decrypt-thread.js'
 
 /**
  * EncryptedStream: a Node Duplex of plaintext bytes over a socket that speaks MSE/PE, so the peer
@@ -46,7 +47,15 @@ export type MseRole =
 export type EncryptedStreamOptions = MseRole & {
   readonly handshakeTimeout?: number
   readonly highWaterMark?: number
+  /** Decrypt RC4 on the shared decrypting thread (decrypt-thread.ts); default true. */
+  readonly decryptOffThread?: boolean
 }
+
+/**
+ * Chunks (socket reads, up to 64 KiB each) at the decrypting thread at once, per connection:
+ * past this the socket is paused until they come back, so a slow thread bounds what we read.
+ */
+const MAX_DECRYPTS_IN_FLIGHT = 16
 
 interface HeldWrite { chunks: Uint8Array[], cb: (err?: Error | null) => void }
 
@@ -56,7 +65,12 @@ export class EncryptedStream extends Duplex {
   mse: MseResult | undefined
   private readonly _reader: HandshakeReader
   private _encrypt: RC4 | undefined
-  private _decrypt: RC4 | undefined
+  private _decrypt: Decryptor | undefined
+  private readonly _decryptOffThread: boolean
+  /** The reader said stop (push returned false); cleared when it reads again. */
+  private _readerFull = false
+  /** The socket ended while chunks were still being decrypted: end once they are pushed. */
+  private _endAfterDecrypts = false
   private _held: HeldWrite | undefined
   private _drainCb: ((err?: Error | null) => void) | undefined
   private _socketPaused = false
@@ -68,6 +82,7 @@ export class EncryptedStream extends Duplex {
     const hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
     super({ readableHighWaterMark: hwm, writableHighWaterMark: hwm, allowHalfOpen: false })
     this.socket = socket
+    this._decryptOffThread = opts.decryptOffThread ?? true
     this._reader = new HandshakeReader({ pause: () => { socket.pause() }, resume: () => { socket.resume() } }, HANDSHAKE_READ_LIMIT)
     const timeout = opts.handshakeTimeout ?? DEFAULT_MSE_HANDSHAKE_TIMEOUT
     this._timer = setTimeout(() => { this.destroy(new MseError(`MSE: handshake not done within ${timeout} ms`)) }, timeout)
@@ -103,10 +118,17 @@ export class EncryptedStream extends Duplex {
   }
 
   override _read (): void {
-    if (this._socketPaused) {
-      this._socketPaused = false
-      this.socket.resume()
-    }
+    this._readerFull = false
+    this._updateFlow()
+  }
+
+  /** The socket reads while the reader wants more and the decrypting thread keeps up. */
+  private _updateFlow (): void {
+    const pause = this._readerFull || (this._decrypt?.pending ?? 0) >= MAX_DECRYPTS_IN_FLIGHT
+    if (pause === this._socketPaused || this.destroyed) return
+    this._socketPaused = pause
+    if (pause) this.socket.pause()
+    else this.socket.resume()
   }
 
   override _write (chunk: Uint8Array, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -126,6 +148,7 @@ export class EncryptedStream extends Duplex {
 
   override _destroy (err: Error | null, cb: (err: Error | null) => void): void {
     clearTimeout(this._timer)
+    this._decrypt?.close()
     this._reader.fail(err ?? new MseError('MSE: the connection closed'))
     // The 'error' listener stays: the socket may still report one as it goes.
     for (const [event, fn] of this._onSocket) if (event !== 'error') this.socket.off(event, fn)
@@ -157,7 +180,7 @@ export class EncryptedStream extends Duplex {
     clearTimeout(this._timer)
     this.mse = r
     this._encrypt = r.encrypt
-    this._decrypt = r.decrypt
+    if (r.decrypt !== undefined) this._decrypt = decryptorFor(r.decrypt, this._decryptOffThread)
     if (r.initialPayload.length > 0) this.push(r.initialPayload)
     const rest = this._reader.drain()
     if (rest.length > 0) this._onData(rest)
@@ -196,17 +219,27 @@ export class EncryptedStream extends Duplex {
 
   private _onData (chunk: Uint8Array): void {
     if (this.mse === undefined) { this._reader.push(chunk); return }
-    this._decrypt?.update(chunk)
-    if (!this.push(chunk) && !this._socketPaused) {
-      this._socketPaused = true
-      this.socket.pause()
-    }
+    const decrypt = this._decrypt
+    if (decrypt === undefined) { this._deliver(chunk); return }
+    decrypt.decrypt(chunk, (err, plain) => {
+      if (this.destroyed) return
+      if (err !== null || plain === undefined) { this.destroy(new MseError(`MSE: decrypting failed: ${err?.message ?? 'no data'}`)); return }
+      this._deliver(plain)
+      if (this._endAfterDecrypts && decrypt.pending === 0) this.push(null)
+    })
+    this._updateFlow()
+  }
+
+  private _deliver (plain: Uint8Array): void {
+    if (!this.push(plain)) this._readerFull = true
+    this._updateFlow()
   }
 
   private _onEnd (): void {
     if (this.mse === undefined) { this.destroy(new MseError('MSE: the peer closed the connection during the handshake')); return }
     this._socketEnded = true
-    this.push(null)
+    if ((this._decrypt?.pending ?? 0) > 0) this._endAfterDecrypts = true
+    else this.push(null)
   }
 
   private _onClose (): void {

@@ -17,6 +17,15 @@ export const MSE_RC4_DISCARD = 1024
 /** Uint32 views read bytes in the machine's order; the word path below assumes little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
+/** An RC4 keystream's position: the S-box and its two indexes. */
+export interface RC4State {
+  readonly s: Uint8Array
+  readonly i: number
+  readonly j: number
+}
+
+const ONE_BYTE_KEY = new Uint8Array(1)
+
 export class RC4 {
   private readonly _s = new Uint8Array(256)
   private _i = 0
@@ -35,6 +44,21 @@ export class RC4 {
       s[j] = si
     }
     if (drop > 0) this.discard(drop)
+  }
+
+  /** Where the keystream stands: enough to go on with it elsewhere (another thread). */
+  state (): RC4State {
+    return { s: this._s.slice(), i: this._i, j: this._j }
+  }
+
+  /** The cipher that goes on from `state` (its next byte is the one `state` was taken before). */
+  static resume (state: RC4State): RC4 {
+    if (state.s.length !== 256) throw new RangeError(`RC4 state of ${state.s.length} bytes`)
+    const r = new RC4(ONE_BYTE_KEY)
+    r._s.set(state.s)
+    r._i = state.i & 255
+    r._j = state.j & 255
+    return r
   }
 
   /** Advances the keystream by `n` bytes without using them. */

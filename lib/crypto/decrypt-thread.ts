@@ -1,0 +1,178 @@
+/**
+ * RC4 off the main thread. An encrypted connection's incoming bytes are most of what an
+ * encryption-only swarm costs: profiled on loopback (4 libtorrent seeders requiring MSE/PE),
+ * RC4 was 43% of the main thread's time, the thread that also reads every socket and assembles
+ * every block. One thread decrypts for every connection of the process: each connection's
+ * keystream moves there after its handshake, and its chunks go there and back (transferred, in
+ * order: one thread and one port keep the order of each connection's chunks).
+ *
+ * Encryption stays on the main thread: what we send is requests (17 bytes each) while we
+ * download, and a copy is needed anyway because a block we send may be shared.
+ *
+ * The thread is started with the first connection that needs it and ended when no connection
+ * has used it for IDLE_MS. It never keeps the process alive. If it cannot start, or dies, the
+ * connections that had chunks there fail (their bytes are gone) and later ones decrypt on the
+ * main thread as before.
+ */
+import { Worker } from 'node:worker_threads'
+import { RC4 } from './rc4.js'
+import type { DecryptReply, DecryptRequest } from './decrypt-worker.js'
+
+/** An idle thread is ended after this long (a swarm between connections keeps it). */
+const IDLE_MS = 5000
+
+export type Decrypted = (err: Error | null, plain?: Uint8Array) => void
+
+/** One connection's incoming keystream: on the thread when it runs, else here. */
+export interface Decryptor {
+  /** Decrypts `chunk` (which becomes the decryptor's: do not read or write it again). */
+  decrypt (chunk: Uint8Array, done: Decrypted): void
+  /** Chunks given and not yet returned. */
+  readonly pending: number
+  close (): void
+}
+
+class ThreadDecryptor implements Decryptor {
+  readonly queue: Decrypted[] = []
+  closed = false
+
+  constructor (readonly thread: DecryptThread, readonly id: number) {}
+
+  get pending (): number { return this.queue.length }
+
+  decrypt (chunk: Uint8Array, done: Decrypted): void {
+    if (this.closed) { done(new Error('decryptor closed')); return }
+    // Only a buffer that is the whole of its memory can move to the thread: Node's socket chunks
+    // are (measured), a view into something larger (uTP, the handshake's leftover) is copied.
+    const own = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer
+    const buffer = own ? chunk.buffer as ArrayBuffer : Uint8Array.prototype.slice.call(chunk).buffer
+    this.queue.push(done)
+    this.thread.sent()
+    this.thread.post({ op: 'data', id: this.id, buffer }, [buffer])
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.thread.returned(this.queue.length)
+    this.queue.length = 0
+    this.thread.release(this)
+  }
+}
+
+/** The main thread's RC4: what runs when the thread cannot. */
+class InlineDecryptor implements Decryptor {
+  readonly pending = 0
+  constructor (private readonly rc4: RC4) {}
+  decrypt (chunk: Uint8Array, done: Decrypted): void {
+    this.rc4.update(chunk)
+    done(null, chunk)
+  }
+
+  close (): void {}
+}
+
+class DecryptThread {
+  private worker: Worker | undefined
+  private failed = false
+  private nextId = 0
+  private readonly open = new Map<number, ThreadDecryptor>()
+  private idleTimer: ReturnType<typeof setTimeout> | undefined
+  /** Chunks at the thread, all connections: while any is, the thread keeps the process alive. */
+  private inFlight = 0
+
+  decryptor (rc4: RC4): Decryptor {
+    const worker = this.ensureWorker()
+    if (worker === undefined) return new InlineDecryptor(rc4)
+    if (this.idleTimer !== undefined) { clearTimeout(this.idleTimer); this.idleTimer = undefined }
+    const d = new ThreadDecryptor(this, this.nextId++)
+    this.open.set(d.id, d)
+    this.post({ op: 'open', id: d.id, state: rc4.state() })
+    return d
+  }
+
+  post (m: DecryptRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker?.postMessage(m, transfer)
+  }
+
+  /**
+   * A chunk went to the thread. Its bytes may be the last a reader waits for after the socket
+   * closed, so the process must not end before they come back: the worker is ref'd meanwhile.
+   */
+  sent (): void {
+    if (this.inFlight++ === 0) this.worker?.ref()
+  }
+
+  /** `n` chunks came back or were given up on. */
+  returned (n: number): void {
+    if (n <= 0) return
+    this.inFlight = Math.max(0, this.inFlight - n)
+    if (this.inFlight === 0) this.worker?.unref()
+  }
+
+  release (d: ThreadDecryptor): void {
+    if (this.open.get(d.id) !== d) return
+    this.open.delete(d.id)
+    this.post({ op: 'close', id: d.id })
+    if (this.open.size === 0 && this.worker !== undefined) {
+      const worker = this.worker
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined
+        if (this.open.size > 0 || this.worker !== worker) return
+        this.worker = undefined
+        void worker.terminate()
+      }, IDLE_MS)
+      this.idleTimer.unref()
+    }
+  }
+
+  private onReply (r: DecryptReply): void {
+    const d = this.open.get(r.id)
+    const done = d?.queue.shift()
+    if (done === undefined) return
+    this.returned(1)
+    done(null, Buffer.from(r.buffer))
+  }
+
+  private ensureWorker (): Worker | undefined {
+    if (this.worker !== undefined || this.failed) return this.worker
+    try {
+      // It holds no JS data of its own but 256-byte S-boxes: a small heap keeps it small.
+      const worker = new Worker(new URL('./decrypt-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } })
+      worker.on('message', (r: DecryptReply) => { this.onReply(r) })
+      const fail = (err: Error): void => {
+        if (this.worker !== worker) return
+        this.failed = true
+        this.worker = undefined
+        this.inFlight = 0
+        const open = [...this.open.values()]
+        this.open.clear()
+        for (const d of open) {
+          d.closed = true
+          const waiting = d.queue.splice(0)
+          for (const done of waiting) done(err)
+        }
+      }
+      worker.on('error', fail)
+      worker.on('exit', code => { fail(new Error(`the decrypting thread exited with code ${code}`)) })
+      // After the listeners: adding a 'message' listener refs the worker's port again.
+      worker.unref()
+      this.worker = worker
+    } catch {
+      this.failed = true
+    }
+    return this.worker
+  }
+}
+
+let shared: DecryptThread | undefined
+
+/**
+ * A decryptor that goes on from `rc4`'s keystream (which must not be used again). `offThread`
+ * false keeps it on the main thread.
+ */
+export function decryptorFor (rc4: RC4, offThread = true): Decryptor {
+  if (!offThread) return new InlineDecryptor(rc4)
+  shared ??= new DecryptThread()
+  return shared.decryptor(rc4)
+}
