@@ -15,14 +15,14 @@ import { SelfConnectionError } from '../wire/peer-connection.js'
 import { PiecePicker } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import { BLOCK_LENGTH, type ActivePiece } from '../pieces/active-piece.js'
-import { digestMatches } from '../pieces/verify.js'
-import { PieceHasher } from '../pieces/piece-hasher.js'
+import { pieceGeometry } from '../metainfo/geometry.js'
 import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
 import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
 import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
+import { pieceVerification, type PieceVerification } from './piece-verification.js'
 import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
 
 export type { PieceSink, SwarmOptions, SwarmStats, SwarmUpload, WirePeer } from './types.js'
@@ -73,7 +73,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly peerIds = new Map<string, boolean>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
-  private readonly hasher = new PieceHasher()
+  /** SHA-1 (v1, hybrid) or BEP 52 merkle (v2-only) checks, on the hashing thread. */
+  private readonly verification: PieceVerification
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -111,7 +112,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     })
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
-    this.tracker = new RequestTracker<PeerSession>(this.picker, meta, maxActive)
+    this.verification = pieceVerification(meta)
+    this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive)
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
       maxHalfOpen: opts.maxHalfOpen ?? 8,
@@ -183,7 +185,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     this.pool.close()
-    this.hasher.close()
+    this.verification.close()
     this.opts.upload?.stop()
     for (const s of this.sessions.values()) s.link.destroy()
     this.sessions.clear()
@@ -317,10 +319,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Every block is in: hash it (on the hashing thread), then keep it or throw it away. */
   private onPieceComplete (piece: ActivePiece<PeerSession>): void {
-    this.hasher.digest(piece.buffer).then(({ digest, data }) => {
+    this.verification.check(piece.index, piece.buffer).then(({ ok, data }) => {
       if (this.stopped) return
       piece.buffer = data
-      if (digestMatches(digest, this.opts.meta.pieceHashes, piece.index)) this.onPieceVerified(piece)
+      if (ok) this.onPieceVerified(piece)
       else this.onPieceFailed(piece)
     }, () => {
       if (this.stopped) return
@@ -345,8 +347,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const blame = this.tracker.pieceFailed(piece)
     for (const s of blame.keys()) {
       s.strikes++
-      if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its SHA-1 check`)
-      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their SHA-1 check`)
+      if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its ${this.verification.name} check`)
+      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their ${this.verification.name} check`)
     }
     this.refillAll()
   }

@@ -1,0 +1,143 @@
+/**
+ * BEP 52 downloads from a libtorrent 2.0 seeder of torrents libtorrent made itself: v2-only
+ * single-file to a stream (stdout), v2-only multi-file to a directory (`-o DIR`), and a hybrid,
+ * each byte-identical. Skipped, with the reason, when /usr/bin/python3 has no libtorrent.
+ */
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+import { parseTorrent } from '../../lib/metainfo/parse.js'
+import type { Metainfo } from '../../lib/metainfo/types.js'
+import { download } from '../../lib/session/download.js'
+import { downloadToDisk } from '../../lib/session/download-to-disk.js'
+
+export const PY = '/usr/bin/python3'
+const hasLibtorrent = spawnSync(PY, ['-c', 'import libtorrent'], { timeout: 30_000 }).status === 0
+export const skip = hasLibtorrent ? false : `${PY} cannot import libtorrent (apt-get install python3-libtorrent)`
+/** 64 KiB pieces: four 16 KiB blocks a piece, so each piece hash is a real subtree. */
+const PIECE_LENGTH = 64 * 1024
+
+export interface Seeded { port: number, v1: string | null, v2: string, torrent: string }
+
+interface Cleanup { after: (fn: () => void | Promise<void>) => void }
+
+/** libtorrent makes a `mode` torrent of `data` and seeds it; resolves once it seeds. */
+export async function seed (mode: 'v2' | 'hybrid', data: string, t: Cleanup, pieceLength = PIECE_LENGTH): Promise<Seeded> {
+  // The script stays in the source tree (tsc copies nothing else to dist/).
+  const script = fileURLToPath(new URL('../../../test/v2/libtorrent-v2-seeder.py', import.meta.url))
+  const torrent = `${data}.torrent`
+  const child: ChildProcess = spawn(PY, [script, mode, data, torrent, String(pieceLength)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  t.after(() => { child.stdin?.end(); if (child.exitCode === null) child.kill() })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error('libtorrent seeder did not start')), 90_000)
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString()
+      const nl = out.indexOf('\n')
+      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl)) }
+    })
+    child.on('exit', code => { clearTimeout(timer); reject(new Error(`seeder exited ${String(code)}: ${out}`)) })
+  })
+  return { ...(JSON.parse(line) as Omit<Seeded, 'torrent'>), torrent }
+}
+
+/** Deterministic bytes that differ per name (so a misplaced piece shows). */
+export function bytes (name: string, n: number): Buffer {
+  const out = Buffer.alloc(n)
+  let at = 0
+  for (let i = 0; at < n; i++) at += createHash('sha256').update(`${name}:${i}`).digest().copy(out, at)
+  return out
+}
+
+/** Lengths that hit BEP 52's corners: a short last block, one block, under a block, empty. */
+export const MULTI: Record<string, number> = {
+  'a.bin': 5 * PIECE_LENGTH + 12_345,
+  'sub/b.bin': PIECE_LENGTH + 16_384,
+  'sub/c.bin': 5,
+  'sub/empty.txt': 0,
+  'z.bin': 3 * PIECE_LENGTH
+}
+
+export function tempDir (t: Cleanup): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-v2-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export function writeTree (root: string, files: Record<string, number>): void {
+  for (const [path, n] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true })
+    writeFileSync(join(root, path), bytes(path, n))
+  }
+}
+
+async function readAll (stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const c of stream) parts.push(c)
+  return Buffer.concat(parts)
+}
+
+export function peersOf (s: Seeded): { peers: { host: string, port: number }[], trackers: false, webSeeds: false, utp: 'off' } {
+  return { peers: [{ host: '127.0.0.1', port: s.port }], trackers: false, webSeeds: false, utp: 'off' }
+}
+
+/** Downloads to `out`; resolves with the piece bytes that came from peers. */
+export async function toDirectory (meta: Metainfo, s: Seeded, out: string): Promise<number> {
+  const dl = await downloadToDisk(meta, out, { ...peersOf(s), listen: false, stallTimeoutMs: 30_000 })
+  try { await dl.done } finally { await dl.stop() }
+  return dl.progress.downloaded
+}
+
+const sum = (files: Record<string, number>): number => Object.values(files).reduce((a, b) => a + b, 0)
+
+test('BEP 52: a v2-only single-file torrent from a libtorrent seeder streams byte-identical (stdout)', { skip }, async t => {
+  const dir = tempDir(t)
+  const data = bytes('single', 7 * PIECE_LENGTH + 1000)
+  writeFileSync(join(dir, 'single.bin'), data)
+  const s = await seed('v2', join(dir, 'single.bin'), t)
+  const meta = parseTorrent(readFileSync(s.torrent))
+  assert.equal(meta.version, 'v2')
+  assert.equal(meta.infoHashV2Hex, s.v2)
+  const got = await readAll(download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 }))
+  assert.ok(got.equals(data), 'the streamed bytes are the file')
+})
+
+test('BEP 52: a v2-only multi-file torrent from a libtorrent seeder lands byte-identical in a directory (-o DIR), no padding requested or written', { skip }, async t => {
+  const dir = tempDir(t)
+  writeTree(join(dir, 'multi'), MULTI)
+  const s = await seed('v2', join(dir, 'multi'), t)
+  const meta = parseTorrent(readFileSync(s.torrent))
+  assert.equal(meta.version, 'v2')
+  assert.ok(meta.files.some(f => f.padding), 'libtorrent aligned the files with padding')
+  const out = join(dir, 'out')
+  mkdirSync(out)
+  // One peer, no endgame duplicates: every byte fetched is file data (BEP 52: "truncated by the end of a file").
+  assert.equal(await toDirectory(meta, s, out), sum(MULTI))
+  for (const [path, n] of Object.entries(MULTI)) {
+    assert.ok(readFileSync(join(out, 'multi', path)).equals(bytes(path, n)), `${path} is byte-identical`)
+  }
+})
+
+test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical (stdout and -o DIR)', { skip }, async t => {
+  const dir = tempDir(t)
+  writeTree(join(dir, 'hybrid'), MULTI)
+  const s = await seed('hybrid', join(dir, 'hybrid'), t)
+  const meta = parseTorrent(readFileSync(s.torrent))
+  assert.equal(meta.version, 'hybrid')
+  assert.equal(meta.infoHashHex, s.v1)
+  assert.equal(meta.infoHashV2Hex, s.v2)
+  const out = join(dir, 'out')
+  mkdirSync(out)
+  await toDirectory(meta, s, out)
+  for (const [path, n] of Object.entries(MULTI)) {
+    assert.ok(readFileSync(join(out, 'hybrid', path)).equals(bytes(path, n)), `${path} is byte-identical`)
+  }
+  const a = meta.files.findIndex(f => f.path === 'hybrid/a.bin')
+  const got = await readAll(download(meta, { ...peersOf(s), file: a, stallTimeoutMs: 30_000 }))
+  assert.ok(got.equals(bytes('a.bin', MULTI['a.bin'] as number)), 'one file of it streams byte-identical')
+})
