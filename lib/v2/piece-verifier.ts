@@ -75,6 +75,19 @@ export class V2PieceVerifier {
     return true
   }
 
+  /**
+   * The piece layers as Metainfo.pieceLayers holds them (concatenated hashes by pieces root hex),
+   * once every one is known (`hasAllPieceHashes`); undefined before.
+   */
+  pieceLayers (): Map<string, Uint8Array> | undefined {
+    const out = new Map<string, Uint8Array>()
+    for (const [key, layer] of this._layers) {
+      if (layer.includes(undefined)) return undefined
+      out.set(key, Buffer.concat(layer as Uint8Array[]))
+    }
+    return out
+  }
+
   /** Requests for the piece layers still missing (empty when complete). */
   pieceLayerRequests (): HashRequest[] {
     const out: HashRequest[] = []

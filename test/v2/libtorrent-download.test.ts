@@ -13,8 +13,12 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
+import { main } from '../../lib/cli/main.js'
+import { parseMagnet } from '../../lib/magnet/parse.js'
 import { download } from '../../lib/session/download.js'
 import { downloadToDisk } from '../../lib/session/download-to-disk.js'
+import { fetchMagnetMetadata } from '../../lib/session/magnet-metadata.js'
+import { fakeIO } from '../helpers.js'
 
 export const PY = '/usr/bin/python3'
 const hasLibtorrent = spawnSync(PY, ['-c', 'import libtorrent'], { timeout: 30_000 }).status === 0
@@ -140,4 +144,32 @@ test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical
   const a = meta.files.findIndex(f => f.path === 'hybrid/a.bin')
   const got = await readAll(download(meta, { ...peersOf(s), file: a, stallTimeoutMs: 30_000 }))
   assert.ok(got.equals(bytes('a.bin', MULTI['a.bin'] as number)), 'one file of it streams byte-identical')
+})
+
+test('BEP 52: a v2-only magnet (urn:btmh) from a libtorrent seeder: metadata by BEP 9 on the truncated hash, piece layers by hash requests, files byte-identical (-o DIR and a stream)', { skip }, async t => {
+  const dir = tempDir(t)
+  // 16 KiB pieces and a 600-piece file: its layer takes two hash requests (512 hashes at most each).
+  const files = { ...MULTI, 'big.bin': 600 * 16384 - 1000 }
+  writeTree(join(dir, 'mag'), files)
+  const s = await seed('v2', join(dir, 'mag'), t, 16384)
+  const uri = `magnet:?xt=urn:btmh:1220${s.v2}&dn=mag&x.pe=127.0.0.1:${s.port}`
+
+  const got = await fetchMagnetMetadata(parseMagnet(uri), { trackers: false, utp: 'off', timeoutMs: 60_000 })
+  assert.equal(got.meta.version, 'v2')
+  assert.equal(got.meta.infoHashV2Hex, s.v2)
+  assert.equal(got.meta.pieceLayersStatus, 'complete', 'the piece layers came from the peer')
+  const fromTorrent = parseTorrent(readFileSync(s.torrent))
+  assert.deepEqual([...(got.meta.pieceLayers ?? [])].map(([k, v]) => [k, Buffer.from(v).toString('hex')]), [...(fromTorrent.pieceLayers ?? [])].map(([k, v]) => [k, Buffer.from(v).toString('hex')]))
+  const big = got.meta.files.findIndex(f => f.path === 'mag/big.bin')
+  const streamed = await readAll(download(got.meta, { ...peersOf(s), file: big, stallTimeoutMs: 30_000 }))
+  assert.ok(streamed.equals(bytes('big.bin', files['big.bin'])), 'big.bin streams byte-identical')
+
+  const out = join(dir, 'out')
+  mkdirSync(out)
+  const io = fakeIO()
+  const code = await main(['download', uri, '-o', out, '--no-dht', '--no-utp', '--quiet'], io)
+  assert.equal(code, 0, io.err())
+  for (const [path, n] of Object.entries(files)) {
+    assert.ok(readFileSync(join(out, 'mag', path)).equals(bytes(path, n)), `${path} is byte-identical`)
+  }
 })
