@@ -23,6 +23,7 @@ import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
 import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
+import { HashService } from '../v2/hash-service.js'
 import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
 
 export type { PieceSink, SwarmOptions, SwarmStats, SwarmUpload, WirePeer } from './types.js'
@@ -75,6 +76,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly rate = new RateMeter()
   /** SHA-1 (v1, hybrid) or BEP 52 merkle (v2-only) checks, on the hashing thread. */
   private readonly verification: PieceVerification
+  /** BEP 52 hash requests (id 21) from peers, answered (v2 and hybrid torrents). */
+  private readonly hashes: HashService | undefined
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -113,6 +116,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
     this.verification = pieceVerification(meta)
+    this.hashes = HashService.for(meta)
     this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive)
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
@@ -286,6 +290,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         break
       case 'request': case 'cancel': case 'interested': case 'notInterested':
         this.opts.upload?.onMessage(s, m)
+        break
+      case 'unknown':
+        this.hashes?.onMessage((s.link as WirePeer).connection, m.id, m.payload)
         break
       default:
         break
