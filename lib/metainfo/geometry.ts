@@ -43,6 +43,24 @@ export function pieceLengthAt (meta: Geometry, index: number): number {
 }
 
 /**
+ * How far into a piece a peer may ask to read (we serve zeros past the file's end). BEP 3: the
+ * piece's length. v2-only: the whole piece length, for every piece: libtorrent 2.0 asks for a
+ * file's last 16 KiB block whole, padding included, and counts a padding tail after the last file
+ * too (its v2 torrents' total size is a multiple of the piece length), although BEP 52 says a
+ * request ends with the file. We never ask that of others (`pieceLengthAt`).
+ */
+export function pieceSpanAt (meta: Geometry, index: number): number {
+  checkPiece(meta, index)
+  if (meta.version === 'v2') return meta.pieceLength
+  return index === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength
+}
+
+/** What an uploader's request check reads (lib/seed/uploader.ts PieceGeometry): `pieceSpanAt`'s sizes. */
+export function uploadGeometry (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'lastPieceLength'> & { readonly version?: Metainfo['version'] }): { pieceLength: number, pieceCount: number, lastPieceLength: number } {
+  return { pieceLength: meta.pieceLength, pieceCount: meta.pieceCount, lastPieceLength: meta.version === 'v2' ? meta.pieceLength : meta.lastPieceLength }
+}
+
+/**
  * BEP 52: a v2-only piece holds bytes of one file only, up to that file's end. A piece never
  * starts inside padding (padding only fills a file's last piece), so the file holding the piece's
  * first byte is the piece's file.
