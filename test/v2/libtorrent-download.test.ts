@@ -126,6 +126,12 @@ test('BEP 52: a v2-only multi-file torrent from a libtorrent seeder lands byte-i
   for (const [path, n] of Object.entries(MULTI)) {
     assert.ok(readFileSync(join(out, 'multi', path)).equals(bytes(path, n)), `${path} is byte-identical`)
   }
+  // Run again: every piece on disk verifies with the merkle check (resume), nothing is fetched.
+  const again = await downloadToDisk(meta, out, { ...peersOf(s), listen: false })
+  await again.done
+  await again.stop()
+  assert.equal(again.progress.resumed, again.progress.total, 'everything resumed from disk')
+  assert.equal(again.progress.downloaded, 0)
   // Streamed (stdout): the torrent's byte stream holds the padding as zeros, like BEP 47 padding
   // files, so ranges and --tar count bytes the same way for v2 as for v1.
   const whole = await readAll(download(meta, { ...peersOf(s), range: { start: 0, end: meta.length }, stallTimeoutMs: 30_000 }))
