@@ -76,8 +76,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly rate = new RateMeter()
   /** SHA-1 (v1, hybrid) or BEP 52 merkle (v2-only) checks, on the hashing thread. */
   private readonly verification: PieceVerification
-  /** BEP 52 hash requests (id 21) from peers, answered (v2 and hybrid torrents). */
-  private readonly hashes: HashService | undefined
+  /** BEP 52: hash requests (id 21) answered; a failed v2 piece's bad blocks traced to their senders. */
+  private readonly hashes: HashService<PeerSession> | undefined
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -116,7 +116,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
     this.verification = pieceVerification(meta)
-    this.hashes = HashService.for(meta)
+    this.hashes = HashService.for<PeerSession>(meta, { connectionOf: s => (s.link as WirePeer).connection, blame: (s, why) => this.ban(s, why) })
     this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive)
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
@@ -292,7 +292,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         this.opts.upload?.onMessage(s, m)
         break
       case 'unknown':
-        this.hashes?.onMessage((s.link as WirePeer).connection, m.id, m.payload)
+        this.hashes?.onMessage(s, m.id, m.payload)
         break
       default:
         break
@@ -351,6 +351,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.hashFailures++
     this.wasted += piece.length
     this.suspects.record(piece)
+    this.hashes?.pieceFailed(piece, this.sessions.values())
     const blame = this.tracker.pieceFailed(piece)
     for (const s of blame.keys()) {
       s.strikes++

@@ -20,6 +20,7 @@ import { downloadToDisk } from '../../lib/session/download-to-disk.js'
 import { fetchMagnetMetadata } from '../../lib/session/magnet-metadata.js'
 import { seedFromDisk } from '../../lib/session/seed.js'
 import { fakeIO } from '../helpers.js'
+import { startFakeSeeder } from '../swarm/fake-seeder.js'
 
 export const PY = '/usr/bin/python3'
 const hasLibtorrent = spawnSync(PY, ['-c', 'import libtorrent'], { timeout: 30_000 }).status === 0
@@ -219,4 +220,22 @@ test('BEP 52 upload: bt-stream seeds a v2-only torrent libtorrent made (pieces c
   for (const [path, n] of Object.entries(MULTI)) {
     assert.ok(readFileSync(join(save, 'up', path)).equals(bytes(path, n)), `${path} is byte-identical at libtorrent`)
   }
+})
+
+test('BEP 52: beside a peer corrupting its blocks, a v2 download from libtorrent is exact, the corrupt peer is banned and libtorrent never', { skip }, async t => {
+  const dir = tempDir(t)
+  const data = bytes('blame', 40 * PIECE_LENGTH + 777)
+  writeFileSync(join(dir, 'blame.bin'), data)
+  const s = await seed('v2', join(dir, 'blame.bin'), t)
+  const meta = parseTorrent(readFileSync(s.torrent))
+  const corrupt = await startFakeSeeder(meta, data, { kind: 'corrupt' })
+  t.after(() => corrupt.close())
+  const stream = download(meta, { ...peersOf(s), peers: [{ host: '127.0.0.1', port: s.port }, { host: '127.0.0.1', port: corrupt.port }], stallTimeoutMs: 30_000 })
+  const banned: string[] = []
+  stream.on('peer-banned', (addr, reason) => banned.push(`${addr.port} ${reason}`))
+  const got = await readAll(stream)
+  assert.ok(got.equals(data), 'byte-identical')
+  t.diagnostic(`bans: ${banned.join('; ')}`)
+  assert.ok(banned.some(b => b.startsWith(`${corrupt.port} `)), 'the corrupt peer is banned')
+  assert.ok(!banned.some(b => b.startsWith(`${s.port} `)), 'libtorrent is never banned')
 })
