@@ -113,6 +113,24 @@ test('BEP 52: a v2-only single-file torrent from a libtorrent seeder streams byt
   assert.ok(got.equals(data), 'the streamed bytes are the file')
 })
 
+const BIN = fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
+
+test('BEP 52: `bt-stream download v2.torrent --peer ...` writes the v2-only file to stdout byte-identical', { skip }, async t => {
+  const dir = tempDir(t)
+  const data = bytes('cli', 9 * PIECE_LENGTH + 4321)
+  writeFileSync(join(dir, 'cli.bin'), data)
+  const s = await seed('v2', join(dir, 'cli.bin'), t)
+  const child = spawn(process.execPath, [BIN, 'download', s.torrent, '--peer', `127.0.0.1:${s.port}`, '--no-trackers', '--no-dht', '--no-utp', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => { if (child.exitCode === null) child.kill() })
+  const out: Buffer[] = []
+  let err = ''
+  child.stdout.on('data', (b: Buffer) => out.push(b))
+  child.stderr.on('data', (b: Buffer) => { err += b.toString() })
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  assert.equal(code, 0, err)
+  assert.ok(Buffer.concat(out).equals(data), 'stdout is the file')
+})
+
 test('BEP 52: a v2-only multi-file torrent from a libtorrent seeder lands byte-identical in a directory (-o DIR), no padding requested or written', { skip }, async t => {
   const dir = tempDir(t)
   writeTree(join(dir, 'multi'), MULTI)
