@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +13,8 @@ import { test } from 'node:test'
 import { createTorrent } from '../../lib/metainfo/create.js'
 import type { Metainfo } from '../../lib/metainfo/types.js'
 import { download } from '../../lib/session/download.js'
+import { downloadToDisk } from '../../lib/session/download-to-disk.js'
+import { seedFromDisk } from '../../lib/session/seed.js'
 import { resolveHashes } from '../../lib/v2/hash-requester.js'
 import { BitField } from '../../lib/wire/bitfield.js'
 import { acceptPeer } from '../../lib/wire/connect.js'
@@ -75,4 +77,23 @@ test('BEP 52 hash request (id 21) from a connected peer is answered with hashes 
   const hashes = decodeHashes((m as { payload: Uint8Array }).payload)
   const top = resolveHashes(hashes)
   assert.deepEqual([top.height, Buffer.from(top.hash).toString('hex')], [6, Buffer.from(file.piecesRoot).toString('hex')])
+})
+
+test('BEP 52 both ends ours: `seed` of a v2-only multi-file torrent (pieces checked by merkle on disk) to a v2 download to a directory, byte-identical', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-v2-both-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const files: Record<string, number> = { 'a.bin': 3 * 65536 + 100, 'b/c.bin': 5, 'b/d.bin': 65536, 'e.bin': 70_000 }
+  for (const [path, n] of Object.entries(files)) {
+    mkdirSync(join(dir, 'src', 'tree', path, '..'), { recursive: true })
+    writeFileSync(join(dir, 'src', 'tree', path), seededBytes(n, n))
+  }
+  const { meta } = await createTorrent(join(dir, 'src', 'tree'), { pieceLength: 65536, version: 'v2', creationDate: null })
+  assert.ok(meta.files.some(f => f.padding))
+  const session = await seedFromDisk(meta, join(dir, 'src'), { trackers: false, utp: 'off', host: '127.0.0.1' })
+  t.after(() => session.close())
+  assert.equal(session.have.count(), meta.pieceCount)
+  mkdirSync(join(dir, 'out'))
+  const dl = await downloadToDisk(meta, join(dir, 'out'), { peers: [{ host: '127.0.0.1', port: session.port }], trackers: false, webSeeds: false, utp: 'off', listen: false })
+  try { await dl.done } finally { await dl.stop() }
+  for (const [path, n] of Object.entries(files)) assert.ok(readFileSync(join(dir, 'out', 'tree', path)).equals(seededBytes(n, n)), path)
 })
