@@ -10,8 +10,8 @@
  * - `onMessage(conn, id, payload)` for each message of id 22 (hashes) or 23 (hash reject);
  * - `destroy(err)` to give up (a pending `done` rejects with `err`).
  *
- * What a peer's behaviour costs: a reject moves that request to another peer (each peer is
- * asked each request at most once); an answer that does not hash up to the pieces root, or does
+ * What a peer's behaviour costs: a reject, or silence for `requestTimeoutMs`, moves that request
+ * to another peer (each peer is asked each request at most once); an answer that does not hash up to the pieces root, or does
  * not decode, is the peer's lie (`onBadPeer`, and it is asked nothing more). Memory: the layers
  * themselves (32 bytes a piece, what a .torrent would carry) and one entry per request in flight.
  */
@@ -24,17 +24,26 @@ import { V2PieceVerifier } from './piece-verifier.js'
  * proof), so four cover 2048 pieces in one round trip and keep one slow peer from holding all.
  */
 const MAX_IN_FLIGHT_PER_PEER = 4
+/**
+ * An answer not back by then: the request goes to another peer, as after a reject (a hash
+ * answer is 16 KiB at most; a peer silent this long is not going to send it soon).
+ */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
 export interface LayerFetcherOptions<C> {
   /** Send one message (id 21) to a peer. */
   readonly send: (conn: C, id: number, payload: Uint8Array) => void
   /** A peer sent hashes that are wrong or malformed: the owner drops it. Must not throw. */
   readonly onBadPeer?: (conn: C, reason: string) => void
+  /** A request unanswered this long is asked of another peer (default 10 s). */
+  readonly requestTimeoutMs?: number
 }
 
 interface PeerState<C> {
   readonly conn: C
   readonly inFlight: HashRequest[]
+  /** One timer per request in flight (cleared on its answer, or when the peer leaves). */
+  readonly timers: Map<HashRequest, NodeJS.Timeout>
   /** Requests this peer rejected: not asked again. */
   readonly rejected: Set<HashRequest>
 }
@@ -66,12 +75,15 @@ export class LayerFetcher<C> {
 
   addPeer (conn: C): void {
     if (this._settled || this._peers.has(conn)) return
-    this._peers.set(conn, { conn, inFlight: [], rejected: new Set() })
+    this._peers.set(conn, { conn, inFlight: [], timers: new Map(), rejected: new Set() })
     this._schedule()
   }
 
   removePeer (conn: C): void {
-    if (!this._peers.delete(conn)) return
+    const p = this._peers.get(conn)
+    if (p === undefined) return
+    this._peers.delete(conn)
+    clearTimers(p)
     this._schedule()
   }
 
@@ -83,14 +95,14 @@ export class LayerFetcher<C> {
     if (id === HashMessageId.hashReject) {
       let r: HashRequest
       try { r = decodeHashReject(payload) } catch (err) { this._bad(p, `sent a malformed hash reject: ${(err as Error).message}`); return true }
-      const asked = take(p.inFlight, r)
+      const asked = this._answered(p, r)
       if (asked !== undefined) p.rejected.add(asked)
       this._schedule()
       return true
     }
     let m
     try { m = decodeHashes(payload) } catch (err) { this._bad(p, `sent a malformed hashes message: ${(err as Error).message}`); return true }
-    const asked = take(p.inFlight, m)
+    const asked = this._answered(p, m)
     // An answer to nothing we asked (or asked and then gave to another): ignored.
     if (asked === undefined) return true
     const result = this._verifier.addPieceLayerHashes(m)
@@ -107,6 +119,7 @@ export class LayerFetcher<C> {
   destroy (err: Error): void {
     if (this._settled) return
     this._settled = true
+    for (const p of this._peers.values()) clearTimers(p)
     this._peers.clear()
     this._reject(err)
   }
@@ -118,8 +131,16 @@ export class LayerFetcher<C> {
       (rejectedByAll > 0 ? ` (${rejectedByAll} rejected by every one: BEP 52 hash requests)` : '')
   }
 
+  /** The request in flight at `p` that `m` answers, taken off (with its timer). */
+  private _answered (p: PeerState<C>, m: HashRequest): HashRequest | undefined {
+    const asked = take(p.inFlight, m)
+    if (asked !== undefined) { clearTimeout(p.timers.get(asked)); p.timers.delete(asked) }
+    return asked
+  }
+
   private _bad (p: PeerState<C>, why: string): void {
     this._peers.delete(p.conn)
+    clearTimers(p)
     this._opts.onBadPeer?.(p.conn, why)
     this._schedule()
   }
@@ -127,6 +148,7 @@ export class LayerFetcher<C> {
   private _checkDone (): void {
     if (this._settled || !this._verifier.hasAllPieceHashes()) return
     this._settled = true
+    for (const p of this._peers.values()) clearTimers(p)
     const layers = this._verifier.pieceLayers() as Map<string, Uint8Array>
     this._resolve({ ...this._meta, pieceLayers: layers, pieceLayersStatus: 'complete' })
   }
@@ -145,10 +167,24 @@ export class LayerFetcher<C> {
       }
       if (best === undefined) continue
       best.inFlight.push(r)
+      const peer = best
+      const timer = setTimeout(() => {
+        // Silent: as if it had rejected, so the request goes to another peer.
+        if (this._answered(peer, r) === undefined) return
+        peer.rejected.add(r)
+        this._schedule()
+      }, this._opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
+      timer.unref()
+      best.timers.set(r, timer)
       flying.add(r)
       this._opts.send(best.conn, HashMessageId.hashRequest, encodeHashRequest(r))
     }
   }
+}
+
+function clearTimers<C> (p: PeerState<C>): void {
+  for (const t of p.timers.values()) clearTimeout(t)
+  p.timers.clear()
 }
 
 /** Removes and returns the request in `list` that `m` answers (same fields). */

@@ -22,10 +22,10 @@ async function bigTorrent (t: { after: (fn: () => void) => void }): Promise<Meta
   return parseTorrent(torrent)
 }
 
-type Behaviour = 'honest' | 'liar' | 'rejects'
+type Behaviour = 'honest' | 'liar' | 'rejects' | 'silent'
 
 /** Peers answering at once from a HashResponder: honestly, with one flipped hash byte, or never. */
-function wire (meta: Metainfo): { fetcher: LayerFetcher<Behaviour>, bad: [Behaviour, string][], asked: Behaviour[] } {
+function wire (meta: Metainfo, requestTimeoutMs?: number): { fetcher: LayerFetcher<Behaviour>, bad: [Behaviour, string][], asked: Behaviour[] } {
   const responder = new HashResponder(meta)
   const bad: [Behaviour, string][] = []
   const asked: Behaviour[] = []
@@ -34,6 +34,7 @@ function wire (meta: Metainfo): { fetcher: LayerFetcher<Behaviour>, bad: [Behavi
     send: (peer, id, payload) => {
       assert.equal(id, HashMessageId.hashRequest)
       asked.push(peer)
+      if (peer === 'silent') return
       const req = decodeHashRequest(payload)
       const answer = peer === 'rejects' ? { id: HashMessageId.hashReject, payload: encodeHashReject(req) } : responder.answer(req).message
       const reply = Buffer.from(answer.payload)
@@ -41,7 +42,8 @@ function wire (meta: Metainfo): { fetcher: LayerFetcher<Behaviour>, bad: [Behavi
       if (peer === 'liar') reply.writeUInt8(reply.readUInt8(53) ^ 1, 53)
       queueMicrotask(() => fetcher.onMessage(peer, answer.id, reply))
     },
-    onBadPeer: (peer, why) => { bad.push([peer, why]); fetcher.removePeer(peer) }
+    onBadPeer: (peer, why) => { bad.push([peer, why]); fetcher.removePeer(peer) },
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs })
   })
   return { fetcher, bad, asked }
 }
@@ -81,4 +83,18 @@ test('BEP 52 magnet: a hash reject moves the request to another peer; a peer is 
   assert.deepEqual((await fetcher.done).pieceLayers, meta.pieceLayers)
   assert.deepEqual(asked, ['rejects', 'rejects', 'honest', 'honest'])
   assert.deepEqual(bad, [])
+})
+
+test('BEP 52 magnet: a peer that never answers a hash request has it asked of another peer after the request timeout', async t => {
+  const meta = await bigTorrent(t)
+  const { fetcher, asked, bad } = wire(meta, 50)
+  // The fetcher's timers are unref'd (connections keep a real process alive): this test's stand-in.
+  const keep = setInterval(() => {}, 1000)
+  t.after(() => clearInterval(keep))
+  fetcher.addPeer('silent')
+  fetcher.addPeer('honest')
+  const got = await fetcher.done
+  assert.deepEqual(got.pieceLayers, meta.pieceLayers)
+  assert.deepEqual(bad, [])
+  assert.ok(asked.includes('silent') && asked.filter(p => p === 'honest').length === 2, asked.join(' '))
 })
