@@ -21,6 +21,7 @@ import { acceptPeer } from '../../lib/wire/connect.js'
 import { decodeHashes, encodeHashRequest, HashMessageId } from '../../lib/wire/hash-messages.js'
 import type { Message } from '../../lib/wire/messages.js'
 import { collect } from '../helpers.js'
+import { get, serveFrom } from '../serve/helpers.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { seededBytes } from '../swarm/fixture-torrent.js'
 
@@ -96,4 +97,24 @@ test('BEP 52 both ends ours: `seed` of a v2-only multi-file torrent (pieces chec
   const dl = await downloadToDisk(meta, join(dir, 'out'), { peers: [{ host: '127.0.0.1', port: session.port }], trackers: false, webSeeds: false, utp: 'off', listen: false })
   try { await dl.done } finally { await dl.stop() }
   for (const [path, n] of Object.entries(files)) assert.ok(readFileSync(join(dir, 'out', 'tree', path)).equals(seededBytes(n, n)), path)
+})
+
+test('BEP 52: `serve` of a v2-only multi-file torrent: each file over HTTP is byte-identical (short pieces at file ends, padding never fetched)', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-v2-serve-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const files: Record<string, number> = { 'a.bin': 3 * 65536 + 100, 'b/c.bin': 5, 'e.bin': 70_000 }
+  for (const [path, n] of Object.entries(files)) {
+    mkdirSync(join(dir, 'src', 'tree', path, '..'), { recursive: true })
+    writeFileSync(join(dir, 'src', 'tree', path), seededBytes(n, n))
+  }
+  const { meta } = await createTorrent(join(dir, 'src', 'tree'), { pieceLength: 65536, version: 'v2', creationDate: null })
+  const session = await seedFromDisk(meta, join(dir, 'src'), { trackers: false, utp: 'off', host: '127.0.0.1' })
+  t.after(() => session.close())
+  const served = await serveFrom(t, meta, [{ host: '127.0.0.1', port: session.port }])
+  for (const [i, f] of meta.files.entries()) {
+    if (f.padding) continue
+    const r = await get(`${served.url}/${i}`)
+    assert.equal(r.status, 200, f.path)
+    assert.ok(Buffer.from(r.body).equals(seededBytes(f.length, f.length)), f.path)
+  }
 })
