@@ -159,7 +159,7 @@ test('BEP 52: a v2-only multi-file torrent from a libtorrent seeder lands byte-i
   assert.ok((await readAll(download(meta, { ...peersOf(s), file: b, stallTimeoutMs: 30_000 }))).equals(bytes('sub/b.bin', MULTI['sub/b.bin'] as number)), 'one file streams byte-identical')
 })
 
-test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical (stdout and -o DIR)', { skip }, async t => {
+test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical (stdout and -o DIR), also from its urn:btmh magnet alone', { skip }, async t => {
   const dir = tempDir(t)
   writeTree(join(dir, 'hybrid'), MULTI)
   const s = await seed('hybrid', join(dir, 'hybrid'), t)
@@ -176,6 +176,13 @@ test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical
   const a = meta.files.findIndex(f => f.path === 'hybrid/a.bin')
   const got = await readAll(download(meta, { ...peersOf(s), file: a, stallTimeoutMs: 30_000 }))
   assert.ok(got.equals(bytes('a.bin', MULTI['a.bin'] as number)), 'one file of it streams byte-identical')
+  // Its v2 hash alone (urn:btmh): the metadata comes from the v2 swarm (truncated hash), then the
+  // download runs as v1 (SHA-1) on the hybrid's v1 hash.
+  const m = await fetchMagnetMetadata(parseMagnet(`magnet:?xt=urn:btmh:1220${s.v2}&x.pe=127.0.0.1:${s.port}`), { trackers: false, utp: 'off', timeoutMs: 60_000 })
+  assert.equal(m.meta.version, 'hybrid')
+  assert.equal(m.meta.infoHashHex, s.v1)
+  const z = m.meta.files.findIndex(f => f.path === 'hybrid/z.bin')
+  assert.ok((await readAll(download(m.meta, { ...peersOf(s), file: z, stallTimeoutMs: 30_000 }))).equals(bytes('z.bin', MULTI['z.bin'] as number)), 'from the btmh magnet: byte-identical')
 })
 
 test('BEP 52: a v2-only magnet (urn:btmh) from a libtorrent seeder: metadata by BEP 9 on the truncated hash, piece layers by hash requests, files byte-identical (-o DIR and a stream)', { skip }, async t => {
