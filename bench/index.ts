@@ -5,15 +5,16 @@ import { printServeBench } from './serve.js'
 import { printSlowSwarm } from './slow-swarm.js'
 import { printWebSeedBench } from './webseed.js'
 import { printUtpBench } from './utp.js'
+import { printV2Bench } from './v2.js'
 import { printSwarmBench } from './swarm/swarm-bench.js'
 import { printWireLoopback } from './wire-loopback.js'
 import { printWireParser } from './wire-parser.js'
 
 /**
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
- * BENCH_ONLY=wire|seed|metadata|swarm|slow|webseed|utp|serve runs one group; bench/README.md has the swarm's setup.
+ * BENCH_ONLY=wire|seed|metadata|swarm|slow|webseed|utp|serve|v2 runs one group; bench/README.md has the swarm's setup.
  */
-const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow', 'webseed', 'utp', 'serve'] as const
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
 const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
@@ -29,3 +30,4 @@ if (run('slow')) await printSlowSwarm(process.stdout)
 if (run('webseed')) await printWebSeedBench(process.stdout)
 if (run('serve')) await printServeBench(process.stdout)
 if (run('utp')) await printUtpBench(process.stdout)
+if (run('v2')) await printV2Bench(process.stdout)

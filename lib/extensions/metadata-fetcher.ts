@@ -22,6 +22,11 @@ import { decodeUtMetadata, encodeUtMetadata, metadataPieceCount, metadataPieceLe
  */
 export interface MetadataFetcherOptions<C extends ExtensionPeer> {
   readonly infoHash: Uint8Array
+  /**
+   * What the assembled bytes must hash to `infoHash` by (default SHA-1). BEP 52: a v2-only
+   * magnet's 20-byte id is the info dict's SHA-256, truncated.
+   */
+  readonly digest?: (bytes: Uint8Array) => Uint8Array
   /** A peer lied (the engine should drop it); its bytes were already discarded. Must not throw. */
   readonly onBadPeer?: (conn: C, reason: string) => void
   /**
@@ -214,7 +219,7 @@ export class MetadataFetcher<C extends ExtensionPeer = ExtensionPeer> {
   }
 
   private _verify (asm: MetadataAssembly<Peer<C>>): void {
-    const hash = createHash('sha1').update(asm.bytes).digest()
+    const hash = Buffer.from(this._opts.digest?.(asm.bytes) ?? createHash('sha1').update(asm.bytes).digest())
     if (hash.equals(this._opts.infoHash)) {
       this._blameFromFailed(asm)
       this._finish(asm.bytes)

@@ -30,14 +30,11 @@ export interface Magnet {
 
 export interface MagnetOptions {
   /**
-   * Accept v2-only magnets. Off by default: the download engine cannot verify v2 pieces yet, so
-   * the commands that download refuse them; `info --no-fetch` shows them.
+   * No longer needed: v2-only magnets are always accepted (their metadata comes by BEP 9 keyed
+   * by the truncated v2 hash, their piece layers by BEP 52 hash requests). Kept for callers.
    */
   readonly allowV2Only?: boolean
 }
-
-/** What the download commands say about a v2-only magnet until the engine verifies v2 pieces. */
-export const V2_ONLY_MAGNET_REFUSAL = 'v2-only magnets (urn:btmh without urn:btih): downloading is not built yet (metadata is)'
 /** BEP 52: the v2 info hash is truncated to 20 bytes where a 20-byte id is expected. */
 const TRUNCATED_LENGTH = 20
 
@@ -91,7 +88,6 @@ export function parseMagnet (uri: string, opts: MagnetOptions = {}): Magnet {
     }
   }
   if (infoHash === undefined && v2 === undefined) throw new MagnetError('magnet has no "xt=urn:btih:" (or "xt=urn:btmh:") info hash')
-  if (infoHash === undefined && opts.allowV2Only !== true) throw new MagnetError(V2_ONLY_MAGNET_REFUSAL)
   const v2Bytes = v2 === undefined ? undefined : new Uint8Array(Buffer.from(v2, 'hex'))
   const swarmId = infoHash ?? (v2Bytes as Uint8Array).slice(0, TRUNCATED_LENGTH)
   return {

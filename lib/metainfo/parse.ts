@@ -30,8 +30,12 @@ export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
  */
 export const MAX_V2_PIECE_COUNT = UNKNOWN_PIECE_COUNT_CAP
 
-/** What the download commands say about a v2-only torrent until the engine verifies v2 pieces. */
-export const V2_ONLY_REFUSAL = 'v2-only torrents: downloading is not built yet (metadata is)'
+/**
+ * What parseInfoDict says about a v2-only info dict when its caller cannot fetch piece layers:
+ * without them (and without SHA-1 piece hashes) no piece of a file longer than one piece can be
+ * verified. The magnet path asks for them from peers and passes `allowV2Only`.
+ */
+export const V2_ONLY_REFUSAL = 'v2-only info dictionary without piece layers: fetch them with hash requests (allowV2Only) or use the .torrent'
 
 /** What a .torrent holds outside its info dict; a magnet supplies some of it (BEP 9). */
 export interface MetainfoExtras {
@@ -52,9 +56,10 @@ export interface MetainfoExtras {
 
 export interface ParseOptions {
   /**
-   * Accept v2-only torrents (BEP 52, no SHA-1 piece hashes). Off by default: the download engine
-   * verifies pieces with SHA-1 only, so callers that download must not get one by accident.
-   * `info`, `create` and the v2 code paths turn it on.
+   * Accept a v2-only torrent (BEP 52, no SHA-1 piece hashes) whose piece layers are missing (an
+   * info dict from a magnet, a .torrent without `piece layers`). Off by default: nothing can
+   * verify its pieces until the layers come from peers (lib/v2/hash-requester.ts), which the
+   * magnet path does. v2-only torrents with their layers are always accepted.
    */
   readonly allowV2Only?: boolean
 }
@@ -107,7 +112,6 @@ function buildMetainfo (info: BencodeDict, infoBytes: Uint8Array, extras: Metain
   if (extras.expectedInfoHashV2 !== undefined && (sha256 === undefined || !Buffer.from(sha256).equals(extras.expectedInfoHashV2))) {
     throw new MetainfoError(`info dictionary's v2 hash is ${sha256 === undefined ? 'absent (a v1 torrent)' : Buffer.from(sha256).toString('hex')}, expected ${Buffer.from(extras.expectedInfoHashV2).toString('hex')} (urn:btmh)`)
   }
-  if (version === 'v2' && opts.allowV2Only !== true) throw new MetainfoError(V2_ONLY_REFUSAL)
 
   const name = required(optTextPreferUtf8(info, 'name', 'info.name'), 'info.name')
   const pieceLength = required(optInt(info, 'piece length', 'info.piece length'), 'info.piece length')
@@ -159,6 +163,7 @@ function buildMetainfo (info: BencodeDict, infoBytes: Uint8Array, extras: Metain
       pieceLayersStatus = needed ? 'missing' : 'complete'
     }
   }
+  if (version === 'v2' && pieceLayersStatus === 'missing' && opts.allowV2Only !== true) throw new MetainfoError(V2_ONLY_REFUSAL)
 
   const isPrivate = optInt(info, 'private', 'info.private') === 1
   return {

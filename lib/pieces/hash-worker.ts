@@ -1,13 +1,17 @@
 /**
- * The piece hasher's thread: SHA-1 of a piece whose memory was transferred here (no copy), sent
- * back with its digest (no copy either).
+ * The piece hasher's thread: the digest of a piece whose memory was transferred here (no copy),
+ * sent back with its digest (no copy either). A v1 piece's digest is its SHA-1 (BEP 3); with
+ * `merkleHeight`, a v2 piece's is the root of its 16 KiB blocks' SHA-256 tree (BEP 52).
  */
 import { createHash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
+import { pieceRoot } from '../v2/merkle.js'
 
 export interface HashJob {
   readonly id: number
   readonly buffer: ArrayBuffer
+  /** BEP 52: hash the piece as a merkle subtree of this height (lib/v2/merkle.ts pieceRoot). */
+  readonly merkleHeight?: number
 }
 
 export interface HashResult {
@@ -16,8 +20,13 @@ export interface HashResult {
   readonly digest: Uint8Array
 }
 
+/** The digest a job asks for, on whichever thread runs it. */
+export function digestOf (data: Uint8Array, merkleHeight: number | undefined): Uint8Array {
+  return merkleHeight === undefined ? createHash('sha1').update(data).digest() : pieceRoot(data, merkleHeight)
+}
+
 parentPort?.on('message', (job: HashJob) => {
-  const digest = createHash('sha1').update(new Uint8Array(job.buffer)).digest()
+  const digest = digestOf(new Uint8Array(job.buffer), job.merkleHeight)
   const result: HashResult = { id: job.id, buffer: job.buffer, digest }
   parentPort?.postMessage(result, [job.buffer])
 })

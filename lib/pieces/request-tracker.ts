@@ -11,6 +11,8 @@ export interface TrackerGeometry {
   readonly pieceLength: number
   readonly lastPieceLength: number
   readonly pieceCount: number
+  /** A piece's size when not every piece but the last is whole (BEP 52 v2-only: a file's last). */
+  readonly pieceLengthAt?: (index: number) => number
 }
 
 /** Why a block was not taken. */
@@ -301,7 +303,7 @@ export class RequestTracker<P extends PieceSource> {
 
   private startPiece (index: number): ActivePiece<P> {
     this.picker.start(index)
-    const length = index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength
+    const length = this.geometry.pieceLengthAt?.(index) ?? (index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength)
     const piece = new ActivePiece<P>(index, length, this.allocate(length))
     this.active.set(index, piece)
     let at = this.order.length

@@ -9,6 +9,7 @@ import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import { EventEmitter } from 'node:events'
 import type { Metainfo } from '../metainfo/types.js'
+import { pieceLengthAt } from '../metainfo/geometry.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
@@ -138,7 +139,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   let total = 0
   let resumed = 0
   for (const i of wanted.indexes()) {
-    const len = i === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength
+    const len = pieceLengthAt(meta, i)
     total += len
     if (have.get(i)) resumed += len
   }

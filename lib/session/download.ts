@@ -21,6 +21,7 @@ import { dialer } from '../swarm/wire-peer.js'
 import { selectPiece, selectRange, type Selection } from './selection.js'
 import { piecesForRange } from '../metainfo/geometry.js'
 import { openSessionUtp } from '../utp/session.js'
+import { paddedSink } from '../v2/padded-sink.js'
 
 export interface DownloadOptions extends SourceOptions {
   /** One file of a multi-file torrent: its index or path. */
@@ -129,7 +130,8 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   const swarm = new Swarm({
     meta,
     peerId,
-    sink: merger,
+    // BEP 52: a file's short last piece, padded back to the byte stream's layout.
+    sink: paddedSink(meta, merger),
     firstPiece: selection.firstPiece,
     lastPiece: selection.lastPiece,
     windowPieces,

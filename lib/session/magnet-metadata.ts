@@ -4,6 +4,10 @@
  * the assembled bytes must hash to the magnet's info hash. The result is a Metainfo as good as a
  * .torrent's, plus the peers that answered, so the download can start with them at once.
  *
+ * A v2-only magnet (BEP 52, urn:btmh alone): the metadata must hash (SHA-256, truncated) to the
+ * swarm id, and then the piece layers the info dict does not carry are asked from the same
+ * peers with hash requests (lib/v2/layer-fetcher.ts), within the same deadline.
+ *
  * It ends in exactly one of three ways, never by the event loop running dry: verified metadata;
  * the deadline (a ref'd timer: it is what keeps the process waiting while every peer is between
  * retries), with a reason that counts what the peers did; or, when every peer was banned for
@@ -14,6 +18,8 @@ import { openSessionUtp, type UtpOptions } from '../utp/session.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
 import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
+import { createHash } from 'node:crypto'
+import { LayerFetcher } from '../v2/layer-fetcher.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { MetadataFetcher } from '../extensions/metadata-fetcher.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
@@ -68,8 +74,10 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
   const peerId = opts.peerId ?? generatePeerId()
   const announce = magnet.trackers.map(t => [t])
   const timeoutMs = opts.timeoutMs ?? DEFAULT_MAGNET_TIMEOUT_MS
+  const v2Only = magnet.version === 'v2'
   const fetcher = new MetadataFetcher<PeerConnection>({
     infoHash: magnet.infoHash,
+    ...(v2Only ? { digest: (b: Uint8Array) => createHash('sha256').update(b).digest().subarray(0, 20) } : {}),
     // The deadline is ours (below): its message counts the dials the fetcher never saw.
     timeout: Infinity,
     onBadPeer: (conn, why) => {
@@ -83,6 +91,8 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
   const utp = openSessionUtp(opts).catch((err: Error) => { fetcher.destroy(err); return undefined })
   /** Open connections and their addresses: bounded by the pool's connection cap. */
   const live = new Map<PeerConnection, PeerAddress>()
+  /** Set once a v2-only info dict arrived without its piece layers: they come next. */
+  let layers: LayerFetcher<PeerConnection> | undefined
   const answered = new Map<string, PeerAddress>()
   /** One entry per address the pool dialed: bounded by the pool's cap on known addresses. */
   const log: PeerLog = new Map()
@@ -106,8 +116,10 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     live.set(conn, addr)
     answered.set(key, addr)
     log.set(key, 'completed the handshake but sent no extension handshake (BEP 10)')
+    layers?.addPeer(conn)
     conn.on('data', (m: unknown) => {
       const msg = m as Message
+      if (msg.type === 'unknown') { layers?.onMessage(conn, msg.id, msg.payload); return }
       if (msg.type !== 'extended') return
       if (msg.id === 0) {
         // Its BEP 10 handshake: the fetcher uses the peer, or says why not.
@@ -119,6 +131,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     conn.on('error', () => {})
     conn.on('close', () => {
       live.delete(conn)
+      layers?.removePeer(conn)
       const did = fetcher.removePeer(conn)
       if (did !== undefined) log.set(key, did)
       else if (log.get(key)?.startsWith('completed the handshake') === true) log.set(key, 'closed the connection before its extension handshake (BEP 10)')
@@ -150,18 +163,42 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
 
   const deadline = setTimeout(() => {
     fetcher.destroy(new DownloadError(`no metadata within ${duration(timeoutMs)}: ${summary(log, live, fetcher)}`))
+    layers?.destroy(new DownloadError(`no piece layers within ${duration(timeoutMs)}: ${layers.describe()}`))
   }, timeoutMs)
-  const onAbort = (): void => fetcher.destroy(new DownloadError('metadata fetch aborted'))
+  const onAbort = (): void => {
+    fetcher.destroy(new DownloadError('metadata fetch aborted'))
+    layers?.destroy(new DownloadError('metadata fetch aborted'))
+  }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   if (opts.signal?.aborted === true) onAbort()
   try {
     const infoBytes = await fetcher.metadata
-    const meta = parseInfoDict(infoBytes, { announce, urlList: magnet.webSeeds, expectedInfoHash: magnet.infoHash })
-    return { meta, peers: [...answered.values()] }
+    const meta = parseInfoDict(infoBytes, {
+      announce,
+      urlList: magnet.webSeeds,
+      expectedInfoHash: magnet.infoHash,
+      ...(magnet.infoHashV2 === undefined ? {} : { expectedInfoHashV2: magnet.infoHashV2 })
+    }, { allowV2Only: true })
+    if (meta.version !== 'v2' || meta.pieceLayersStatus !== 'missing') return { meta, peers: [...answered.values()] }
+    // The connections carry the truncated v2 hash (a v2-only magnet's swarm id): where
+    // libtorrent answers hash requests.
+    const fetching = new LayerFetcher<PeerConnection>(meta, {
+      send: (conn, id, payload) => { conn.write({ type: 'unknown', id, payload }) },
+      onBadPeer: (conn, why) => {
+        const addr = live.get(conn)
+        if (addr !== undefined) pool.ban(addr, why)
+        conn.destroy(new ProtocolError(why))
+      }
+    })
+    layers = fetching
+    for (const conn of live.keys()) fetching.addPeer(conn)
+    if (opts.signal?.aborted === true) onAbort()
+    return { meta: await fetching.done, peers: [...answered.values()] }
   } finally {
     clearTimeout(deadline)
     opts.signal?.removeEventListener('abort', onAbort)
     fetcher.destroy()
+    layers?.destroy(new DownloadError('metadata fetch ended'))
     pool.close()
     for (const conn of live.keys()) conn.destroy()
     await Promise.all([announcer?.stop(), dht?.stop(), utp.then(t => t?.close())])

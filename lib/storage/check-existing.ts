@@ -13,7 +13,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { filesInPiece, pieceLengthAt } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
-import { pieceMatches } from '../pieces/verify.js'
+import { pieceVerifies } from '../pieces/verify.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { SymlinkRefused } from './below-root.js'
@@ -71,7 +71,7 @@ export async function checkExisting (
       checked++
       if (data !== undefined) {
         bytes += data.byteLength
-        if (pieceMatches(data, meta.pieceHashes, index)) { have.set(index); verified++ }
+        if (pieceVerifies(meta, index, data)) { have.set(index); verified++ }
       }
       onProgress?.({ checked, total: wanted.length, verified, bytes })
     }

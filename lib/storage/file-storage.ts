@@ -19,7 +19,7 @@
  * into it.
  */
 import { lstat, rename, rm, type FileHandle } from 'node:fs/promises'
-import { filesInPiece, filesInRange, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
+import { filesInPiece, filesInRange, pieceLengthAt, pieceSpanAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
@@ -121,10 +121,11 @@ export class FileStorage implements Storage {
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
     if (this.closing !== undefined) throw new StorageError(`cannot read piece ${index}: storage is closed`)
-    checkRange(index, begin, length, pieceLengthAt(this.meta, index))
+    // BEP 52 v2-only: a peer may read a file's last block whole, into the padding (zeros).
+    checkRange(index, begin, length, pieceSpanAt(this.meta, index))
     const out = new Uint8Array(length)
     const start = index * this.meta.pieceLength + begin
-    for (const s of filesInRange(this.meta, start, start + length)) {
+    for (const s of filesInRange(this.meta, Math.min(start, this.meta.length), Math.min(start + length, this.meta.length))) {
       const file = this.meta.files[s.fileIndex]
       if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
       const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)

@@ -19,12 +19,9 @@ export class SuspectPieces<P = unknown> {
   private readonly records = new Map<number, SuspectRecord<P>>()
   private bytes = 0
 
-  /**
-   * Keep a failed piece's bytes (the buffer is no longer the tracker's) and who sent each block.
-   * True when the buffer is kept: it is then ours, and must not be reused for another piece.
-   */
-  record (piece: ActivePiece<P>): boolean {
-    if (this.records.has(piece.index) || piece.length > MAX_BYTES) return false
+  /** Keep a failed piece's bytes (the buffer is no longer the tracker's) and who sent each block. */
+  record (piece: ActivePiece<P>): void {
+    if (this.records.has(piece.index) || piece.length > MAX_BYTES) return
     while (this.records.size >= MAX_RECORDS || this.bytes + piece.length > MAX_BYTES) {
       const oldest = this.records.keys().next().value as number
       this.bytes -= this.records.get(oldest)!.buffer.length
@@ -32,7 +29,6 @@ export class SuspectPieces<P = unknown> {
     }
     this.records.set(piece.index, { buffer: piece.buffer, senders: [...piece.senders] })
     this.bytes += piece.length
-    return true
   }
 
   /** The piece verified: the peers whose earlier blocks differ from the good bytes. */

@@ -15,15 +15,16 @@ import { SelfConnectionError } from '../wire/peer-connection.js'
 import { PiecePicker } from '../pieces/piece-picker.js'
 import { RequestTracker } from '../pieces/request-tracker.js'
 import { BLOCK_LENGTH, type ActivePiece } from '../pieces/active-piece.js'
-import { digestMatches } from '../pieces/verify.js'
-import { PieceHasher } from '../pieces/piece-hasher.js'
 import { PieceBufferPool } from '../pieces/piece-buffer-pool.js'
+import { pieceGeometry } from '../metainfo/geometry.js'
 import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
 import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
 import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
+import { pieceVerification, type PieceVerification } from './piece-verification.js'
+import { HashService } from '../v2/hash-service.js'
 import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
 
 export type { PieceSink, SwarmOptions, SwarmStats, SwarmUpload, WirePeer } from './types.js'
@@ -74,7 +75,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly peerIds = new Map<string, boolean>()
   private readonly suspects = new SuspectPieces<PeerSession>()
   private readonly rate = new RateMeter()
-  private readonly hasher = new PieceHasher()
+  /** SHA-1 (v1, hybrid) or BEP 52 merkle (v2-only) checks, on the hashing thread. */
+  private readonly verification: PieceVerification
+  /** BEP 52: hash requests (id 21) answered; a failed v2 piece's bad blocks traced to their senders. */
+  private readonly hashes: HashService<PeerSession> | undefined
   /** Piece memory, reused once the sink gives a piece back (VerifiedPiece.release). */
   private readonly buffers: PieceBufferPool
   private timer: NodeJS.Timeout | null = null
@@ -114,8 +118,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     })
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
+    this.verification = pieceVerification(meta)
+    this.hashes = HashService.for<PeerSession>(meta, { connectionOf: s => (s.link as WirePeer).connection, blame: (s, why) => this.ban(s, why) })
     this.buffers = new PieceBufferPool(meta.pieceLength, maxActive)
-    this.tracker = new RequestTracker<PeerSession>(this.picker, meta, maxActive, length => this.buffers.take(length))
+    this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive, length => this.buffers.take(length))
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
       maxHalfOpen: opts.maxHalfOpen ?? 8,
@@ -192,7 +198,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     this.pool.close()
-    this.hasher.close()
+    this.verification.close()
     this.buffers.clear()
     this.opts.upload?.stop()
     for (const s of this.sessions.values()) s.link.destroy()
@@ -295,6 +301,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       case 'request': case 'cancel': case 'interested': case 'notInterested':
         this.opts.upload?.onMessage(s, m)
         break
+      case 'unknown':
+        this.hashes?.onMessage(s, m.id, m.payload)
+        break
       default:
         break
     }
@@ -327,10 +336,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   /** Every block is in: hash it (on the hashing thread), then keep it or throw it away. */
   private onPieceComplete (piece: ActivePiece<PeerSession>): void {
-    this.hasher.digest(piece.buffer).then(({ digest, data }) => {
+    this.verification.check(piece.index, piece.buffer).then(({ ok, data }) => {
       if (this.stopped) return
       piece.buffer = data
-      if (digestMatches(digest, this.opts.meta.pieceHashes, piece.index)) this.onPieceVerified(piece)
+      if (ok) this.onPieceVerified(piece)
       else this.onPieceFailed(piece)
     }, () => {
       if (this.stopped) return
@@ -352,14 +361,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private onPieceFailed (piece: ActivePiece<PeerSession>): void {
     this.hashFailures++
     this.wasted += piece.length
-    const kept = this.suspects.record(piece)
+    this.suspects.record(piece)
+    this.hashes?.pieceFailed(piece, this.sessions.values())
+    // A failed piece's buffer is not reused: forensics (and BEP 52 block blame) keep its bytes.
     const blame = this.tracker.pieceFailed(piece)
-    // Forensics keeps the bad bytes to compare with the good copy later; otherwise reuse them.
-    if (!kept) this.buffers.give(piece.buffer)
     for (const s of blame.keys()) {
       s.strikes++
-      if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its SHA-1 check`)
-      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their SHA-1 check`)
+      if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its ${this.verification.name} check`)
+      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their ${this.verification.name} check`)
     }
     this.refillAll()
   }

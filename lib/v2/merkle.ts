@@ -268,3 +268,13 @@ export class FileMerkleHasher {
     }
   }
 }
+
+/**
+ * The root of one piece's subtree from its bytes: the 16 KiB blocks' hashes padded with zero
+ * subtrees to 2^height leaves (`pieceSubtreeHeight`). What a v2 piece must hash up to.
+ */
+export function pieceRoot (data: Uint8Array, height: number): Uint8Array {
+  const b = new MerkleBuilder(0)
+  for (let i = 0; i < data.length; i += BLOCK_SIZE) b.push(sha256(data.subarray(i, Math.min(i + BLOCK_SIZE, data.length))))
+  return b.root(height)
+}

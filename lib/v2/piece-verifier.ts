@@ -17,7 +17,7 @@ import { MetainfoError } from '../util/errors.js'
 import type { Metainfo, V2File } from '../metainfo/types.js'
 import { sameRequest, type HashesMessage, type HashRequest } from '../wire/hash-messages.js'
 import { blockHashesRequest, leavesPerPiece, pieceLayerRequests, resolveHashes } from './hash-requester.js'
-import { BLOCK_SIZE, equalHashes, MerkleBuilder, pieceLayerHeight, pieceSubtreeHeight, sha256, splitHashes, treeHeight } from './merkle.js'
+import { BLOCK_SIZE, equalHashes, pieceLayerHeight, pieceRoot, pieceSubtreeHeight, sha256, splitHashes, treeHeight } from './merkle.js'
 
 export type AddHashesResult = 'stored' | 'mismatch' | 'unexpected'
 
@@ -75,6 +75,19 @@ export class V2PieceVerifier {
     return true
   }
 
+  /**
+   * The piece layers as Metainfo.pieceLayers holds them (concatenated hashes by pieces root hex),
+   * once every one is known (`hasAllPieceHashes`); undefined before.
+   */
+  pieceLayers (): Map<string, Uint8Array> | undefined {
+    const out = new Map<string, Uint8Array>()
+    for (const [key, layer] of this._layers) {
+      if (layer.includes(undefined)) return undefined
+      out.set(key, Buffer.concat(layer as Uint8Array[]))
+    }
+    return out
+  }
+
   /** Requests for the piece layers still missing (empty when complete). */
   pieceLayerRequests (): HashRequest[] {
     const out: HashRequest[] = []
@@ -109,9 +122,18 @@ export class V2PieceVerifier {
     const at = this.locate(piece)
     const want = this.pieceHash(piece)
     if (at === undefined || want === undefined || data.length !== this.pieceSize(piece)) return false
-    const b = new MerkleBuilder(0)
-    for (let i = 0; i < data.length; i += BLOCK_SIZE) b.push(sha256(data.subarray(i, Math.min(i + BLOCK_SIZE, data.length))))
-    return equalHashes(b.root(pieceSubtreeHeight(at.file.length, this.pieceLength)), want)
+    return equalHashes(pieceRoot(data, pieceSubtreeHeight(at.file.length, this.pieceLength)), want)
+  }
+
+  /**
+   * What hashing `piece` on another thread needs: the height of its subtree (`pieceRoot`) and the
+   * hash to compare with. Undefined while the piece's hash is not known.
+   */
+  pieceCheck (piece: number): { height: number, hash: Uint8Array, size: number } | undefined {
+    const at = this.locate(piece)
+    const hash = this.pieceHash(piece)
+    if (at === undefined || hash === undefined) return undefined
+    return { height: pieceSubtreeHeight(at.file.length, this.pieceLength), hash, size: this.pieceSize(piece) }
   }
 
   /**

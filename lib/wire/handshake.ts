@@ -9,8 +9,15 @@ import { ProtocolError } from '../util/errors.js'
  *   BEP 10 extension protocol  reserved[5] & 0x10
  *   BEP 6  fast extension      reserved[7] & 0x04
  *   BEP 5  DHT                 reserved[7] & 0x01
+ *   BEP 52 supports v2         reserved[7] & 0x10 ("the 4th most significant bit in the last
+ *                              byte"). libtorrent 2.0 answers a hybrid torrent's v1 hash sent
+ *                              with this bit by upgrading: its handshake carries the truncated
+ *                              v2 hash instead (seen on 2.0.x), so a dialer that sets the bit for
+ *                              a hybrid must accept either hash in the reply.
  */
 export const HANDSHAKE_LENGTH = 68
+/** BEP 52 "supports v2", in reserved[7]. */
+export const V2_BIT = 0x10
 export const PROTOCOL = 'BitTorrent protocol'
 const PSTR = new TextEncoder().encode(PROTOCOL)
 
@@ -26,12 +33,14 @@ export interface ReservedBits {
   readonly extended: boolean
   readonly fast: boolean
   readonly dht: boolean
+  /** BEP 52: we can speak v2 (hash requests, the v2 swarm); optional for the callers that predate it. */
+  readonly v2?: boolean
 }
 
 export function encodeReserved (bits: ReservedBits): Uint8Array {
   const r = new Uint8Array(8)
   if (bits.extended) r[5] = 0x10
-  r[7] = (bits.fast ? 0x04 : 0) | (bits.dht ? 0x01 : 0)
+  r[7] = (bits.fast ? 0x04 : 0) | (bits.dht ? 0x01 : 0) | (bits.v2 === true ? V2_BIT : 0)
   return r
 }
 
@@ -39,7 +48,9 @@ export function decodeReserved (reserved: Uint8Array): ReservedBits {
   return {
     extended: ((reserved[5] ?? 0) & 0x10) !== 0,
     fast: ((reserved[7] ?? 0) & 0x04) !== 0,
-    dht: ((reserved[7] ?? 0) & 0x01) !== 0
+    dht: ((reserved[7] ?? 0) & 0x01) !== 0,
+    // Present only when set: what peers without it decoded to stays as it was.
+    ...(((reserved[7] ?? 0) & V2_BIT) !== 0 ? { v2: true } : {})
   }
 }
 

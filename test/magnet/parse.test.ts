@@ -48,9 +48,9 @@ test('BEP 53: bad so values are named; a huge range cannot allocate', () => {
   throwsMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-999999999`, `so selects more than ${MAX_SELECT_ONLY} files`)
 })
 
-test('BEP 9 v2: urn:btmh is recognised; alone it is refused for downloads, beside a btih it is kept', () => {
+test('BEP 9 v2: urn:btmh is recognised; alone its truncated hash is the swarm id, beside a btih it is kept', () => {
   const mh = '1220' + 'ab'.repeat(32)
-  throwsMagnet(`magnet:?xt=urn:btmh:${mh}`, 'v2-only magnets (urn:btmh without urn:btih): downloading is not built yet (metadata is)')
+  assert.equal(parseMagnet(`magnet:?xt=urn:btmh:${mh}`).infoHashHex, mh.slice(4, 44))
   const m = parseMagnet(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:${mh}`)
   assert.equal(m.infoHashHex, HEX)
   assert.equal(m.infoHashV2Hex, 'ab'.repeat(32))

@@ -85,9 +85,8 @@ test('BEP 47 / BEP 52: hybrid parses as v1 with padding files marked', () => {
   assert.deepEqual(m.files.filter(f => f.padding).map(f => f.length), [9152, 16367, 16144, 2768])
 })
 
-test('BEP 52: v2-only torrents are refused clearly unless the caller can use them', () => {
-  assert.throws(() => parseTorrent(fixture('v2only.torrent')), { name: 'MetainfoError', message: 'v2-only torrents: downloading is not built yet (metadata is)' })
-  assert.equal(parseTorrent(fixture('v2only.torrent'), { allowV2Only: true }).version, 'v2')
+test('BEP 52: v2-only torrents with their piece layers parse for download like any other', () => {
+  assert.equal(parseTorrent(fixture('v2only.torrent')).version, 'v2')
 })
 
 const baseInfo = { name: 'x', 'piece length': 16384, length: 3, pieces: new Uint8Array(20) }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { decodeReserved, encodeReserved } from '../../lib/wire/handshake.js'
 import {
   decodeHashes, decodeHashRequest, encodeHashes, encodeHashRequest, HASH_REQUEST_LENGTH, MAX_HASHES_PAYLOAD_LENGTH, requestProblem, requestProblemForTree, uncleCount, type HashRequest
 } from '../../lib/wire/hash-messages.js'
@@ -55,4 +56,14 @@ test('BEP 52 hash request rules: length a power of two, index a multiple of it, 
   assert.match(requestProblemForTree({ ...req, baseLayer: 12, index: 0, length: 1, proofLayers: 0 }, 12) ?? '', /not below the root/)
   assert.match(requestProblemForTree({ ...req, baseLayer: 3, index: 512, length: 512, proofLayers: 0 }, 12) ?? '', /run past the 512 of layer 3/)
   assert.match(requestProblemForTree({ ...req, baseLayer: 0, index: 0, length: 2, proofLayers: 12 }, 12) ?? '', /reach the root/)
+})
+
+test('BEP 52 handshake: reserved byte 7 bit 0x10 says "supports v2", beside BEP 6 and BEP 5', () => {
+  const r = encodeReserved({ extended: true, fast: true, dht: false, v2: true })
+  assert.equal(r[7], 0x14)
+  assert.deepEqual(decodeReserved(r), { extended: true, fast: true, dht: false, v2: true })
+  // Without it, the bits decode as they always did (no v2 key).
+  assert.deepEqual(decodeReserved(encodeReserved({ extended: true, fast: true, dht: true })), { extended: true, fast: true, dht: true })
+  // libtorrent 2.0's own handshake on a hybrid's v1 hash: 00 00 00 00 00 10 00 15.
+  assert.equal(decodeReserved(Buffer.from('0000000000100015', 'hex')).v2, true)
 })

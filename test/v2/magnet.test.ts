@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { parseMagnet, V2_ONLY_MAGNET_REFUSAL } from '../../lib/magnet/parse.js'
+import { parseMagnet } from '../../lib/magnet/parse.js'
 import { v2Expected } from './helpers.js'
 
 const hybrid = v2Expected['hybrid-multi'] as (typeof v2Expected)[string]
@@ -17,10 +17,9 @@ test('BEP 9 + BEP 52: a hybrid magnet (btih and btmh) joins the v1 swarm and kee
   assert.equal(parseMagnet(`magnet:?xt.1=urn:btmh:${btmh}&xt.2=urn:btih:${btih}`).version, 'hybrid')
 })
 
-test('BEP 52: a v2-only magnet\'s swarm id is the v2 hash truncated to 20 bytes; downloads refuse it for now', () => {
+test('BEP 52: a v2-only magnet\'s swarm id is the v2 hash truncated to 20 bytes', () => {
   const uri = `magnet:?xt=urn:btmh:${btmh.toUpperCase()}`
-  assert.throws(() => parseMagnet(uri), { name: 'MagnetError', message: V2_ONLY_MAGNET_REFUSAL })
-  const m = parseMagnet(uri, { allowV2Only: true })
+  const m = parseMagnet(uri)
   assert.equal(m.version, 'v2')
   assert.equal(m.infoHashHex, hybrid.infoHashV2.slice(0, 40))
   assert.equal(m.infoHash.length, 20)

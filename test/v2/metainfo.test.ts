@@ -42,9 +42,14 @@ test('BEP 52: the older fixtures (album) give libtorrent\'s v2 info hashes', () 
   assert.equal(hybrid.infoHashV2Hex, createHash('sha256').update(hybrid.infoBytes).digest('hex'))
 })
 
-test('v2-only torrents are refused by default, with the message the download commands show', () => {
-  assert.equal(V2_ONLY_REFUSAL, 'v2-only torrents: downloading is not built yet (metadata is)')
-  assert.throws(() => parseTorrent(v2Fixture('v2-single.torrent')), { name: 'MetainfoError', message: V2_ONLY_REFUSAL })
+test('BEP 52: a v2-only .torrent with its piece layers is accepted as is; an info dict alone (a magnet) only when the caller fetches the layers', () => {
+  const v2 = parseTorrent(v2Fixture('v2-single.torrent'))
+  assert.equal(v2.version, 'v2')
+  assert.equal(v2.pieceLayersStatus, 'complete')
+  assert.throws(() => parseInfoDict(v2.infoBytes), { name: 'MetainfoError', message: V2_ONLY_REFUSAL })
+  assert.equal(parseInfoDict(v2.infoBytes, {}, { allowV2Only: true }).pieceLayersStatus, 'missing')
+  // A file of one piece needs no layer: its info dict alone verifies every piece.
+  assert.equal(parseInfoDict(parseTorrent(v2Fixture('v2-small.torrent')).infoBytes).pieceLayersStatus, 'complete')
   // Hybrids stay usable through their v1 half without asking.
   assert.equal(parseTorrent(v2Fixture('hybrid-single.torrent')).version, 'hybrid')
 })

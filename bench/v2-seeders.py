@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Seeders for the v1-versus-v2 benchmark (bench/v2.ts): N libtorrent 2.0 sessions on 127.0.0.1,
+each seeding the same DATA as a v1-only torrent and as a v2-only torrent.
+
+  /usr/bin/python3 bench/v2-seeders.py DATA OUTDIR PIECE_KIB SEEDERS
+
+Makes OUTDIR/<data>-<K>K-v1.torrent and -v2.torrent if missing (lt.create_torrent, v1_only /
+v2_only), starts the sessions and prints one JSON line: {"ports": [...], "v1": path, "v2": path}.
+Exits when its stdin closes (the benchmark also kills it by PID).
+"""
+import json
+import os
+import sys
+import time
+
+import libtorrent as lt
+
+from libtorrent_loopback import loopback_settings
+
+
+def make_torrent(data, path, piece_length, flags):
+    if os.path.exists(path):
+        return
+    fs = lt.file_storage()
+    lt.add_files(fs, data)
+    ct = lt.create_torrent(fs, piece_length, flags=flags)
+    ct.set_creator('bt-stream v2 bench')
+    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(data)))
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(lt.bencode(ct.generate()))
+    os.replace(tmp, path)
+
+
+def main():
+    data, outdir, piece_kib, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    base = os.path.join(outdir, os.path.basename(data).rsplit('.', 1)[0] + '-%dK' % piece_kib)
+    paths = {'v1': base + '-v1.torrent', 'v2': base + '-v2.torrent'}
+    make_torrent(data, paths['v1'], piece_kib * 1024, lt.create_torrent.v1_only)
+    make_torrent(data, paths['v2'], piece_kib * 1024, lt.create_torrent.v2_only)
+    sessions = []
+    handles = []
+    for _ in range(count):
+        ses = lt.session({
+            **loopback_settings(lt.alert_category.error),
+            'unchoke_slots_limit': -1,
+            'send_buffer_watermark': 16 * 1024 * 1024,
+            'send_buffer_low_watermark': 4 * 1024 * 1024,
+            'max_allowed_in_request_queue': 4000,
+            'connections_limit': 500,
+        })
+        for path in paths.values():
+            ti = lt.torrent_info(path)
+            atp = lt.add_torrent_params()
+            atp.ti = ti
+            atp.save_path = os.path.dirname(os.path.abspath(data))
+            # The data is what the torrent was made from: no re-hash of it in every session.
+            atp.have_pieces = [True] * ti.num_pieces()
+            atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
+            handles.append(ses.add_torrent(atp))
+        sessions.append(ses)
+    deadline = time.time() + 120
+    while not all(h.status().is_seeding for h in handles):
+        if time.time() > deadline:
+            sys.exit('v2 seeders: not seeding after 120 s')
+        time.sleep(0.05)
+    print(json.dumps({'ports': [s.listen_port() for s in sessions], **paths}), flush=True)
+    for _ in sys.stdin:
+        pass
+
+
+if __name__ == '__main__':
+    main()
