@@ -13,7 +13,7 @@ import { PeerListener } from '../seed/listener.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
-import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
+import { Announcer, type AnnounceInfo, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { PeerAddress } from '../swarm/peer-pool.js'
@@ -31,6 +31,8 @@ export interface SeedOptions extends DhtOptions, UtpOptions {
   /** Pieces known good already (a download that just verified them): no hashing again. */
   readonly have?: BitField
   readonly onTrackerError?: (f: TrackerFailure) => void
+  /** A tracker answered (after a failure: it recovered), as the download modes report it. */
+  readonly onAnnounce?: (info: AnnounceInfo) => void
   /** Peers to dial besides those the trackers return (leechers that never dial loopback, say). */
   readonly peers?: readonly PeerAddress[]
   /** Bytes per second to all peers together (undefined: no limit). */
@@ -92,6 +94,7 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
     ? undefined
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
+  if (announcer !== undefined && opts.onAnnounce !== undefined) announcer.on('announce', opts.onAnnounce)
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
   seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }), ...(utp === undefined ? {} : { utp }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
   seeder.start()

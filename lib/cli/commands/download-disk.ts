@@ -33,6 +33,7 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
   const listenPort = dl.port
   if (listenPort !== undefined) report.message(`accepting peers on port ${listenPort}`, { event: 'listening', port: listenPort, phase: 'download' })
   dl.on('tracker-error', f => report.trackerError(f))
+  dl.on('announce', info => report.announce(info))
   dl.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   const total = dl.progress.total
   // The swarm closes its peers once the last piece is in: the last line shows those we had then.

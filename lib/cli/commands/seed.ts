@@ -106,6 +106,7 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     signal: io.signal,
     have: phase.have,
     onTrackerError: f => report.trackerError(f),
+    onAnnounce: info => report.announce(info),
     onCheck: p => { if (p.checked === p.total || p.checked % 64 === 0) report.check(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`, p) }
   })
   const given = optionInt(args, 'port', 1, 65535)
