@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { command } from '../../lib/cli/commands/serve.js'
+import { parseArgs } from '../../lib/cli/args.js'
+import { command, SERVE_OPTIONS } from '../../lib/cli/commands/serve.js'
+import { magnetFetchOptions } from '../../lib/cli/swarm-args.js'
 import { fakeIO } from '../helpers.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
 import { within } from '../wire/helpers.js'
@@ -57,4 +59,10 @@ http.get(process.argv[2], res => res.pipe(fs.createWriteStream(${JSON.stringify(
   assert.equal(code, 0, io.err())
   assert.ok((await readFile(got)).equals(made.data))
   assert.ok(existsSync(join(out, 'song.mp3')) || existsSync(join(out, 'song.mp3.part')), '-o DIR keeps what was downloaded, in DIR/NAME')
+})
+
+test('serve --port is the HTTP port: a magnet\'s metadata fetch takes its BitTorrent port from --peer-port, never --port', () => {
+  const magnet = `magnet:?xt=urn:btih:${'ab'.repeat(20)}`
+  assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080', '--peer-port', '6999'], SERVE_OPTIONS), undefined, 'peer-port').port, 6999)
+  assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080'], SERVE_OPTIONS), undefined, 'peer-port').port, undefined)
 })

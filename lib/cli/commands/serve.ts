@@ -45,7 +45,7 @@ options:
   --progress, --quiet, --help
 `
 
-const OPTIONS: OptionSpec[] = [
+export const SERVE_OPTIONS: OptionSpec[] = [
   ...SWARM_OPTIONS.filter(o => o.long !== 'port'),
   { long: 'port', value: true },
   { long: 'host', value: true },
@@ -56,14 +56,15 @@ const OPTIONS: OptionSpec[] = [
 ]
 
 export const command: Command = async (argv, io) => {
-  const args = parseArgs(argv, OPTIONS)
+  const args = parseArgs(argv, SERVE_OPTIONS)
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 1) throw new UsageError('serve takes one .torrent file or magnet URI')
   const httpPort = optionInt(args, 'port', 1, 65535)
   const maxReaders = optionInt(args, 'max-readers', 1, 1000)
   const openCmd = optionString(args, 'open')?.trim().split(/\s+/).filter(s => s !== '')
   if (openCmd !== undefined && openCmd.length === 0) throw new UsageError('--open needs a command')
-  const { meta, peers } = await loadMeta(args.positionals[0]!, io, args)
+  // `--port` is the HTTP port here: the BitTorrent one is `--peer-port`, for the magnet's fetch too.
+  const { meta, peers } = await loadMeta(args.positionals[0]!, io, args, 'peer-port')
   const common = swarmOptions(args, meta)
   const engine = await openStream(meta, {
     ...common,
