@@ -22,7 +22,8 @@ The URL is printed on stderr. Watch with \`mpv URL/playlist.m3u\` or \`vlc URL/0
 
 The torrent is downloaded whole (rarest-first while nobody reads) into a cache directory of
 its own, <tmp>/bt-stream-cache/<infohash>-XXXXXX, removed on exit (it grows to the torrent's
-size at most); with -o DIR it goes to DIR and stays, and a later run resumes from it.
+size at most); with -o DIR it goes to DIR and stays, and a later run resumes from it. Peers are served what is
+on disk while it downloads, and once it is complete serve goes on seeding until it stops.
 Stop with Ctrl-C.
 
 options:
@@ -34,7 +35,8 @@ options:
                      when the torrent holds one media file, else the playlist's); serve stops
                      when the player exits
   --max-readers N    response bodies at once (default ${DEFAULT_MAX_READERS}); more get 503
-  --peer-port N      the BitTorrent port peers may dial us on (default: any free port)
+  --peer-port N      the BitTorrent port peers may dial us on (default: any free port); --port
+                     is the HTTP port only
   --max-peers N      open peer connections at most (default 50)
   --peer LIST        extra peers to dial: host:port[,host:port...]
   --no-trackers      do not ask the torrent's trackers (use --peer)
