@@ -66,3 +66,18 @@ test('serve --port is the HTTP port: a magnet\'s metadata fetch takes its BitTor
   assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080', '--peer-port', '6999'], SERVE_OPTIONS), undefined, 'peer-port').port, 6999)
   assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080'], SERVE_OPTIONS), undefined, 'peer-port').port, undefined)
 })
+
+test('serve --progress: the line counts what went up, and once the torrent is complete it is the seeding line', async (t) => {
+  const made = makeTorrent({ length: 100 * KiB, pieceLength: 32 * KiB, name: 'clip.mp4' })
+  const peer = await seedMade(t, made)
+  const dir = await tempDir(t)
+  const torrentPath = join(dir, 'clip.torrent')
+  await writeFile(torrentPath, made.torrent)
+  const ac = new AbortController()
+  const base = fakeIO()
+  const run = command([torrentPath, '--peer', `127.0.0.1:${peer.port}`, '--no-trackers', '--no-dht', '--progress'], { ...base, signal: ac.signal })
+  t.after(() => ac.abort())
+  await until(20_000, 'the seeding line', () => /seeding {2}up 0 B \(0 B\/s\) {2}ratio 0\.00 {2}\d+ peers?/.test(base.err()))
+  ac.abort()
+  assert.equal(await within(10_000, 'serve stops', run), 0)
+})

@@ -10,6 +10,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs, type OptionSpec } from '../args.js'
 import type { Command } from '../io.js'
+import { formatSeeding, shareRatio } from '../progress-line.js'
 import { loadMeta, progressLine, swarmOptions, SWARM_OPTIONS } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream serve <file.torrent | magnet:?...> [options]
@@ -93,9 +94,15 @@ export const command: Command = async (argv, io) => {
       io.stderr.write(`bt-stream: play it: mpv ${target}  (cache: ${engine.cacheDir ?? engine.payload}); Ctrl-C stops\n`)
     }
     if (show) {
+      // Serve uploads as it downloads, and seeds once complete: the line says what went up.
+      let last = { at: Date.now(), bytes: 0 }
       timer = setInterval(() => {
         const p = engine.progress
-        line.draw({ delivered: p.resumed + p.verified, total: p.total, rate: p.rate, peers: p.peers })
+        const now = Date.now()
+        const upload = { bytes: p.uploaded, rate: (p.uploaded - last.bytes) * 1000 / Math.max(1, now - last.at), ratio: shareRatio(p.uploaded, p.verified, meta.length) }
+        last = { at: now, bytes: p.uploaded }
+        if (engine.complete) line.drawText(formatSeeding({ upload, peers: p.peers }))
+        else line.draw({ delivered: p.resumed + p.verified, total: p.total, rate: p.rate, peers: p.peers, upload })
       }, 500)
     }
     const stopped = new Promise<number>(resolve => {
