@@ -181,7 +181,8 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
     connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp: Promise.resolve(utp), utpMode: opts.utp }),
     upload: upload?.side,
-    ...(seeds ? { seed: { haveAll: () => upload?.have.hasAll() === true } } : {})
+    // Every piece verified: seeds have nothing for us (the upload side serves each once on disk).
+    ...(seeds ? { seed: { haveAll: () => swarm.picker.complete && wanted.count() === meta.pieceCount } } : {})
   })
   upload?.attach(swarm, sink)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)

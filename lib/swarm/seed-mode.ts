@@ -20,6 +20,11 @@ export interface SeedMode {
   readonly haveAll: () => boolean
 }
 
+/** On completion: the seeds we downloaded from have nothing left to give us, nor we them. */
+export function dropSeedPeers (mode: SeedMode, pool: PeerPool<WirePeer>, sessions: Iterable<PeerSession>): void {
+  for (const s of [...sessions]) dropSeedPeer(mode, pool, s)
+}
+
 /** After a peer's bitfield, have all or have: drop it when it is a seed and so are we. */
 export function dropSeedPeer (mode: SeedMode, pool: PeerPool<WirePeer>, s: PeerSession): void {
   if (!(s.seed || s.pieces.hasAll()) || !mode.haveAll()) return

@@ -21,7 +21,7 @@ import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
 import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
-import { dropSeedPeer } from './seed-mode.js'
+import { dropSeedPeer, dropSeedPeers } from './seed-mode.js'
 import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
@@ -366,6 +366,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.emit('complete')
     // Seed mode (seed-mode.ts): complete is where a seed starts; it serves until stop().
     if (this.opts.seed === undefined) this.stop()
+    else dropSeedPeers(this.opts.seed, this.pool, this.sessions.values())
   }
 
   private readonly isIdleHolder = (holder: PeerSession): boolean => Date.now() - holder.lastBlockAt > IDLE_HOLDER_MS
