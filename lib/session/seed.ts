@@ -18,6 +18,7 @@ import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { PeerAddress } from '../swarm/peer-pool.js'
 import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
+import { watchSeedStop } from './seed-stop.js'
 
 export interface SeedOptions extends DhtOptions, UtpOptions {
   /** TCP port to listen on (default: any free port). */
@@ -60,9 +61,6 @@ export interface SeedSession {
   readonly finished: Promise<'ratio' | 'time'>
 }
 
-/** How often the seed ratio is looked at: a ratio is a slow quantity. */
-const RATIO_CHECK_MS = 1000
-
 /**
  * Verify what `path` holds, then seed it. Rejects when not one piece verifies.
  * @param path the payload itself (a single file, or the torrent's NAME directory: what
@@ -102,26 +100,13 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
   const dht = startDhtAnnounce(meta.infoHash, port, opts, meta.private)
   let closing: Promise<void> | undefined
-  let stopWatch = (): void => {}
-  const close = (): Promise<void> => (closing ??= (async () => {
-    stopWatch()
+  const shutdown = (): Promise<void> => (closing ??= (async () => {
     await Promise.all([seeder.close(), dht?.stop()])
     await listener.close()
     await utp?.close()
     await storage.close()
   })())
-  const finished = new Promise<'ratio' | 'time'>((resolve) => {
-    if (opts.seedRatio === undefined && opts.seedTimeMs === undefined) return
-    const end = (why: 'ratio' | 'time'): void => { if (closing === undefined) void close().then(() => resolve(why)) }
-    const timers: Array<ReturnType<typeof setTimeout>> = []
-    if (opts.seedTimeMs !== undefined) timers.push(setTimeout(() => end('time'), opts.seedTimeMs))
-    const ratio = opts.seedRatio
-    if (ratio !== undefined) {
-      const check = (): void => { if (seeder.uploaded >= ratio * meta.length) end('ratio') }
-      timers.push(setInterval(check, RATIO_CHECK_MS))
-      check()
-    }
-    stopWatch = () => { for (const t of timers) clearTimeout(t) }
-  })
-  return { meta, port, have, seeder, close, finished }
+  const watch = watchSeedStop(opts, () => seeder.uploaded, meta.length, shutdown)
+  const close = (): Promise<void> => { watch.cancel(); return shutdown() }
+  return { meta, port, have, seeder, close, finished: watch.finished }
 }
