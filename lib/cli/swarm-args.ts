@@ -168,13 +168,22 @@ export interface LoadedMeta {
 }
 
 /**
- * A .torrent from a file or stdin, or a magnet's metadata fetched from its peers (BEP 9), with
- * a progress note on stderr while it waits.
+ * The swarm options a magnet's metadata fetch runs with. Its BitTorrent port is read from
+ * `peerPortOption`: `--port` for the commands whose `--port` is that port, `--peer-port` for
+ * `serve`, whose `--port` is the HTTP server's and must never reach a peer or a tracker.
  */
-export async function loadMeta (source: string, io: CliIO, args: ParsedArgs): Promise<LoadedMeta> {
+export function magnetFetchOptions (args: ParsedArgs, io: CliIO | undefined, peerPortOption: 'port' | 'peer-port' = 'port'): SwarmCliOptions {
+  return { ...swarmOptions(args, undefined, io), port: optionInt(args, peerPortOption, 1, 65535) }
+}
+
+/**
+ * A .torrent from a file or stdin, or a magnet's metadata fetched from its peers (BEP 9), with
+ * a progress note on stderr while it waits. `peerPortOption`: see magnetFetchOptions.
+ */
+export async function loadMeta (source: string, io: CliIO, args: ParsedArgs, peerPortOption: 'port' | 'peer-port' = 'port'): Promise<LoadedMeta> {
   if (!/^magnet:/i.test(source)) return { meta: parseTorrent(await readInput(source, io.stdin, undefined, io.signal)), peers: [] }
   const magnet = parseMagnet(source)
-  const opts = swarmOptions(args, undefined, io)
+  const opts = magnetFetchOptions(args, io, peerPortOption)
   const show = progressLine(args, io).show
   if (show) io.stderr.write(`bt-stream: fetching the metadata of ${magnet.name ?? magnet.infoHashHex} from peers ...\n`)
   const got = await fetchMagnetMetadata(magnet, {

@@ -5,30 +5,33 @@ import type { Metainfo } from '../metainfo/types.js'
 import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
-import type { Message } from '../wire/messages.js'
 import { connect, type EncryptionPolicy } from '../wire/connect.js'
 import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
-import { PeerPool, type PeerAddress } from '../swarm/peer-pool.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { EXTENSION_IDS } from '../extensions/extension-ids.js'
-import { routeExtended } from '../extensions/extension-router.js'
-import { MetadataResponder } from '../extensions/metadata-responder.js'
-import { Choker, type ChokerOptions } from './choker.js'
+import type { PeerAddress } from '../swarm/peer-pool.js'
+import type { PeerSession } from '../swarm/peer-session.js'
+import { Swarm, type PieceSink, type SwarmUpload, type WirePeer } from '../swarm/swarm.js'
+import { UploadSide } from '../swarm/upload-side.js'
+import { wirePeer } from '../swarm/wire-peer.js'
+import type { Choker, ChokerOptions } from './choker.js'
 import type { PeerListener } from './listener.js'
-import { ServedPeers, type ServedPeer } from './served-peers.js'
 import type { PieceReader, UploaderOptions } from './uploader.js'
 
 /**
- * A seeding session for one torrent: peers that reach us through the listener (or connections
- * handed over with `addConnection`) get our bitfield (BEP 6 have all when we have everything), an
- * Uploader each, and upload slots from the Choker (BEP 3 tit-for-tat, ranked by upload rate once
- * we are a seed). The Announcer, if given, tells the trackers we are here with `left` computed
- * from `have` (0 for a seed: it sends `started`, never `completed`, since we downloaded nothing),
- * and the peers it hears of are dialed (a PeerPool: bounded half-open dials, retries with backoff),
- * since leechers already in the swarm only learn of us at their next announce.
+ * A seeding session for one torrent, as a mode of the one engine: a Swarm in seed mode
+ * (lib/swarm/seed-mode.ts: complete from the start, nothing picked, no interest sent, seeds
+ * dropped) with an UploadSide (an Uploader per peer, one Choker ranking by upload rate once we
+ * are a seed). Peers that reach us through the listener (or connections handed over with
+ * `addConnection`) join the swarm as incoming peers within its pool's cap; the peers the
+ * Announcer returns and those given to `dialPeer` are dialed by the swarm's pool (bounded
+ * half-open dials, retries with the pool's backoff), since leechers already in the swarm only
+ * learn of us at their next announce. BEP 9 metadata, BEP 11 PEX, bans and the duplicate and
+ * self-connection checks are the swarm's, as when downloading.
  *
- * This is the seeder's own engine: it reads each connection's messages (the only reader) and
- * hands `request`/`cancel` to the Uploader, interest changes to the Choker.
+ * This class only assembles those parts and keeps the seed's own API: the listener registration,
+ * the Announcer (`left` computed from `have`: 0 for a seed, which sends `started` and never
+ * `completed`, since it downloaded nothing), and the per-connection events.
  */
 export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'>
 
@@ -67,65 +70,95 @@ export interface SeederEvents {
 
 export const DEFAULT_MAX_PEERS = 50
 const DEFAULT_MAX_HALF_OPEN = 8
-/** A peer that would not take a connection is tried once more, a minute later. */
-const DIAL_RETRIES = 1
-const DIAL_RETRY_BASE_MS = 60_000
 
-type Peer = ServedPeer<PeerConnection>
+/** A seed writes nothing: every piece it serves is verified already. */
+const NO_SINK: PieceSink = { write: () => true, end: () => undefined, destroy: () => {} }
 
 export class Seeder extends EventEmitter<SeederEvents> {
   readonly choker: Choker
+  /** The engine: its pool dials, its sessions are the peers we serve. */
+  readonly swarm: Swarm
   private readonly _opts: SeederOptions
-  private readonly _peers: ServedPeers<PeerConnection, PeerConnection>
-  private readonly _now: () => number
-  private readonly _onPeer: (conn: PeerConnection, hex: string) => void
-  private readonly _pool: PeerPool<PeerConnection>
-  private readonly _metadata: MetadataResponder | undefined
+  private readonly _side: UploadSide
+  /** The wire connection behind each WirePeer we made, and behind each peer the swarm took. */
+  private readonly _connOf = new WeakMap<WirePeer, PeerConnection>()
+  private readonly _conns = new Map<PeerSession, PeerConnection>()
+  private readonly _onPeer: (conn: PeerConnection, hex: string, remote: PeerAddress | undefined) => void
+  /** Addresses for connections handed over without one (a uTP stream in a test): the pool's cap counts them. */
+  private _unaddressed = 0
   private _started = false
   private _closing: Promise<void> | undefined
 
   constructor (opts: SeederOptions) {
     super()
     this._opts = opts
-    this._metadata = opts.infoBytes === undefined ? undefined : new MetadataResponder({ infoBytes: opts.infoBytes })
-    this._now = opts.now ?? Date.now
-    this.choker = new Choker({ ...opts.choker, isSeed: () => opts.have.hasAll(), now: opts.choker?.now ?? this._now })
-    this._peers = new ServedPeers(this.choker, { ...opts.uploader, reader: opts.reader, have: opts.have, geometry: opts.meta }, this._now)
-    this._peers.on('read-error', err => { this.emit('read-error', err) })
-    this._onPeer = (conn, hex) => { if (hex === opts.meta.infoHashHex) this.addConnection(conn) }
-    const maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS
-    this._pool = new PeerPool<PeerConnection>({
-      maxPeers,
+    const now = opts.now ?? Date.now
+    const { have } = opts
+    this._side = new UploadSide({
+      reader: opts.reader,
+      have,
+      geometry: opts.meta,
+      complete: () => have.hasAll(),
+      choker: { ...opts.choker, now: opts.choker?.now ?? now },
+      ...(opts.uploader === undefined ? {} : { uploader: opts.uploader }),
+      now
+    })
+    this._side.on('read-error', err => { this.emit('read-error', err) })
+    this.choker = this._side.choker
+    const side = this._side
+    const upload: SwarmUpload = {
+      open: (session, peer) => {
+        side.open(session, peer)
+        const conn = this._connOf.get(peer)
+        if (conn === undefined) return
+        this._conns.set(session, conn)
+        this.emit('peer', conn)
+      },
+      onMessage: (session, m) => { side.onMessage(session, m) },
+      close: (session) => {
+        side.close(session)
+        const conn = this._conns.get(session)
+        if (conn === undefined) return
+        this._conns.delete(session)
+        this.emit('peer-closed', conn, conn.closeReason ?? undefined)
+      },
+      stop: () => { side.stop() }
+    }
+    this.swarm = new Swarm({
+      meta: swarmMeta(opts.meta, opts.infoBytes),
+      peerId: opts.listener.peerId,
+      sink: NO_SINK,
+      // We fetch nothing: what we serve is all we want, and it is all there (read once, here).
+      wanted: have,
+      have,
+      maxPeers: opts.maxPeers ?? DEFAULT_MAX_PEERS,
       maxHalfOpen: opts.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN,
-      maxRetries: DIAL_RETRIES,
-      retryBaseMs: DIAL_RETRY_BASE_MS,
-      dial: async (addr, signal) => await connect({
+      connect: async (addr, signal) => this._wrap(await connect({
         host: addr.host,
         port: addr.port,
         infoHash: opts.meta.infoHash,
         pieceCount: opts.meta.pieceCount,
-        have: opts.have,
+        have,
         peerId: opts.listener.peerId,
         extensions: this._extensions(),
         ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
         signal,
         ...(opts.utp === undefined ? {} : { utp: opts.utp }),
         ...(opts.utpMode === undefined ? {} : { utpMode: opts.utpMode })
-      })
+      })),
+      upload,
+      seed: { haveAll: () => have.hasAll() }
     })
-    this._pool.on('dial-error', () => {})
-    this._pool.on('connection', (conn, addr) => {
-      // A peer we served counts as useful: its retry budget starts over.
-      if (this.addConnection(conn)) conn.once('close', () => { this._pool.disconnected(addr, conn.uploaded > 0) })
-      else this._pool.disconnected(addr, false)
-    })
+    // The swarm fails only on a stall, which a complete swarm never has; peers' errors are theirs.
+    this.swarm.on('error', () => {})
+    this._onPeer = (conn, hex, remote) => { if (hex === opts.meta.infoHashHex) this.addConnection(conn, remote) }
   }
 
-  get peerCount (): number { return this._peers.size }
-  get connections (): IterableIterator<PeerConnection> { return this._peers.keys() }
+  get peerCount (): number { return this._conns.size }
+  get connections (): IterableIterator<PeerConnection> { return this._conns.values() }
 
   /** Piece bytes sent, closed connections included. */
-  get uploaded (): number { return this._peers.uploaded }
+  get uploaded (): number { return this._side.uploaded }
 
   /** For the Announcer's `getStats`. */
   stats (): TransferStats {
@@ -141,7 +174,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
     const { listener, meta, have, announcer } = this._opts
     listener.serve(meta.infoHashHex, { pieceCount: meta.pieceCount, have, extensions: this._extensions() })
     listener.on('peer', this._onPeer)
-    this.choker.start()
+    this._side.start()
+    this.swarm.start()
     if (announcer !== undefined) {
       if (have.hasAll()) announcer.complete()
       announcer.start()
@@ -151,27 +185,20 @@ export class Seeder extends EventEmitter<SeederEvents> {
 
   /** Dials a peer we were told of (`seed --peer`): the pool's bounds and retries apply. */
   dialPeer (addr: PeerAddress): void {
-    if (this._closing === undefined) this._pool.add(addr, 'manual')
+    if (this._closing === undefined) this.swarm.addPeer(addr, 'manual')
   }
 
   /**
-   * Serves a connection opened elsewhere (an outbound dial, or the listener). False, and the
-   * connection is closed, when we are at maxPeers or closing.
+   * Serves a connection opened elsewhere (the listener, or a test's uTP accept), its handshake
+   * done. `remote` is its address (default: its socket's). False, and the connection is closed,
+   * when the swarm refuses it (maxPeers, banned, the same peer connected already) or we are closing.
    */
-  addConnection (conn: PeerConnection): boolean {
-    if (this._closing !== undefined || this._peers.size >= (this._opts.maxPeers ?? DEFAULT_MAX_PEERS) || conn.destroying) {
+  addConnection (conn: PeerConnection, remote?: PeerAddress): boolean {
+    if (this._closing !== undefined || conn.destroying) {
       conn.destroy()
       return false
     }
-    // A pure seeder gets nothing from its peers: slots go by upload rate.
-    const peer = this._peers.add(conn, conn, () => 0)
-    conn.consume((m) => { this._onMessage(peer, m) })
-    conn.whenClosed((reason) => {
-      this._peers.remove(conn)
-      this.emit('peer-closed', conn, reason ?? undefined)
-    })
-    this.emit('peer', conn)
-    return true
+    return this.swarm.addIncoming(this._wrap(conn), remote ?? this._addressOf(conn))
   }
 
   /** Stops serving: unregisters from the listener, closes every connection, announces `stopped`. */
@@ -180,44 +207,67 @@ export class Seeder extends EventEmitter<SeederEvents> {
       const { listener, meta, announcer } = this._opts
       listener.unserve(meta.infoHashHex)
       listener.off('peer', this._onPeer)
-      this.choker.stop()
-      this._pool.close()
-      for (const conn of [...this._peers.keys()]) conn.destroy()
+      this.swarm.stop()
       // Bounded by the Announcer's stopTimeoutMs.
       if (announcer !== undefined && this._started) await announcer.stop()
     })()
     return this._closing
   }
 
+  private _wrap (conn: PeerConnection): WirePeer {
+    const peer = wirePeer(conn)
+    this._connOf.set(peer, conn)
+    return peer
+  }
+
+  private _addressOf (conn: PeerConnection): PeerAddress {
+    const s = conn.socket as { remoteAddress?: unknown, remotePort?: unknown }
+    if (typeof s.remoteAddress === 'string' && typeof s.remotePort === 'number') return { host: s.remoteAddress, port: s.remotePort }
+    return { host: 'unaddressed', port: ++this._unaddressed }
+  }
+
   private _extensions (): OurExtensions {
     // We advertise libtorrent's 250 and hold far more (rtorrent ignores reqq): a lower maxQueued is advertised as is.
     const base = { reqq: Math.min(this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, DEFAULT_REQQ), port: this._opts.listener.port }
+    const m: Record<string, number> = {}
     const info = this._opts.infoBytes
-    return info === undefined ? base : { ...base, m: { ut_metadata: EXTENSION_IDS.ut_metadata }, metadataSize: info.length }
+    if (info !== undefined) m.ut_metadata = EXTENSION_IDS.ut_metadata
+    // BEP 11, never for a private torrent (BEP 27); a bare geometry is no torrent of anyone's.
+    if (isMetainfo(this._opts.meta) && !this._opts.meta.private) m.ut_pex = EXTENSION_IDS.ut_pex
+    return { ...base, ...(Object.keys(m).length === 0 ? {} : { m }), ...(info === undefined ? {} : { metadataSize: info.length }) }
   }
 
   /** Until the Announcer stops (its peer stream ends), every address it finds goes to the pool. */
   private async _dialFrom (announcer: Announcer): Promise<void> {
     try {
-      for await (const addr of announcer.peers) this._pool.add(addr, 'tracker')
+      for await (const addr of announcer.peers) this.swarm.addPeer(addr, 'tracker')
     } catch {
       // The stream was destroyed under us: the session is closing.
     }
   }
+}
 
-  private _onMessage (peer: Peer, m: Message): void {
-    switch (m.type) {
-      case 'request': case 'cancel': peer.uploader.onMessage(m); return
-      case 'interested': case 'notInterested': this.choker.fill(); return
-      case 'extended':
-        if (this._metadata !== undefined) routeExtended(peer.conn, m.id, m.payload, { responder: this._metadata })
-        return
-      case 'bitfield': case 'haveAll': case 'have': {
-        // Two seeds have nothing to say to each other.
-        if (this._opts.have.hasAll() && peer.conn.peerPieces?.hasAll() === true) peer.conn.destroy()
-        return
-      }
-      default:
-    }
+function isMetainfo (g: SeedGeometry): g is Metainfo {
+  return 'pieceHashes' in g && 'infoBytes' in g
+}
+
+/**
+ * The swarm reads a Metainfo: the piece geometry, the info dict (BEP 9 answers; `infoBytes`
+ * wins) and `private` (no PEX). A bare geometry (a test's synthetic torrent) gets no info dict
+ * and no piece hashes, which a seed never checks.
+ */
+function swarmMeta (g: SeedGeometry, infoBytes: Uint8Array | undefined): Metainfo {
+  if (isMetainfo(g)) return infoBytes === undefined || infoBytes === g.infoBytes ? g : { ...g, infoBytes }
+  return {
+    ...g,
+    infoBytes: infoBytes ?? new Uint8Array(0),
+    name: g.infoHashHex,
+    pieceHashes: new Uint8Array(0),
+    files: [],
+    multiFile: false,
+    announce: [],
+    urlList: [],
+    private: false,
+    version: 'v1'
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The peers we upload to, as both the standalone Seeder and the downloading swarm's upload side
- * keep them: an Uploader each, a view of it in the Choker, and the bytes uploaded (connections
- * that closed included, for the trackers' `uploaded`).
+ * The peers we upload to, as the swarm's upload side (lib/swarm/upload-side.ts, for every mode:
+ * disk download, seed, serve) keeps them: an Uploader each, a view of it in the Choker, and the
+ * bytes uploaded (connections that closed included, for the trackers' `uploaded`).
  */
 import { EventEmitter } from 'node:events'
 import type { StorageError } from '../util/errors.js'

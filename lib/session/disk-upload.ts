@@ -2,13 +2,18 @@
  * Disk mode uploads while it downloads: a listener for peers that dial us (their connections join
  * the same swarm as the ones we dial), the upload side serving every peer from our storage, and
  * our pieces announced as they land on disk. The stdout mode keeps no pieces and has none of this.
+ *
+ * With `keepSeeding` (serve) the swarm goes on as a seed once complete (lib/swarm/seed-mode.ts):
+ * the download's storage closes when its last piece is written (files renamed from `.part`), so
+ * from then on the upload side reads from a read-only storage over the same files.
  */
 import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { PeerListener } from '../seed/listener.js'
+import type { PieceReader } from '../seed/uploader.js'
 import type { DiskSink } from '../storage/disk-sink.js'
-import type { FileStorage } from '../storage/file-storage.js'
+import { FileStorage } from '../storage/file-storage.js'
 import { BitField } from '../wire/bitfield.js'
 import type { Swarm } from '../swarm/swarm.js'
 import { UploadSide } from '../swarm/upload-side.js'
@@ -25,6 +30,8 @@ export interface DiskUploadOptions {
   /** Bytes per second to all peers together (undefined: no limit). */
   readonly maxUploadRate?: number
   readonly encryption?: EncryptionPolicy
+  /** The swarm seeds once complete: serve from a read-only storage after the download's closed. */
+  readonly keepSeeding?: boolean
 }
 
 export interface DiskUpload {
@@ -49,7 +56,8 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
   const port = listener === undefined ? undefined : await listener.listen()
   let swarm: Swarm | undefined
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
-  const side = new UploadSide({ reader: storage, have, geometry: meta, complete: () => swarm?.picker.complete === true, ...(uploader === undefined ? {} : { uploader }) })
+  const reader = new UploadReader(storage)
+  const side = new UploadSide({ reader, have, geometry: meta, complete: () => swarm?.picker.complete === true, ...(uploader === undefined ? {} : { uploader }) })
   let closing: Promise<void> | undefined
   return {
     side,
@@ -59,6 +67,20 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
     attach (s, sink) {
       swarm = s
       sink.on('written', index => { side.pieceWritten(index) })
+      if (opts.keepSeeding === true) {
+        // The sink ends when the last piece is in, and closes the storage: reads wait for the next one.
+        s.once('complete', () => {
+          reader.switchTo(new Promise<PieceReader>((resolve, reject) => {
+            sink.once('error', reject)
+            sink.once('close', () => { reject(new Error('the download stopped before its files were complete')) })
+            sink.once('finish', () => {
+              const { root, payload, selected } = storage.layout
+              const selection = selected.flatMap((on, i) => on ? [i] : [])
+              resolve(FileStorage.open(meta, { root, payload }, { have, selection, links: 'follow-reads' }))
+            })
+          }))
+        })
+      }
       side.start()
       if (listener === undefined) return
       listener.serve(meta.infoHashHex, { pieceCount: meta.pieceCount, have, extensions: dialExtensions({ meta, peerId: opts.peerId, have, listenPort: port }) })
@@ -70,6 +92,43 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
     close: () => (closing ??= (async () => {
       side.stop()
       await listener?.close()
+      await reader.close()
     })())
+  }
+}
+
+/**
+ * What the upload side reads from: the download's storage, then (seeding on) the read-only one
+ * that replaces it. A read that failed while the first closed is tried once on the second.
+ */
+class UploadReader implements PieceReader {
+  private current: Promise<PieceReader>
+  private replaced: Promise<PieceReader> | undefined
+
+  constructor (storage: PieceReader) {
+    this.current = Promise.resolve(storage)
+  }
+
+  switchTo (next: Promise<PieceReader>): void {
+    next.catch(() => {})
+    this.replaced = next
+    this.current = next
+  }
+
+  async read (index: number, begin: number, length: number): Promise<Uint8Array> {
+    const r = await this.current
+    try {
+      return await r.read(index, begin, length)
+    } catch (err) {
+      const next = this.replaced === undefined ? undefined : await this.replaced
+      if (next === undefined || next === r) throw err
+      return await next.read(index, begin, length)
+    }
+  }
+
+  /** Closes the storage this reader opened (the download's own is the sink's to close). */
+  async close (): Promise<void> {
+    const r = await this.replaced?.catch(() => undefined)
+    if (r instanceof FileStorage) await r.close().catch(() => {})
   }
 }

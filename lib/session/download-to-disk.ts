@@ -14,7 +14,7 @@ import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { createDiskSink, type DiskSink } from '../storage/disk-sink.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
-import type { TrackerFailure } from '../tracker/announcer.js'
+import type { AnnounceInfo, TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError, type StorageError } from '../util/errors.js'
 import { generatePeerId } from '../wire/peer-id.js'
@@ -43,6 +43,11 @@ export interface DiskDownloadOptions extends SourceOptions {
   readonly maxUploadRate?: number
   /** MSE/PE: our dials follow it, and so does our listener (prefer and require accept both kinds; off takes plaintext only; require refuses plaintext). */
   readonly encryption?: EncryptionPolicy
+  /**
+   * Once complete, go on as a seed (lib/swarm/seed-mode.ts) until stop(): the same swarm, pool,
+   * listener and choker (serve). Default false: complete stops the download.
+   */
+  readonly keepSeeding?: boolean
   /** Progress of the resume check, before any peer is contacted. */
   readonly onCheck?: (p: CheckProgress) => void
 }
@@ -58,6 +63,8 @@ export interface DiskProgress extends SwarmStats {
 interface DiskDownloadEvents {
   progress: [DiskProgress]
   'tracker-error': [TrackerFailure]
+  /** A tracker answered (after a failure: it recovered), as the stdout DownloadStream's announcer says. */
+  announce: [AnnounceInfo]
   'peer-banned': [PeerAddress, string]
   /** A web seed (BEP 19) became busy, failed, or was dropped, with the reason. */
   'web-seed': [WebSeedEvent]
@@ -145,10 +152,12 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   }
   const sink = createDiskSink(storage)
   const peerId = opts.peerId ?? generatePeerId()
-  const nothingLeft = wanted.count() === have.count()
+  const seeds = opts.keepSeeding === true
+  // Nothing to fetch and nothing to serve: no listener, no sources, the sink just closes.
+  const nothingLeft = wanted.count() === have.count() && !seeds
   let upload: DiskUpload | undefined
   try {
-    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate, encryption: opts.encryption })
+    upload = nothingLeft ? undefined : await openDiskUpload(meta, storage, have, { peerId, port: opts.port, host: opts.listenHost, listen: opts.listen, maxUploadRate: opts.maxUploadRate, encryption: opts.encryption, keepSeeding: seeds })
   } catch (err) {
     await storage.close().catch(() => {})
     throw err
@@ -172,7 +181,9 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     stallTimeoutMs: opts.stallTimeoutMs,
     ...(opts.maxDownloadRate === undefined ? {} : { downloadLimiter: new RateLimiter(opts.maxDownloadRate) }),
     connect: dialer({ meta, peerId, have: upload?.have, listenPort: upload?.port, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), utp: Promise.resolve(utp), utpMode: opts.utp }),
-    upload: upload?.side
+    upload: upload?.side,
+    // Every piece verified: seeds have nothing for us (the upload side serves each once on disk).
+    ...(seeds ? { seed: { haveAll: () => swarm.picker.complete && wanted.count() === meta.pieceCount } } : {})
   })
   upload?.attach(swarm, sink)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
@@ -185,7 +196,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   // A failed download stops accepting peers even if its owner never calls stop().
-  dl.done.then(() => dl.stop(), async () => { await upload?.close(); await utp?.close() }).finally(() => {
+  dl.done.then(async () => { if (!seeds) await dl.stop() }, async () => { await upload?.close(); await utp?.close() }).finally(() => {
     clearInterval(progress)
     opts.signal?.removeEventListener('abort', onAbort)
   }).catch(() => {})
@@ -195,6 +206,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     : startPeerSources(swarm, meta, peerId, { ...opts, port: upload?.port ?? opts.port }, {
       fail: err => { void dl.stop(err) },
       trackerError: f => dl.emit('tracker-error', f),
+      announce: info => dl.emit('announce', info),
       webSeed: e => dl.emit('web-seed', e),
       uploaded: () => upload?.side.uploaded ?? 0
     }), upload, utp)

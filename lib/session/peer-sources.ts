@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os'
 import type { UtpOptions } from '../utp/session.js'
 import type { Metainfo } from '../metainfo/types.js'
-import { Announcer, describeTrackerFailure, type TrackerFailure } from '../tracker/announcer.js'
+import { Announcer, describeTrackerFailure, type AnnounceInfo, type TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
 import { DownloadError } from '../util/errors.js'
 import type { Swarm } from '../swarm/swarm.js'
@@ -35,6 +35,8 @@ export interface PeerSources {
 export interface SourceHooks {
   readonly fail: (err: Error) => void
   readonly trackerError?: (f: TrackerFailure) => void
+  /** A tracker answered: a failure it had is over (the progress line's "[tracker …]" note clears). */
+  readonly announce?: (info: AnnounceInfo) => void
   /** Bytes uploaded so far, for announces. */
   readonly uploaded?: () => number
   /** A web seed became busy, failed, or was dropped (lib/webseed). */
@@ -86,6 +88,7 @@ export function startPeerSources (swarm: Swarm, meta: Metainfo, peerId: Uint8Arr
   })
   swarm.trackerFailures = () => announcer.summary().failures.map(describeTrackerFailure)
   if (hooks.trackerError !== undefined) announcer.on('tracker-error', hooks.trackerError)
+  if (hooks.announce !== undefined) announcer.on('announce', hooks.announce)
   announcer.on('all-failed', failures => {
     if (swarm.pool.stats.known > 0 || given.length > 0 || dht !== undefined) return
     // BEP 5 as the fallback: the trackers are gone, the DHT may still know the swarm.

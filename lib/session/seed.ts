@@ -13,11 +13,12 @@ import { PeerListener } from '../seed/listener.js'
 import { checkExisting, type CheckProgress } from '../storage/check-existing.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { resolveOutput, type OutputTarget } from '../storage/output-path.js'
-import { Announcer, type TrackerFailure } from '../tracker/announcer.js'
+import { Announcer, type AnnounceInfo, type TrackerFailure } from '../tracker/announcer.js'
 import { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import type { PeerAddress } from '../swarm/peer-pool.js'
 import { startDhtAnnounce, type DhtOptions } from './dht-source.js'
+import { watchSeedStop } from './seed-stop.js'
 
 export interface SeedOptions extends DhtOptions, UtpOptions {
   /** TCP port to listen on (default: any free port). */
@@ -31,6 +32,8 @@ export interface SeedOptions extends DhtOptions, UtpOptions {
   /** Pieces known good already (a download that just verified them): no hashing again. */
   readonly have?: BitField
   readonly onTrackerError?: (f: TrackerFailure) => void
+  /** A tracker answered (after a failure: it recovered), as the download modes report it. */
+  readonly onAnnounce?: (info: AnnounceInfo) => void
   /** Peers to dial besides those the trackers return (leechers that never dial loopback, say). */
   readonly peers?: readonly PeerAddress[]
   /** Bytes per second to all peers together (undefined: no limit). */
@@ -57,9 +60,6 @@ export interface SeedSession {
    */
   readonly finished: Promise<'ratio' | 'time'>
 }
-
-/** How often the seed ratio is looked at: a ratio is a slow quantity. */
-const RATIO_CHECK_MS = 1000
 
 /**
  * Verify what `path` holds, then seed it. Rejects when not one piece verifies.
@@ -92,6 +92,7 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
     ? undefined
     : new Announcer({ infoHash: meta.infoHash, peerId: listener.peerId, port, tiers: meta.announce, getStats: () => seeder.stats() })
   if (announcer !== undefined && opts.onTrackerError !== undefined) announcer.on('tracker-error', opts.onTrackerError)
+  if (announcer !== undefined && opts.onAnnounce !== undefined) announcer.on('announce', opts.onAnnounce)
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
   seeder = new Seeder({ meta, reader: storage, have, listener, announcer, maxPeers: opts.maxPeers, infoBytes: meta.infoBytes, ...encryption, ...(uploader === undefined ? {} : { uploader }), ...(utp === undefined ? {} : { utp }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
   seeder.start()
@@ -99,26 +100,13 @@ export async function seedFromDisk (meta: Metainfo, path: string | OutputTarget,
   // BEP 5: announce ourselves to the DHT as well (never for a private torrent, BEP 27).
   const dht = startDhtAnnounce(meta.infoHash, port, opts, meta.private)
   let closing: Promise<void> | undefined
-  let stopWatch = (): void => {}
-  const close = (): Promise<void> => (closing ??= (async () => {
-    stopWatch()
+  const shutdown = (): Promise<void> => (closing ??= (async () => {
     await Promise.all([seeder.close(), dht?.stop()])
     await listener.close()
     await utp?.close()
     await storage.close()
   })())
-  const finished = new Promise<'ratio' | 'time'>((resolve) => {
-    if (opts.seedRatio === undefined && opts.seedTimeMs === undefined) return
-    const end = (why: 'ratio' | 'time'): void => { if (closing === undefined) void close().then(() => resolve(why)) }
-    const timers: Array<ReturnType<typeof setTimeout>> = []
-    if (opts.seedTimeMs !== undefined) timers.push(setTimeout(() => end('time'), opts.seedTimeMs))
-    const ratio = opts.seedRatio
-    if (ratio !== undefined) {
-      const check = (): void => { if (seeder.uploaded >= ratio * meta.length) end('ratio') }
-      timers.push(setInterval(check, RATIO_CHECK_MS))
-      check()
-    }
-    stopWatch = () => { for (const t of timers) clearTimeout(t) }
-  })
-  return { meta, port, have, seeder, close, finished }
+  const watch = watchSeedStop(opts, () => seeder.uploaded, meta.length, shutdown)
+  const close = (): Promise<void> => { watch.cancel(); return shutdown() }
+  return { meta, port, have, seeder, close, finished: watch.finished }
 }

@@ -12,6 +12,10 @@
  * `os.tmpdir()/bt-stream-cache/<infohash>-XXXXXX` (two engines on one torrent never share one, so
  * neither removes the other's), holds at most the torrent's size (files are written sparse, piece
  * by piece) and is removed by close(), unless `keepCache`.
+ *
+ * Uploading: while it downloads, peers are served the verified pieces on disk (the disk mode's
+ * upload side); once complete the same swarm goes on as a seed (`keepSeeding`, on by default;
+ * lib/swarm/seed-mode.ts) from the finished files, until close().
  */
 import { EventEmitter } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -245,7 +249,7 @@ export async function openStream (meta: Metainfo, opts: StreamEngineOptions = {}
   }
   let dl: DiskDownload
   try {
-    dl = await downloadToDisk(meta, out, opts)
+    dl = await downloadToDisk(meta, out, { keepSeeding: true, ...opts })
   } catch (err) {
     if (cacheDir !== undefined) await rm(cacheDir, { recursive: true, force: true })
     throw err

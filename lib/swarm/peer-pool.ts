@@ -139,6 +139,15 @@ export class PeerPool<C extends { destroy (err?: Error): void }> extends EventEm
     }
   }
 
+  /**
+   * Nothing to gain from this peer however often we dial it (a seed, to a seed): once its
+   * connection ends it is not dialed again unless a source names it afresh (`add`).
+   */
+  retire (addr: PeerAddress): void {
+    const k = this.known.get(addressKey(addr))
+    if (k !== undefined && k.banReason === undefined) k.failures = Math.max(k.failures, this.opts.maxRetries)
+  }
+
   isBanned (addr: PeerAddress): boolean {
     return this.known.get(addressKey(addr))?.banReason !== undefined
   }

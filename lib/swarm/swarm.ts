@@ -21,6 +21,7 @@ import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
 import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
+import { dropSeedPeer, dropSeedPeers } from './seed-mode.js'
 import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
@@ -307,6 +308,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       default:
         break
     }
+    if (this.opts.seed !== undefined && PeerSession.isAvailability(m)) dropSeedPeer(this.opts.seed, this.pool, s)
   }
 
   /** An incoming peer's BEP 10 handshake: its `p` is the address PEX may pass on. */
@@ -384,7 +386,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (this.stopped) return
     this.opts.sink.end(null)
     this.emit('complete')
-    this.stop()
+    // Seed mode (seed-mode.ts): complete is where a seed starts; it serves until stop().
+    if (this.opts.seed === undefined) this.stop()
+    else dropSeedPeers(this.opts.seed, this.pool, this.sessions.values())
   }
 
   private readonly isIdleHolder = (holder: PeerSession): boolean => Date.now() - holder.lastBlockAt > IDLE_HOLDER_MS

@@ -10,6 +10,7 @@ import type { VerifiedPiece } from '../output/merging-writable.js'
 import type { PeerAddress } from './peer-pool.js'
 import type { PeerLink, PeerSession } from './peer-session.js'
 import type { ServedConnection } from '../seed/served-peers.js'
+import type { SeedMode } from './seed-mode.js'
 
 /** A connected, handshaken peer as the engine uses it (see wire-peer.ts for the adapter). */
 export interface WirePeer extends PeerLink {
@@ -69,6 +70,8 @@ export interface SwarmOptions {
   readonly snubMs?: number
   /** Serve peers too (disk mode); undefined: download only. */
   readonly upload?: SwarmUpload
+  /** Seed mode (seed-mode.ts): complete from the start, serving through `upload` until stop(). */
+  readonly seed?: SeedMode
   /** `maxDownloadRate`: one bucket for the whole swarm (lib/util/rate-limiter.ts). */
   readonly downloadLimiter?: RateLimiter
 }

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { command } from '../../lib/cli/commands/serve.js'
+import { parseArgs } from '../../lib/cli/args.js'
+import { command, SERVE_OPTIONS } from '../../lib/cli/commands/serve.js'
+import { magnetFetchOptions } from '../../lib/cli/swarm-args.js'
 import { fakeIO } from '../helpers.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
 import { within } from '../wire/helpers.js'
@@ -57,4 +59,25 @@ http.get(process.argv[2], res => res.pipe(fs.createWriteStream(${JSON.stringify(
   assert.equal(code, 0, io.err())
   assert.ok((await readFile(got)).equals(made.data))
   assert.ok(existsSync(join(out, 'song.mp3')) || existsSync(join(out, 'song.mp3.part')), '-o DIR keeps what was downloaded, in DIR/NAME')
+})
+
+test('serve --port is the HTTP port: a magnet\'s metadata fetch takes its BitTorrent port from --peer-port, never --port', () => {
+  const magnet = `magnet:?xt=urn:btih:${'ab'.repeat(20)}`
+  assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080', '--peer-port', '6999'], SERVE_OPTIONS), undefined, 'peer-port').port, 6999)
+  assert.equal(magnetFetchOptions(parseArgs([magnet, '--port', '8080'], SERVE_OPTIONS), undefined, 'peer-port').port, undefined)
+})
+
+test('serve --progress: the line counts what went up, and once the torrent is complete it is the seeding line', async (t) => {
+  const made = makeTorrent({ length: 100 * KiB, pieceLength: 32 * KiB, name: 'clip.mp4' })
+  const peer = await seedMade(t, made)
+  const dir = await tempDir(t)
+  const torrentPath = join(dir, 'clip.torrent')
+  await writeFile(torrentPath, made.torrent)
+  const ac = new AbortController()
+  const base = fakeIO()
+  const run = command([torrentPath, '--peer', `127.0.0.1:${peer.port}`, '--no-trackers', '--no-dht', '--progress'], { ...base, signal: ac.signal })
+  t.after(() => ac.abort())
+  await until(20_000, 'the seeding line', () => /seeding {2}up 0 B \(0 B\/s\) {2}ratio 0\.00 {2}\d+ peers?/.test(base.err()))
+  ac.abort()
+  assert.equal(await within(10_000, 'serve stops', run), 0)
 })

@@ -1,26 +1,32 @@
+import { startDhtAnnounce } from '../../session/dht-source.js'
 import { downloadToDisk } from '../../session/download-to-disk.js'
+import { watchSeedStop } from '../../session/seed-stop.js'
 import { selectFiles } from '../../session/selection.js'
 import { DownloadError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionString, type ParsedArgs } from '../args.js'
 import type { CliIO } from '../io.js'
 import { createReporter } from '../reporter.js'
-import { swarmOptions, type LoadedMeta } from '../swarm-args.js'
-import { runSeed } from './seed.js'
+import { dhtOptions, seedStopOptions, swarmOptions, type LoadedMeta } from '../swarm-args.js'
+import { seedingPhase } from './seed.js'
 
 /**
  * `bt-stream x.torrent -o PATH`: resume check, then the download into PATH. Stdout stays empty;
- * progress (checking, then downloading) goes to stderr like the stdout mode's.
+ * progress (checking, then downloading) goes to stderr like the stdout mode's. With `--seed` the
+ * download's swarm goes on as a seed once complete (lib/swarm/seed-mode.ts): the same port, the
+ * same connections (the peers we served keep theirs), the trackers told `completed`.
  */
 export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: readonly string[], args: ParsedArgs, io: CliIO): Promise<number> {
   const files = selectFiles(meta, sels)
   const common = swarmOptions(args, meta, io)
   const report = createReporter(args, io)
+  const seeds = args.options.has('seed')
   let lastCheckDraw = 0
   const dl = await downloadToDisk(meta, out, {
     ...common,
     peers: [...common.peers, ...peers],
     files,
+    keepSeeding: seeds,
     listenHost: optionString(args, 'host'),
     signal: io.signal,
     onCheck: p => {
@@ -33,6 +39,7 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
   const listenPort = dl.port
   if (listenPort !== undefined) report.message(`accepting peers on port ${listenPort}`, { event: 'listening', port: listenPort, phase: 'download' })
   dl.on('tracker-error', f => report.trackerError(f))
+  dl.on('announce', info => report.announce(info))
   dl.on('peer-banned', (addr, reason) => report.peerBanned(addr, reason))
   const total = dl.progress.total
   // The swarm closes its peers once the last piece is in: the last line shows those we had then.
@@ -56,10 +63,20 @@ export async function toDisk ({ meta, peers }: LoadedMeta, out: string, sels: re
     report.done()
     const p = dl.progress
     report.message(`${out}: ${humanSize(total)} complete (${humanSize(p.resumed)} already on disk, ${humanSize(p.verified)} downloaded)`, { event: 'complete', ...summary() }, false)
-    if (args.options.has('seed')) {
-      await dl.stop()
-      // Every wanted piece verified on its way to disk: seed them without hashing them again.
-      await (await runSeed(meta, out, args, io, { have: dl.storage.layout.wanted, report, downloaded: p.verified, uploaded: p.uploaded, port: listenPort })).closed
+    if (seeds) {
+      // Every wanted piece verified on its way to disk: the swarm seeds them, no hashing again.
+      // BEP 5: announced to the DHT as `bt-stream seed` does (never for a private torrent).
+      const dht = listenPort === undefined ? undefined : startDhtAnnounce(meta.infoHash, listenPort, dhtOptions(args, true), meta.private)
+      const close = async (): Promise<void> => { await Promise.all([dl.stop(), dht?.stop()]) }
+      const watch = watchSeedStop(seedStopOptions(args), () => dl.progress.uploaded, meta.length, close)
+      await seedingPhase(meta, out, args, io, report, {
+        port: listenPort,
+        pieces: dl.storage.layout.wanted.count(),
+        uploaded: () => dl.progress.uploaded,
+        peers: () => dl.swarm.stats.peers,
+        close: async () => { watch.cancel(); await close() },
+        finished: watch.finished
+      }, p.verified).closed
     } else {
       report.summary({ ok: true, ...summary() })
     }

@@ -1,5 +1,4 @@
 import { seedFromDisk } from '../../session/seed.js'
-import type { BitField } from '../../wire/bitfield.js'
 import { UsageError } from '../../util/errors.js'
 import { optionInt, optionString, parseArgs } from '../args.js'
 import type { CliIO, Command } from '../io.js'
@@ -66,35 +65,31 @@ export const command: Command = async (argv, io) => {
   return 0
 }
 
-export interface SeedPhase {
-  /** Pieces known good already (a download that just verified them): no hashing again. */
-  readonly have?: BitField
-  /** The download's reporter, carried on so its totals and tracker memory go on. */
-  readonly report?: Reporter
-  /** What the download before it fetched and sent, for the ratio and the totals. */
-  readonly downloaded?: number
-  readonly uploaded?: number
-  /**
-   * The port the download accepted peers on: seeding goes on there, so the peers it served (and
-   * the trackers) still find us. Taken already: any free port.
-   */
-  readonly port?: number
+/**
+ * What the seeding phase reports on and stops: a SeedSession (`bt-stream seed`), or the swarm of
+ * a download that goes on as a seed (`-o PATH --seed`: the same connections, port and trackers).
+ */
+export interface SeedingEngine {
+  readonly port: number | undefined
+  /** Pieces we serve. */
+  readonly pieces: number
+  /** Piece bytes sent since the command started (a download's included). */
+  uploaded (): number
+  peers (): number
+  /** Stop seeding (bounded: trackers told `stopped`). */
+  close (): Promise<void>
+  /** `--seed-ratio` / `--seed-time` reached: the engine closed itself (lib/session/seed-stop.ts). */
+  readonly finished: Promise<'ratio' | 'time'>
 }
 
-/** Seeds until `io.signal` aborts; shared with `-o PATH --seed`. */
-export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, phase: SeedPhase = {}): Promise<{ closed: Promise<void> }> {
-  const report = phase.report ?? createReporter(args, io, 'always')
-  const downloaded = phase.downloaded ?? 0
-  const before = phase.uploaded ?? 0
-  // The ratio counts what the download before us sent too: the session is told what is left of it.
-  const stops = seedStopOptions(args)
-  const seedRatio = stops.seedRatio === undefined ? undefined : Math.max(0, stops.seedRatio - before / Math.max(1, meta.length))
+/** Seeds `meta` from `path` until `io.signal` aborts (or a seed limit is reached). */
+export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO): Promise<{ closed: Promise<void> }> {
+  const report = createReporter(args, io, 'always')
   const maxUploadRate = rateOption(args, 'upload')
-  const open = async (port: number | undefined): ReturnType<typeof seedFromDisk> => await seedFromDisk(meta, path, {
-    ...(seedRatio === undefined ? {} : { seedRatio }),
-    ...(stops.seedTimeMs === undefined ? {} : { seedTimeMs: stops.seedTimeMs }),
+  const session = await seedFromDisk(meta, path, {
+    ...seedStopOptions(args),
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
-    port,
+    port: optionInt(args, 'port', 1, 65535),
     host: optionString(args, 'host'),
     maxPeers: optionInt(args, 'max-peers', 1, 1000),
     trackers: !args.options.has('no-trackers'),
@@ -104,39 +99,50 @@ export async function runSeed (meta: Parameters<typeof seedFromDisk>[0], path: s
     ...dhtOptions(args, true),
     ...utpOptions(args, io),
     signal: io.signal,
-    have: phase.have,
     onTrackerError: f => report.trackerError(f),
+    onAnnounce: info => report.announce(info),
     onCheck: p => { if (p.checked === p.total || p.checked % 64 === 0) report.check(`checking ${path}: ${p.checked}/${p.total} pieces, ${p.verified} good`, p) }
+  }).catch((err: unknown) => { throw report.failed(err, { output: path }) })
+  return seedingPhase(meta, path, args, io, report, {
+    port: session.port,
+    pieces: session.have.count(),
+    uploaded: () => session.seeder.uploaded,
+    peers: () => session.seeder.peerCount,
+    close: session.close,
+    finished: session.finished
   })
-  const given = optionInt(args, 'port', 1, 65535)
-  const session = await open(given ?? phase.port)
-    .catch(async (err: unknown) => { if (given !== undefined || phase.port === undefined) throw err; return await open(undefined) })
-    .catch((err: unknown) => { throw report.failed(err, { output: path }) })
+}
+
+/**
+ * The seeding phase as the user sees it: where we listen, the seeding line (up, ratio, peers),
+ * and the summary once it stops (Ctrl-C, or a seed limit). `downloaded`: what a download before
+ * it fetched, for the ratio.
+ */
+export function seedingPhase (meta: Parameters<typeof seedFromDisk>[0], path: string, args: ReturnType<typeof parseArgs>, io: CliIO, report: Reporter, engine: SeedingEngine, downloaded = 0): { closed: Promise<void> } {
+  const stops = seedStopOptions(args)
   report.done()
-  const pieces = session.have.count()
-  report.message(`seeding "${meta.name}" (${pieces}/${meta.pieceCount} pieces) on port ${session.port}; Ctrl-C stops`,
-    { event: 'listening', phase: 'seed', port: session.port, pieces, pieceCount: meta.pieceCount }, true)
-  const uploaded = (): number => before + session.seeder.uploaded
-  const draw = (): void => { report.seeding({ uploaded: uploaded(), peers: session.seeder.peerCount, downloaded, size: meta.length }) }
+  report.message(`seeding "${meta.name}" (${engine.pieces}/${meta.pieceCount} pieces) on port ${engine.port ?? 'none'}; Ctrl-C stops`,
+    { event: 'listening', phase: 'seed', port: engine.port, pieces: engine.pieces, pieceCount: meta.pieceCount }, true)
+  const draw = (): void => { report.seeding({ uploaded: engine.uploaded(), peers: engine.peers(), downloaded, size: meta.length }) }
   const timer = report.active ? setInterval(draw, Math.max(1000, report.intervalMs)) : undefined
   const closed = new Promise<void>(resolve => {
     const stop = (): void => {
       if (timer !== undefined) clearInterval(timer)
       report.done()
-      session.close().then(() => {
-        report.summary({ ok: true, output: path, downloaded, uploaded: uploaded() })
+      engine.close().then(() => {
+        report.summary({ ok: true, output: path, downloaded, uploaded: engine.uploaded() })
         resolve()
       }, resolve)
     }
     if (io.signal.aborted) stop()
     else io.signal.addEventListener('abort', stop, { once: true })
-    // --seed-ratio / --seed-time: the session closed itself.
-    void session.finished.then((why) => {
+    // --seed-ratio / --seed-time: the engine closed itself.
+    void engine.finished.then((why) => {
       io.signal.removeEventListener('abort', stop)
       if (timer !== undefined) clearInterval(timer)
       report.done()
       report.message(`seeding stopped: ${why === 'ratio' ? `ratio ${stops.seedRatio ?? 0} reached` : 'seed time reached'}`, { event: 'seed-stopped', why }, true)
-      report.summary({ ok: true, output: path, downloaded, uploaded: uploaded() })
+      report.summary({ ok: true, output: path, downloaded, uploaded: engine.uploaded() })
       resolve()
     })
   })

@@ -10,6 +10,7 @@ import { UsageError } from '../../util/errors.js'
 import { humanSize } from '../../util/format.js'
 import { optionInt, optionString, parseArgs, type OptionSpec } from '../args.js'
 import type { Command } from '../io.js'
+import { formatSeeding, shareRatio } from '../progress-line.js'
 import { loadMeta, progressLine, swarmOptions, SWARM_OPTIONS } from '../swarm-args.js'
 
 const HELP = `usage: bt-stream serve <file.torrent | magnet:?...> [options]
@@ -22,7 +23,8 @@ The URL is printed on stderr. Watch with \`mpv URL/playlist.m3u\` or \`vlc URL/0
 
 The torrent is downloaded whole (rarest-first while nobody reads) into a cache directory of
 its own, <tmp>/bt-stream-cache/<infohash>-XXXXXX, removed on exit (it grows to the torrent's
-size at most); with -o DIR it goes to DIR and stays, and a later run resumes from it.
+size at most); with -o DIR it goes to DIR and stays, and a later run resumes from it. Peers are served what is
+on disk while it downloads, and once it is complete serve goes on seeding until it stops.
 Stop with Ctrl-C.
 
 options:
@@ -34,7 +36,8 @@ options:
                      when the torrent holds one media file, else the playlist's); serve stops
                      when the player exits
   --max-readers N    response bodies at once (default ${DEFAULT_MAX_READERS}); more get 503
-  --peer-port N      the BitTorrent port peers may dial us on (default: any free port)
+  --peer-port N      the BitTorrent port peers may dial us on (default: any free port); --port
+                     is the HTTP port only
   --max-peers N      open peer connections at most (default 50)
   --peer LIST        extra peers to dial: host:port[,host:port...]
   --no-trackers      do not ask the torrent's trackers (use --peer)
@@ -45,7 +48,7 @@ options:
   --progress, --quiet, --help
 `
 
-const OPTIONS: OptionSpec[] = [
+export const SERVE_OPTIONS: OptionSpec[] = [
   ...SWARM_OPTIONS.filter(o => o.long !== 'port'),
   { long: 'port', value: true },
   { long: 'host', value: true },
@@ -56,14 +59,15 @@ const OPTIONS: OptionSpec[] = [
 ]
 
 export const command: Command = async (argv, io) => {
-  const args = parseArgs(argv, OPTIONS)
+  const args = parseArgs(argv, SERVE_OPTIONS)
   if (args.options.has('help')) { io.stdout.write(HELP); return 0 }
   if (args.positionals.length !== 1) throw new UsageError('serve takes one .torrent file or magnet URI')
   const httpPort = optionInt(args, 'port', 1, 65535)
   const maxReaders = optionInt(args, 'max-readers', 1, 1000)
   const openCmd = optionString(args, 'open')?.trim().split(/\s+/).filter(s => s !== '')
   if (openCmd !== undefined && openCmd.length === 0) throw new UsageError('--open needs a command')
-  const { meta, peers } = await loadMeta(args.positionals[0]!, io, args)
+  // `--port` is the HTTP port here: the BitTorrent one is `--peer-port`, for the magnet's fetch too.
+  const { meta, peers } = await loadMeta(args.positionals[0]!, io, args, 'peer-port')
   const common = swarmOptions(args, meta)
   const engine = await openStream(meta, {
     ...common,
@@ -90,9 +94,15 @@ export const command: Command = async (argv, io) => {
       io.stderr.write(`bt-stream: play it: mpv ${target}  (cache: ${engine.cacheDir ?? engine.payload}); Ctrl-C stops\n`)
     }
     if (show) {
+      // Serve uploads as it downloads, and seeds once complete: the line says what went up.
+      let last = { at: Date.now(), bytes: 0 }
       timer = setInterval(() => {
         const p = engine.progress
-        line.draw({ delivered: p.resumed + p.verified, total: p.total, rate: p.rate, peers: p.peers })
+        const now = Date.now()
+        const upload = { bytes: p.uploaded, rate: (p.uploaded - last.bytes) * 1000 / Math.max(1, now - last.at), ratio: shareRatio(p.uploaded, p.verified, meta.length) }
+        last = { at: now, bytes: p.uploaded }
+        if (engine.complete) line.drawText(formatSeeding({ upload, peers: p.peers }))
+        else line.draw({ delivered: p.resumed + p.verified, total: p.total, rate: p.rate, peers: p.peers, upload })
       }, 500)
     }
     const stopped = new Promise<number>(resolve => {
