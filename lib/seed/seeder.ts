@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { UtpMode } from '../utp/dial-policy.js'
 import type { UtpTransport } from '../utp/transport.js'
 import type { Metainfo } from '../metainfo/types.js'
+import { uploadGeometry } from '../metainfo/geometry.js'
 import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
@@ -33,7 +34,7 @@ import type { PieceReader, UploaderOptions } from './uploader.js'
  * the Announcer (`left` computed from `have`: 0 for a seed, which sends `started` and never
  * `completed`, since it downloaded nothing), and the per-connection events.
  */
-export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'>
+export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'> & { readonly version?: Metainfo['version'] }
 
 export interface SeederOptions {
   readonly meta: SeedGeometry
@@ -97,7 +98,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
     this._side = new UploadSide({
       reader: opts.reader,
       have,
-      geometry: opts.meta,
+      // BEP 52: a v2 file's last piece is asked for whole (libtorrent does), padding included.
+      geometry: uploadGeometry(opts.meta),
       complete: () => have.hasAll(),
       choker: { ...opts.choker, now: opts.choker?.now ?? now },
       ...(opts.uploader === undefined ? {} : { uploader: opts.uploader }),

@@ -10,6 +10,7 @@
 import type { EncryptionPolicy } from '../wire/connect.js'
 import { RateLimiter } from '../util/rate-limiter.js'
 import type { Metainfo } from '../metainfo/types.js'
+import { uploadGeometry } from '../metainfo/geometry.js'
 import { PeerListener } from '../seed/listener.js'
 import type { PieceReader } from '../seed/uploader.js'
 import type { DiskSink } from '../storage/disk-sink.js'
@@ -57,7 +58,7 @@ export async function openDiskUpload (meta: Metainfo, storage: FileStorage, veri
   let swarm: Swarm | undefined
   const uploader = opts.maxUploadRate === undefined ? undefined : { rateLimiter: new RateLimiter(opts.maxUploadRate) }
   const reader = new UploadReader(storage)
-  const side = new UploadSide({ reader, have, geometry: meta, complete: () => swarm?.picker.complete === true, ...(uploader === undefined ? {} : { uploader }) })
+  const side = new UploadSide({ reader, have, geometry: uploadGeometry(meta), complete: () => swarm?.picker.complete === true, ...(uploader === undefined ? {} : { uploader }) })
   let closing: Promise<void> | undefined
   return {
     side,
