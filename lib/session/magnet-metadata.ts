@@ -47,7 +47,15 @@ export interface MagnetMetadataOptions extends DhtOptions, UtpOptions {
   readonly signal?: AbortSignal
   /** MSE/PE for our dials: 'prefer' (default), 'require', 'off'. */
   readonly encryption?: EncryptionPolicy
+  /** The port announced to the trackers: where the download that follows will listen (default 6881). */
+  readonly port?: number
 }
+
+/**
+ * `left` while the metadata is unknown: the size is not known yet, and 0 would tell the tracker
+ * we are a seed (others would dial us for pieces we do not have).
+ */
+const LEFT_UNKNOWN = 1
 
 export interface MagnetMetadata {
   readonly meta: Metainfo
@@ -142,7 +150,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
 
   const announcer = opts.trackers === false || announce.length === 0
     ? undefined
-    : new Announcer({ infoHash: magnet.infoHash, peerId, port: 6881, tiers: announce, getStats: () => ({ uploaded: 0, downloaded: 0, left: 0 }) })
+    : new Announcer({ infoHash: magnet.infoHash, peerId, port: opts.port ?? 6881, tiers: announce, getStats: () => ({ uploaded: 0, downloaded: 0, left: LEFT_UNKNOWN }) })
   announcer?.peers.on('data', (p: unknown) => pool.add(p as PeerAddress, 'tracker'))
   announcer?.start()
   const dht = opts.dht === true ? startDhtLookup(magnet.infoHash, opts, p => pool.add(p, 'dht')) : undefined
