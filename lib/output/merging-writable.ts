@@ -75,6 +75,8 @@ export class MergingWritable extends Writable<MergingEvents> {
   private heldNow = 0
   private heldPeak = 0
   private finalCallback: ((err: Error | null) => void) | null = null
+  /** Bytes that left through writePrefix, before their piece was whole (BEP 52 block streaming). */
+  private prefixOut = 0
   /** `output` said stop (push returned false): wait for its next read. */
   private outputFull = false
 
@@ -118,6 +120,7 @@ export class MergingWritable extends Writable<MergingEvents> {
       const to = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
       const chunk = Buffer.allocUnsafe(to - this.cursorOffset)
       chunk.set(bytes.subarray(this.cursorOffset, to))
+      this.prefixOut += chunk.byteLength
       this.cursorOffset = to
       more = this.output.push(chunk)
     }
@@ -129,6 +132,8 @@ export class MergingWritable extends Writable<MergingEvents> {
   /** Bytes waiting for the cursor right now, and the most there ever were. */
   get heldBytes (): number { return this.heldNow }
   get peakHeldBytes (): number { return this.heldPeak }
+  /** Bytes that reached `output` before their piece was whole (verified block by block). */
+  get prefixBytes (): number { return this.prefixOut }
 
   override _write (piece: unknown, cb: (err: Error | null) => void): void {
     const verified = piece as VerifiedPiece
