@@ -31,6 +31,12 @@ const MAX_ASKS = 2
 /** A block-hash request unanswered this long counts as refused (libtorrent answers at once). */
 const ANSWER_TIMEOUT_MS = 5000
 
+/**
+ * Process-wide switch, on by default: off, v2-only pieces are verified whole as before. For
+ * benchmarks (bench/v2.ts compares time to first byte with and without) and A/B checks.
+ */
+export const blockStreaming = { enabled: true }
+
 /** A sink that takes the verified first bytes of the cursor's piece (the merging Writable). */
 export interface PrefixSink {
   writePrefix (index: number, piece: Uint8Array, end: number): void
@@ -96,7 +102,7 @@ export class BlockStreamer<P extends object> {
 
   /** A streamer for a v2-only torrent going to a sink that takes prefixes; undefined otherwise. */
   static for<P extends object> (meta: Metainfo, sink: unknown, cursor: number, hooks: BlockStreamerHooks<P>): BlockStreamer<P> | undefined {
-    if (meta.version !== 'v2' || meta.pieceLayersStatus !== 'complete' || !canStreamPrefix(sink)) return undefined
+    if (!blockStreaming.enabled || meta.version !== 'v2' || meta.pieceLayersStatus !== 'complete' || !canStreamPrefix(sink)) return undefined
     return new BlockStreamer<P>(new V2PieceVerifier(meta), sink, cursor, hooks)
   }
 
