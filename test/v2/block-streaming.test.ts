@@ -169,3 +169,23 @@ test('BEP 52 block streaming (unit): blocks stored before the hashes came are ch
   h2.streamer.onMessage(a, HashMessageId.hashes, answerFor(data, h2.written[0]!.payload))
   assert.deepEqual(h2.prefixes, [3 * 16384])
 })
+
+test('BEP 52 block streaming with a byte range starting inside a piece: the range\'s first bytes leave before that piece is whole; exact bytes', async t => {
+  const { meta, data } = await v2Torrent(t, 4 * PIECE + 77)
+  let release!: () => void
+  const released = new Promise<void>(resolve => { release = resolve })
+  t.after(() => release())
+  const seeder = await startBlockSeeder(meta, data, { hashes: 'answer', hold: { index: 1, begin: (BLOCKS_PER_PIECE - 1) * 16384, release: released } })
+  t.after(() => seeder.close())
+  const start = PIECE + 40_000
+  const end = 3 * PIECE + 10
+  const stream = download(meta, { ...opts([seeder.port]), range: { start, end } })
+  t.after(() => stream.destroy())
+  const parts: Buffer[] = []
+  const first = new Promise<void>(resolve => stream.on('data', (c: Uint8Array) => { parts.push(Buffer.from(c)); resolve() }))
+  const timeout = new Promise<'timeout'>(resolve => setTimeout(() => resolve('timeout'), 20_000).unref())
+  assert.notEqual(await Promise.race([first, timeout]), 'timeout', 'a byte arrived while piece 1 lacked its last block')
+  release()
+  await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('error', reject) })
+  assert.ok(Buffer.concat(parts).equals(data.subarray(start, end)))
+})
