@@ -377,7 +377,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.hashFailures++
     this.wasted += piece.length
     this.suspects.record(piece)
-    this.hashes?.pieceFailed(piece, this.sessions.values())
+    if (this.blocks?.pieceFailed(piece) !== true) this.hashes?.pieceFailed(piece, this.sessions.values())
     // A failed piece's buffer is not reused: forensics (and BEP 52 block blame) keep its bytes.
     const blame = this.tracker.pieceFailed(piece)
     for (const s of blame.keys()) {

@@ -9,7 +9,8 @@
  *   hash we trust (`V2PieceVerifier.acceptBlockHashes`). A one-block piece needs none.
  * - Blocks arriving after the hashes are checked before they are stored (`check`): a bad one is
  *   never stored, and its sender is blamed at once. Blocks stored before the hashes came are
- *   checked when they come; a bad one among those is left to the whole-piece check (BlockBlame).
+ *   checked when they come; a bad one among those fails the whole-piece check, and then its
+ *   sender is named from the hashes we hold (`pieceFailed`).
  * - Fallback: a reject, a lying answer or no answer within ANSWER_TIMEOUT_MS lets another peer be
  *   asked, at most MAX_ASKS peers a piece; after that the piece is verified whole, as always.
  *   The whole-piece check on the hashing thread runs for every piece either way: the merger skips
@@ -147,6 +148,25 @@ export class BlockStreamer<P extends object> {
     this._bind(head, source)
     head.verified[begin / BLOCK_SIZE] = 1
     this._pushPrefix(index)
+  }
+
+  /**
+   * A piece failed its whole check. When it is a head piece whose block hashes we hold, each bad
+   * block's sender is named now, without asking anyone (BlockBlame would ask). True when so.
+   */
+  pieceFailed (piece: { readonly index: number, readonly buffer: Uint8Array, readonly senders: readonly (P | undefined)[] }): boolean {
+    const hashes = this._heads.get(piece.index)?.hashes
+    if (hashes === undefined) return false
+    const named = new Set<P>()
+    for (let b = 0; b < piece.senders.length; b++) {
+      const sender = piece.senders[b]
+      if (sender === undefined || named.has(sender)) continue
+      const block = piece.buffer.subarray(b * BLOCK_SIZE, Math.min(piece.buffer.byteLength, (b + 1) * BLOCK_SIZE))
+      if (this._verifier.verifyBlock(hashes, b, block)) continue
+      named.add(sender)
+      this._hooks.blame(sender, `sent block ${b} of piece ${piece.index}, which failed its BEP 52 block hash`)
+    }
+    return true
   }
 
   /** A hash message (22 or 23). True when it answered one of our block-hash requests. */

@@ -189,3 +189,21 @@ test('BEP 52 block streaming with a byte range starting inside a piece: the rang
   await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('error', reject) })
   assert.ok(Buffer.concat(parts).equals(data.subarray(start, end)))
 })
+
+test('BEP 52 block streaming (unit): a bad block stored before the hashes came stops the prefix there; when the piece fails, its sender is named from the hashes held, nobody asked', async t => {
+  const { meta, data } = await v2Torrent(t, 2 * PIECE)
+  const h = harness(meta, data)
+  const a = { name: 'a' }
+  const b = { name: 'b' }
+  h.piece.buffer.set(data.subarray(0, PIECE))
+  h.piece.buffer[2 * 16384 + 5] = h.piece.buffer[2 * 16384 + 5]! ^ 1
+  h.piece.state.fill(2, 0, 4)
+  h.streamer.willRequest(a, [{ index: 0 }], 0)
+  h.streamer.onMessage(a, HashMessageId.hashes, answerFor(data, h.written[0]!.payload))
+  assert.deepEqual(h.prefixes, [2 * 16384], 'blocks 0 and 1 out; block 2 is bad')
+  const senders = Array.from({ length: BLOCKS_PER_PIECE }, (_, i) => i === 2 ? b : a)
+  assert.equal(h.streamer.pieceFailed({ index: 0, buffer: h.piece.buffer, senders }), true)
+  assert.deepEqual(h.blamed, ['b: sent block 2 of piece 0, which failed its BEP 52 block hash'])
+  assert.equal(h.written.length, 1, 'no second hash request')
+  assert.equal(h.streamer.pieceFailed({ index: 1, buffer: h.piece.buffer, senders }), false, 'no hashes held for piece 1: BlockBlame asks')
+})
