@@ -4,6 +4,12 @@
  * inside a window past the cursor, so what waits is bounded by that window: memory does not grow
  * with the torrent. A slow reader of `output` holds the cursor, the window stops sliding, and no
  * new requests go out: backpressure reaches the peers without dropping a byte.
+ *
+ * BEP 52 block streaming: `writePrefix` takes the verified first bytes of the cursor's piece
+ * before the piece is whole (each 16 KiB block checked alone against the merkle tree). They go
+ * to `output` as copies at once and advance `cursorOffset`, the same count a reused piece's
+ * copies advance: when the whole piece arrives, only the bytes past it are emitted, never twice.
+ * Nothing is held for a prefix, so the window's bound is unchanged.
  */
 import { Readable, Writable, type ReadableOptions, type WritableEvents } from 'streamx'
 import { BtStreamError } from '../util/errors.js'
@@ -69,6 +75,8 @@ export class MergingWritable extends Writable<MergingEvents> {
   private heldNow = 0
   private heldPeak = 0
   private finalCallback: ((err: Error | null) => void) | null = null
+  /** Bytes that left through writePrefix, before their piece was whole (BEP 52 block streaming). */
+  private prefixOut = 0
   /** `output` said stop (push returned false): wait for its next read. */
   private outputFull = false
 
@@ -97,11 +105,35 @@ export class MergingWritable extends Writable<MergingEvents> {
 
   /** The next piece `output` needs. */
   get cursor (): number { return this.cursorIndex }
+  /**
+   * BEP 52: bytes [0, end) of piece `index` are verified (block by block) although the piece is
+   * not whole yet. When `index` is the cursor's piece and `output` takes more, the part not yet
+   * out leaves now, as copies (`piece` is the engine's buffer, still being filled). Anything
+   * else is ignored: the whole piece brings those bytes later. Calling it again with the same or
+   * a longer prefix emits only what is new.
+   */
+  writePrefix (index: number, piece: Uint8Array, end: number): void {
+    if (index !== this.cursorIndex || this.outputFull || this.delivered || this.destroying || this.held.has(index)) return
+    const bytes = this.trim(index, piece.subarray(0, Math.min(end, piece.byteLength)))
+    let more = true
+    while (more && this.cursorOffset < bytes.byteLength) {
+      const to = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
+      const chunk = Buffer.allocUnsafe(to - this.cursorOffset)
+      chunk.set(bytes.subarray(this.cursorOffset, to))
+      this.prefixOut += chunk.byteLength
+      this.cursorOffset = to
+      more = this.output.push(chunk)
+    }
+    if (!more) this.outputFull = true
+  }
+
   /** Every byte of the range has been pushed to `output`. */
   get delivered (): boolean { return this.cursorIndex > this.lastIndex }
   /** Bytes waiting for the cursor right now, and the most there ever were. */
   get heldBytes (): number { return this.heldNow }
   get peakHeldBytes (): number { return this.heldPeak }
+  /** Bytes that reached `output` before their piece was whole (verified block by block). */
+  get prefixBytes (): number { return this.prefixOut }
 
   override _write (piece: unknown, cb: (err: Error | null) => void): void {
     const verified = piece as VerifiedPiece
@@ -166,8 +198,11 @@ export class MergingWritable extends Writable<MergingEvents> {
 
   /** A piece its producer does not want back: the reader gets a view of it, whole. */
   private pushView (piece: VerifiedPiece): boolean {
+    // A prefix already streamed (writePrefix) is not emitted again.
+    const bytes = this.trim(this.cursorIndex, piece.data).subarray(this.cursorOffset)
+    this.cursorOffset = 0
     this.dropHeld(piece)
-    return this.output.push(this.trim(this.cursorIndex - 1, piece.data))
+    return bytes.byteLength === 0 ? true : this.output.push(bytes)
   }
 
   /**

@@ -252,6 +252,11 @@ export class RequestTracker<P extends PieceSource> {
     return out
   }
 
+  /** The piece being downloaded at `index`, if it is (BEP 52 block streaming reads its blocks). */
+  activePiece (index: number): ActivePiece<P> | undefined {
+    return this.active.get(index)
+  }
+
   /** Every active piece, lowest index first (for abort and for tests). */
   pieces (): ActivePiece<P>[] {
     return this.order.map(i => this.active.get(i)!)

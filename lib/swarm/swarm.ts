@@ -26,6 +26,7 @@ import { stallError } from './stall.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
 import { HashService } from '../v2/hash-service.js'
+import { BlockStreamer } from '../v2/block-streamer.js'
 import type { SwarmOptions, SwarmStats, WirePeer } from './types.js'
 
 export type { PieceSink, SwarmOptions, SwarmStats, SwarmUpload, WirePeer } from './types.js'
@@ -80,6 +81,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly verification: PieceVerification
   /** BEP 52: hash requests (id 21) answered; a failed v2 piece's bad blocks traced to their senders. */
   private readonly hashes: HashService<PeerSession> | undefined
+  /** BEP 52, stdout: head pieces checked block by block, verified blocks out before the piece is whole. */
+  private readonly blocks: BlockStreamer<PeerSession> | undefined
   /** Piece memory, reused once the sink gives a piece back (VerifiedPiece.release). */
   private readonly buffers: PieceBufferPool
   private timer: NodeJS.Timeout | null = null
@@ -123,6 +126,13 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.hashes = HashService.for<PeerSession>(meta, { connectionOf: s => (s.link as WirePeer).connection, blame: (s, why) => this.ban(s, why) })
     this.buffers = new PieceBufferPool(meta.pieceLength, maxActive)
     this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive, length => this.buffers.take(length))
+    this.blocks = opts.windowPieces === undefined
+      ? undefined
+      : BlockStreamer.for<PeerSession>(meta, opts.sink, opts.firstPiece ?? 0, {
+        connectionOf: s => (s.link as WirePeer).connection,
+        activePiece: i => this.tracker.activePiece(i),
+        blame: (s, why) => this.ban(s, why)
+      })
     this.pool = new PeerPool<WirePeer>({
       maxPeers: opts.maxPeers ?? 50,
       maxHalfOpen: opts.maxHalfOpen ?? 8,
@@ -169,6 +179,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** The sink emitted everything before piece `next` (the stdout merger): slide the window. */
   sinkAdvanced (next: number): void {
     this.picker.setAnchor(next)
+    this.blocks?.cursorMoved(next)
     this.refillAll()
   }
 
@@ -303,7 +314,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         this.opts.upload?.onMessage(s, m)
         break
       case 'unknown':
-        this.hashes?.onMessage(s, m.id, m.payload)
+        if (this.blocks?.onMessage(s, m.id, m.payload) !== true) this.hashes?.onMessage(s, m.id, m.payload)
         break
       default:
         break
@@ -319,6 +330,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private onPiece (s: PeerSession, index: number, begin: number, block: Uint8Array): void {
     const now = Date.now()
+    // BEP 52: a head piece's block is checked alone; a bad one is never stored, its sender banned.
+    const verdict = this.blocks?.check(s, index, begin, block) ?? 'unchecked'
+    if (verdict === 'bad') { this.wasted += block.length; return }
     const r = this.tracker.receive(s, index, begin, block)
     if (!r.accepted) {
       this.wasted += block.length
@@ -332,6 +346,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.rate.add(block.length, now)
     this.lastProgress = now
     for (const other of r.cancels) other.link.cancel(index, begin, block.length)
+    this.blocks?.stored(index, begin, verdict)
     if (r.piece !== undefined) this.onPieceComplete(r.piece)
     if (!this.stopped) this.refill(s)
   }
@@ -364,7 +379,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.hashFailures++
     this.wasted += piece.length
     this.suspects.record(piece)
-    this.hashes?.pieceFailed(piece, this.sessions.values())
+    if (this.blocks?.pieceFailed(piece) !== true) this.hashes?.pieceFailed(piece, this.sessions.values())
     // A failed piece's buffer is not reused: forensics (and BEP 52 block blame) keep its bytes.
     const blame = this.tracker.pieceFailed(piece)
     for (const s of blame.keys()) {
@@ -419,6 +434,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (limiter !== undefined) for (const r of reqs) limiter.take(r.length)
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
+    this.blocks?.willRequest(s, reqs, now)
     s.sendRequests(reqs)
   }
 

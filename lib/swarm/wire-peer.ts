@@ -40,7 +40,7 @@ export function wirePeer (conn: PeerConnection): WirePeer {
 }
 
 export interface DialOptions {
-  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
+  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'> & Partial<Pick<Metainfo, 'version' | 'infoHashV2'>>
   readonly peerId: Uint8Array
   /**
    * Disk mode: our pieces on disk, sent after the handshake (bitfield, or BEP 6 have all / have
@@ -68,6 +68,7 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
       peerId: opts.peerId,
       pieceCount: opts.meta.pieceCount,
       extensions: dialExtensions(opts),
+      ...v2Handshake(opts.meta),
       ...(opts.have === undefined ? {} : { have: opts.have }),
       connectTimeout: opts.connectTimeoutMs,
       handshakeTimeout: opts.handshakeTimeoutMs,
@@ -78,6 +79,16 @@ export function dialer (opts: DialOptions): (addr: PeerAddress, signal: AbortSig
     })
     return wirePeer(conn)
   }
+}
+
+/**
+ * BEP 52 in the handshake: the "supports v2" bit for torrents with v2 metadata; for a hybrid, the
+ * truncated v2 hash is accepted in the reply as well (a v2 peer upgrades the connection).
+ */
+export function v2Handshake (meta: Partial<Pick<Metainfo, 'version' | 'infoHashV2'>>): { v2?: boolean, upgradeInfoHash?: Uint8Array } {
+  if (meta.version === undefined || meta.version === 'v1') return {}
+  if (meta.version === 'hybrid' && meta.infoHashV2 !== undefined) return { v2: true, upgradeInfoHash: meta.infoHashV2.subarray(0, 20) }
+  return { v2: true }
 }
 
 /**

@@ -8,10 +8,14 @@
 import type { Metainfo } from '../metainfo/types.js'
 import type { VerifiedPiece } from '../output/merging-writable.js'
 import type { PieceSink } from '../swarm/types.js'
+import { canStreamPrefix } from './block-streamer.js'
 
 export function paddedSink (meta: Pick<Metainfo, 'version' | 'pieceLength' | 'pieceCount'>, sink: PieceSink): PieceSink {
   if (meta.version !== 'v2') return sink
+  // A verified prefix (BEP 52 block streaming) is the piece's own first bytes: no padding in it.
+  const prefix = canStreamPrefix(sink) ? { writePrefix: sink.writePrefix.bind(sink) } : {}
   return {
+    ...prefix,
     write (piece: VerifiedPiece): boolean {
       const short = piece.index < meta.pieceCount - 1 && piece.data.byteLength < meta.pieceLength
       if (!short) return sink.write(piece)

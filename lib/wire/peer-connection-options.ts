@@ -15,6 +15,14 @@ export interface PeerConnectionOptions extends WireLimits {
   readonly extended?: boolean
   readonly fast?: boolean
   readonly dht?: boolean
+  /** BEP 52: reserved byte 7 bit 0x10, "supports v2" (off by default). */
+  readonly v2?: boolean
+  /**
+   * Outbound, a hybrid torrent: its v2 hash truncated to 20 bytes, also accepted in the peer's
+   * handshake. A v2 peer answers a v1 hash sent with the v2 bit by upgrading the connection to
+   * the v2 swarm: its handshake carries this hash (libtorrent 2.0 does; BEP 52 "upgrade").
+   */
+  readonly upgradeInfoHash?: Uint8Array
   /** Our BEP 10 handshake fields. */
   readonly extensions?: OurExtensions
   /** Our pieces: sent as bitfield (or have all / have none with BEP 6) right after the handshake. */

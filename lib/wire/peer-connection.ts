@@ -66,6 +66,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   ourExtendedHandshake: ExtendedHandshake | undefined
   /** Piece payload bytes we sent. */
   uploaded = 0
+  /** BEP 52: we dialed a hybrid's v1 hash and the peer answered with its truncated v2 hash. */
+  upgradedToV2 = false
   /** The first error the connection closed with (null: none, or not closed yet). */
   closeReason: Error | null = null
 
@@ -92,7 +94,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     this._opts = opts
     this._infoHash = opts.infoHash
     this.peerId = opts.peerId ?? generatePeerId()
-    this.reserved = encodeReserved({ extended: opts.extended ?? true, fast: opts.fast ?? true, dht: opts.dht ?? false })
+    this.reserved = encodeReserved({ extended: opts.extended ?? true, fast: opts.fast ?? true, dht: opts.dht ?? false, v2: opts.v2 ?? false })
     this.state = new PeerState(opts.pieceCount)
     // The connection keeps its own 'error' listener for its whole life: bytes that arrive while
     // it passes from one owner to the next (the handshake waiter to the engine) can destroy it at
@@ -296,7 +298,12 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   private _onHandshake (h: Handshake): void {
     if (this.destroying) return
     if (this._infoHash !== undefined) {
-      if (!equalBytes(h.infoHash, this._infoHash)) {
+      const upgrade = this._opts.upgradeInfoHash
+      if (upgrade !== undefined && equalBytes(h.infoHash, upgrade)) {
+        // BEP 52: the peer moved this connection to the hybrid's v2 swarm; it is that hash's now.
+        this._infoHash = h.infoHash
+        this.upgradedToV2 = true
+      } else if (!equalBytes(h.infoHash, this._infoHash)) {
         this.destroy(new ProtocolError(`peer answered for info hash ${toHex(h.infoHash)}, we asked for ${toHex(this._infoHash)}`))
         return
       }

@@ -105,3 +105,28 @@ test('pieces still held when the merger is destroyed are given back', async () =
   await closed
   assert.deepEqual(released, [2])
 })
+
+test('BEP 52 prefix: verified first bytes of the cursor\'s piece leave before the piece; the whole piece then adds only the rest (view and copies, range trimmed)', async () => {
+  const bytes = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff)
+  for (const reuse of [false, true]) {
+    const m = new MergingWritable({ pieceLength: 8, start: 3, end: 21, maxHeldBytes: 64, copyChunk: 3 })
+    const chunks: number[][] = []
+    m.output.on('data', (c: unknown) => chunks.push([...(c as Uint8Array)]))
+    const p0 = bytes(8, 0)
+    m.writePrefix(0, p0, 2) // ends before the range starts: nothing
+    m.writePrefix(0, p0, 6)
+    m.writePrefix(0, p0, 6) // again: nothing new
+    m.writePrefix(1, bytes(8, 8), 8) // not the cursor's piece: ignored
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(chunks.flat(), [3, 4, 5], 'the prefix is out before the piece')
+    let released = 0
+    m.write({ index: 0, data: p0, ...(reuse ? { release: () => { released++ } } : {}) })
+    m.writePrefix(1, bytes(8, 8), 4)
+    m.write({ index: 2, data: bytes(8, 16) })
+    m.write({ index: 1, data: bytes(8, 8) })
+    m.end(null)
+    await new Promise<void>(resolve => m.output.on('end', () => resolve()))
+    assert.deepEqual(chunks.flat(), Array.from({ length: 18 }, (_, i) => i + 3), `each byte once (reuse ${String(reuse)})`)
+    assert.equal(released, reuse ? 1 : 0)
+  }
+})

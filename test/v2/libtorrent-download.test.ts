@@ -263,3 +263,19 @@ test('BEP 52: beside a peer corrupting its blocks, a v2 download from libtorrent
   assert.ok(banned.some(b => b.startsWith(`${corrupt.port} `)), 'the corrupt peer is banned')
   assert.ok(!banned.some(b => b.startsWith(`${s.port} `)), 'libtorrent is never banned')
 })
+
+test('BEP 52 block streaming from libtorrent 2.0: block hashes answered (v2 handshake), verified blocks leave before their piece is whole, output byte-identical, nobody banned', { skip }, async t => {
+  const dir = tempDir(t)
+  const data = bytes('blocks', 9 * 256 * 1024 + 4321)
+  writeFileSync(join(dir, 'blocks.bin'), data)
+  const s = await seed('v2', join(dir, 'blocks.bin'), t, 256 * 1024)
+  const meta = parseTorrent(readFileSync(s.torrent))
+  assert.equal(meta.version, 'v2')
+  const stream = download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 })
+  const banned: string[] = []
+  stream.on('peer-banned', (_a, why) => banned.push(why))
+  const got = await readAll(stream)
+  assert.ok(got.equals(data), 'byte-identical')
+  assert.deepEqual(banned, [])
+  assert.ok(stream.merger.prefixBytes > 0, 'some bytes left as verified blocks, before their piece was whole')
+})

@@ -8,6 +8,8 @@ import { parseInfoDict, parseTorrent } from '../../lib/metainfo/parse.js'
 import { resolveHashes } from '../../lib/v2/hash-requester.js'
 import { V2PieceVerifier } from '../../lib/v2/piece-verifier.js'
 import { decodeHashes, encodeHashRequest, HashMessageId, type HashRequest } from '../../lib/wire/hash-messages.js'
+import { v2Handshake } from '../../lib/swarm/wire-peer.js'
+import { connect as connectPeer } from '../../lib/wire/connect.js'
 import { V2_FIXTURES, v2Fixture } from './helpers.js'
 
 const PY = '/usr/bin/python3'
@@ -170,4 +172,30 @@ test('libtorrent 2.0, hybrid torrent: hash requests are answered on a v2 connect
   // libtorrent serves hashes only on v2 connections and closes a v1 one that asks: the engine
   // must send hash requests only where the handshake carried the truncated v2 hash.
   assert.equal(viaV1, 'closed')
+})
+
+test('BEP 52 handshake: our dial of a hybrid sets the v2 bit; libtorrent 2.0 upgrades the connection to the truncated v2 hash, which we accept, and answers hash requests on it', { skip: !hasLibtorrent && 'python3-libtorrent is not installed' }, async (t) => {
+  const meta = parseTorrent(v2Fixture('hybrid-multi.torrent'))
+  const port = await seeder(fileURLToPath(new URL('hybrid-multi.torrent', V2_FIXTURES)), t)
+  const truncated = (meta.infoHashV2 as Uint8Array).subarray(0, 20)
+  const base = { host: '127.0.0.1', port, infoHash: meta.infoHash, pieceCount: meta.pieceCount, encryption: 'off' as const, utpMode: 'off' as const }
+  const conn = await connectPeer({ ...base, ...v2Handshake(meta) })
+  t.after(() => conn.destroy())
+  conn.on('error', () => {})
+  assert.equal(conn.upgradedToV2, true, 'libtorrent answered with the truncated v2 hash')
+  assert.ok(Buffer.from(conn.infoHash as Uint8Array).equals(Buffer.from(truncated)))
+  const long = meta.v2Files?.find(f => f.path.endsWith('long.bin'))
+  assert.ok(long?.piecesRoot !== undefined)
+  const answered = new Promise<number>(resolve => conn.on('data', (m: unknown) => { const msg = m as { type: string, id?: number }; if (msg.type === 'unknown') resolve(msg.id as number) }))
+  conn.write({ type: 'unknown', id: HashMessageId.hashRequest, payload: encodeHashRequest({ piecesRoot: long.piecesRoot, baseLayer: 1, index: 0, length: 4, proofLayers: 1 }) })
+  assert.equal(await answered, HashMessageId.hashes)
+  // libtorrent keeps one connection per address: it closes a new one until it saw this one go.
+  conn.destroy()
+  // The bit alone, without the v2 hash accepted, is what breaks: the upgraded answer is refused.
+  let why = ''
+  for (let i = 0; i < 50 && !why.includes('answered for info hash'); i++) {
+    why = await connectPeer({ ...base, v2: true }).then(c => { c.destroy(); return 'connected' }, (err: Error) => err.message)
+    if (why.includes('closed the connection')) await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  assert.match(why, /answered for info hash/)
 })
