@@ -32,6 +32,9 @@ export class ActivePiece<P> {
   /** Who delivered each block: strikes go to them when the hash fails. */
   readonly senders: (P | undefined)[]
   received = 0
+  /** On parole (its last copy failed with several senders): only `owner` is asked for its blocks. */
+  exclusive = false
+  owner: P | undefined
   /** Blocks not yet requested from anyone: a fast "is there anything left here" check. */
   unrequested: number
 

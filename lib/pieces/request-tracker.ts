@@ -47,6 +47,13 @@ export class RequestTracker<P extends PieceSource> {
   /** Each peer's outstanding requests, keyed by piece then block. */
   private readonly outstanding = new Map<P, Map<ActivePiece<P>, Set<number>>>()
   private readonly counts = new Map<P, number>()
+  /**
+   * Pieces whose last copy failed its hash with blocks from several peers: the next copy comes
+   * from one peer alone (libtorrent's "parole"), so it either verifies (and the failed copy,
+   * compared with it, names the liar) or fails with one sender to blame. Without this, a fast
+   * liar shares every piece with the honest peers and they fail together.
+   */
+  private readonly parole = new Set<number>()
 
   /** Pieces in memory at most while being fetched (their buffers are allocated whole). */
   private readonly maxActive: number
@@ -192,6 +199,7 @@ export class RequestTracker<P extends PieceSource> {
 
   /** The piece's hash matched: it leaves the tracker and the picker marks it done. */
   pieceVerified (piece: ActivePiece<P>): void {
+    this.parole.delete(piece.index)
     this.removePiece(piece)
     this.picker.finish(piece.index)
   }
@@ -203,6 +211,8 @@ export class RequestTracker<P extends PieceSource> {
   pieceFailed (piece: ActivePiece<P>): Map<P, number> {
     const blame = new Map<P, number>()
     for (const p of piece.senders) if (p !== undefined) blame.set(p, (blame.get(p) ?? 0) + 1)
+    if (blame.size > 1) this.parole.add(piece.index)
+    else this.parole.delete(piece.index)
     this.removePiece(piece)
     this.picker.reset(piece.index)
     return blame
@@ -218,6 +228,8 @@ export class RequestTracker<P extends PieceSource> {
   release (peer: P): BlockRequest[] {
     const mine = this.outstanding.get(peer)
     const released: BlockRequest[] = []
+    // Its exclusive pieces may go to another peer now (the blocks it sent stay).
+    for (const piece of this.active.values()) if (piece.owner === peer) piece.owner = undefined
     if (mine === undefined) return released
     for (const [piece, blocks] of mine) {
       for (const b of blocks) {
@@ -263,6 +275,7 @@ export class RequestTracker<P extends PieceSource> {
   }
 
   private takeMissing (piece: ActivePiece<P>, peer: P, max: number, now: number, out: BlockRequest[]): void {
+    if (!this.mayTake(piece, peer)) return
     for (let b = 0; b < piece.blockCount && out.length < max && piece.unrequested > 0; b++) {
       if (piece.state[b] !== BlockState.missing) continue
       this.hold(peer, piece, b, now)
@@ -296,6 +309,8 @@ export class RequestTracker<P extends PieceSource> {
   }
 
   private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
+    // A piece on parole is not shared, not even its stalled blocks: its owner's release frees it.
+    if (piece.exclusive) return
     for (let b = 0; b < piece.blockCount && out.length < max; b++) {
       if (piece.state[b] !== BlockState.requested) continue
       const holders = piece.holders[b]!
@@ -306,10 +321,18 @@ export class RequestTracker<P extends PieceSource> {
     }
   }
 
+  /** A piece on parole belongs to the first peer asked for it. */
+  private mayTake (piece: ActivePiece<P>, peer: P): boolean {
+    if (!piece.exclusive) return true
+    piece.owner ??= peer
+    return piece.owner === peer
+  }
+
   private startPiece (index: number): ActivePiece<P> {
     this.picker.start(index)
     const length = this.geometry.pieceLengthAt?.(index) ?? (index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength)
     const piece = new ActivePiece<P>(index, length, this.allocate(length))
+    piece.exclusive = this.parole.has(index)
     this.active.set(index, piece)
     let at = this.order.length
     while (at > 0 && this.order[at - 1]! > index) at--

@@ -56,6 +56,9 @@ export class PeerSession {
   received = 0
   /** Hash failures its blocks were part of. */
   strikes = 0
+  /** Verified pieces it sent blocks of: an honest peer's answer to strikes shared with a liar. */
+  verifiedShares = 0
+  lastVerifiedShare = -1
   /** When the peer last sent us a block we wanted, for snub detection. */
   lastBlockAt: number
   snubbed = false

@@ -54,7 +54,11 @@ const STALE_FLOOR_MS = 250
  * keep a live one out until the snub timeout.
  */
 const IDLE_HOLDER_MS = 1000
-/** Hash failures a peer may share in before it is banned (alone: banned at once). */
+/**
+ * Hash failures a peer may share in before it is banned (alone: banned at once), unless as many
+ * verified pieces carry its blocks. Shared failures are resolved exactly by the failed piece's
+ * exclusive refetch (RequestTracker's parole) and SuspectPieces; this is the backstop.
+ */
 const MAX_STRIKES = 3
 /** Re-check interest in every peer this often (a scan of the wanted pieces). */
 const INTEREST_EVERY_MS = 2000
@@ -366,6 +370,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private onPieceVerified (piece: ActivePiece<PeerSession>): void {
+    for (const p of piece.senders) {
+      if (p === undefined || p.lastVerifiedShare === piece.index) continue
+      p.lastVerifiedShare = piece.index
+      p.verifiedShares++
+    }
     for (const liar of this.suspects.resolve(piece)) this.ban(liar, `sent corrupt data for piece ${piece.index}`)
     this.tracker.pieceVerified(piece)
     this.verifiedBytes += piece.length
@@ -385,7 +394,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const s of blame.keys()) {
       s.strikes++
       if (blame.size === 1) this.ban(s, `sent piece ${piece.index}, which failed its ${this.verification.name} check`)
-      else if (s.strikes >= MAX_STRIKES) this.ban(s, `shared in ${s.strikes} pieces that failed their ${this.verification.name} check`)
+      else if (s.strikes >= MAX_STRIKES && s.strikes > s.verifiedShares) this.ban(s, `shared in ${s.strikes} pieces that failed their ${this.verification.name} check`)
     }
     this.refillAll()
   }

@@ -110,3 +110,35 @@ test('timeouts name the requests a peer held too long; releaseOne frees one (BEP
   assert.equal(tracker.releaseOne(a, late[0]!.index, late[0]!.begin), false)
   assert.equal(tracker.outstandingCount(a), 1)
 })
+
+test('parole: a piece that failed with blocks from two peers is refetched from one peer alone, even in endgame', () => {
+  const { tracker } = setup(1, 4 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  const ra = tracker.fill(a, 2, at)
+  const rb = tracker.fill(b, 2, at)
+  let complete
+  for (const r of ra) tracker.receive(a, r.index, r.begin, new Uint8Array(r.length))
+  for (const r of rb) complete = tracker.receive(b, r.index, r.begin, new Uint8Array(r.length))
+  assert.ok(complete?.accepted === true && complete.piece !== undefined)
+  assert.equal(tracker.pieceFailed(complete.piece).size, 2, 'both sent blocks of the failed copy')
+  // The next copy: the first peer asked owns it; the other is given nothing of it, not even
+  // duplicates once every block is requested (endgame).
+  assert.equal(tracker.fill(b, 2, at).length, 2)
+  assert.deepEqual(tracker.fill(a, 4, at), [])
+  assert.equal(tracker.fill(b, 4, at).length, 2, 'the owner takes the rest')
+  // The owner chokes us: the piece may go to another peer.
+  tracker.release(b)
+  assert.equal(tracker.fill(a, 4, at).length, 4)
+})
+
+test('parole ends: a piece that failed with one sender is shared again when refetched', () => {
+  const { tracker } = setup(1, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  const reqs = tracker.fill(a, 2, at)
+  let complete
+  for (const r of reqs) complete = tracker.receive(a, r.index, r.begin, new Uint8Array(r.length))
+  assert.ok(complete?.accepted === true && complete.piece !== undefined)
+  tracker.pieceFailed(complete.piece)
+  assert.equal(tracker.fill(a, 1, at).length, 1)
+  assert.equal(tracker.fill(b, 1, at).length, 1, 'not exclusive: the second peer gets a block')
+})
