@@ -14,7 +14,7 @@ import type { PeerAddress } from '../swarm/peer-pool.js'
 import type { PeerSession } from '../swarm/peer-session.js'
 import { Swarm, type PieceSink, type SwarmUpload, type WirePeer } from '../swarm/swarm.js'
 import { UploadSide } from '../swarm/upload-side.js'
-import { wirePeer } from '../swarm/wire-peer.js'
+import { v2Handshake, wirePeer } from '../swarm/wire-peer.js'
 import type { Choker, ChokerOptions } from './choker.js'
 import type { PeerListener } from './listener.js'
 import type { PieceReader, UploaderOptions } from './uploader.js'
@@ -34,7 +34,7 @@ import type { PieceReader, UploaderOptions } from './uploader.js'
  * the Announcer (`left` computed from `have`: 0 for a seed, which sends `started` and never
  * `completed`, since it downloaded nothing), and the per-connection events.
  */
-export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'> & { readonly version?: Metainfo['version'] }
+export type SeedGeometry = Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'length'> & { readonly version?: Metainfo['version'], readonly infoHashV2?: Uint8Array }
 
 export interface SeederOptions {
   readonly meta: SeedGeometry
@@ -144,6 +144,7 @@ export class Seeder extends EventEmitter<SeederEvents> {
         peerId: opts.listener.peerId,
         extensions: this._extensions(),
         ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }),
+        ...v2Handshake(opts.meta),
         signal,
         ...(opts.utp === undefined ? {} : { utp: opts.utp }),
         ...(opts.utpMode === undefined ? {} : { utpMode: opts.utpMode })

@@ -20,6 +20,7 @@ import type { Magnet } from '../magnet/parse.js'
 import { parseInfoDict } from '../metainfo/parse.js'
 import { createHash } from 'node:crypto'
 import { LayerFetcher } from '../v2/layer-fetcher.js'
+import { v2Handshake } from '../swarm/wire-peer.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { MetadataFetcher } from '../extensions/metadata-fetcher.js'
 import { ourExtensions } from '../extensions/extension-ids.js'
@@ -112,7 +113,7 @@ export async function fetchMagnetMetadata (magnet: Magnet, opts: MagnetMetadataO
     retryMaxMs: RETRY_MAX_MS,
     dial: async (addr, signal) => {
       const transport = await utp
-      return await connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), ...(transport === undefined ? {} : { utp: transport }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
+      return await connect({ host: addr.host, port: addr.port, infoHash: magnet.infoHash, peerId, extensions: ourExtensions({}), signal, connectTimeout: 10_000, ...v2Handshake(magnet), ...(opts.encryption === undefined ? {} : { encryption: opts.encryption }), ...(transport === undefined ? {} : { utp: transport }), ...(opts.utp === undefined ? {} : { utpMode: opts.utp }) })
     }
   })
   pool.on('dial-error', (addr, err) => {
