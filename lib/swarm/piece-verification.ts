@@ -20,6 +20,8 @@ export interface PieceVerification {
   /** The check's name for a ban reason ("failed its SHA-1 check"). */
   readonly name: string
   check (index: number, data: Buffer): Promise<PieceCheck>
+  /** Start the hashing thread before the first piece needs it. */
+  warm (): void
   /** Ends the hashing thread; pending checks never settle. */
   close (): void
 }
@@ -38,6 +40,7 @@ class V1Verification implements PieceVerification {
     return { ok: digestMatches(digest, this.hashes, index), data: back }
   }
 
+  warm (): void { this.hasher.warm() }
   close (): void { this.hasher.close() }
 }
 
@@ -54,5 +57,6 @@ class V2Verification implements PieceVerification {
     return { ok: equalHashes(digest, want.hash), data: back }
   }
 
+  warm (): void { this.hasher.warm() }
   close (): void { this.hasher.close() }
 }

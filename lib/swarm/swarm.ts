@@ -127,6 +127,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     // A window bounds what is in flight by itself; without one, a byte budget does.
     const maxActive = opts.windowPieces ?? Math.ceil((opts.maxActiveBytes ?? DEFAULT_MAX_ACTIVE_BYTES) / meta.pieceLength)
     this.verification = pieceVerification(meta)
+    // A download hashes its first piece within ms of the first unchoke: the thread boots now.
+    if (!this.picker.complete) this.verification.warm()
     this.hashes = HashService.for<PeerSession>(meta, { connectionOf: s => (s.link as WirePeer).connection, blame: (s, why) => this.ban(s, why) })
     this.buffers = new PieceBufferPool(meta.pieceLength, maxActive)
     this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive, length => this.buffers.take(length))

@@ -5,8 +5,30 @@ import { PieceHasher } from '../../lib/pieces/piece-hasher.js'
 
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest()
 
-test('a piece that owns its memory is hashed on the worker: moved there and back, never copied', async () => {
+/** A hasher whose thread runs (until then pieces are hashed on the caller's thread). */
+async function threaded (): Promise<PieceHasher> {
   const hasher = new PieceHasher()
+  hasher.warm()
+  for (let i = 0; i < 500 && !hasher.threaded; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  assert.ok(hasher.threaded, 'the hashing thread came online within 10 s')
+  return hasher
+}
+
+test('before its thread runs, a piece is hashed on the caller\'s thread: the first piece does not wait for the boot', async () => {
+  const hasher = new PieceHasher()
+  try {
+    hasher.warm()
+    const piece = randomBytes(64 * 1024)
+    const { digest, data } = await hasher.digest(piece)
+    assert.deepEqual(Buffer.from(digest), sha1(piece))
+    assert.equal(data, piece, 'not moved to a thread that is still booting')
+  } finally {
+    hasher.close()
+  }
+})
+
+test('a piece that owns its memory is hashed on the worker: moved there and back, never copied', async () => {
+  const hasher = await threaded()
   try {
     const piece = Buffer.allocUnsafe(256 * 1024)
     randomBytes(piece.length).copy(piece)
@@ -22,7 +44,7 @@ test('a piece that owns its memory is hashed on the worker: moved there and back
 })
 
 test('a slice of a shared ArrayBuffer is hashed in place (transferring it would take its neighbours)', async () => {
-  const hasher = new PieceHasher()
+  const hasher = await threaded()
   try {
     const small = Buffer.from('a small last piece')
     const { digest, data } = await hasher.digest(small)
@@ -34,7 +56,7 @@ test('a slice of a shared ArrayBuffer is hashed in place (transferring it would 
 })
 
 test('many pieces in flight at once each get their own digest', async () => {
-  const hasher = new PieceHasher()
+  const hasher = await threaded()
   try {
     const pieces = Array.from({ length: 32 }, (_, i) => Buffer.alloc(64 * 1024, i))
     const expected = pieces.map(p => sha1(p))
