@@ -35,13 +35,27 @@ export interface Decryptor {
 class ThreadDecryptor implements Decryptor {
   readonly queue: Decrypted[] = []
   closed = false
+  /**
+   * The keystream, here until the thread runs: booting it takes 30 to 100 ms, and the first
+   * bytes after the handshake (the peer's bitfield, the first blocks) should not wait for that.
+   */
+  private rc4: RC4 | undefined
 
-  constructor (readonly thread: DecryptThread, readonly id: number) {}
+  constructor (readonly thread: DecryptThread, readonly id: number, rc4: RC4) {
+    this.rc4 = rc4
+  }
 
   get pending (): number { return this.queue.length }
 
   decrypt (chunk: Uint8Array, done: Decrypted): void {
     if (this.closed) { done(new Error('decryptor closed')); return }
+    const rc4 = this.rc4
+    if (rc4 !== undefined) {
+      if (!this.thread.online) { rc4.update(chunk); done(null, chunk); return }
+      // Nothing is at the thread yet, so the keystream moves there exactly where it stands.
+      this.rc4 = undefined
+      this.thread.post({ op: 'open', id: this.id, state: rc4.state() })
+    }
     // Only a buffer that is the whole of its memory can move to the thread: Node's socket chunks
     // are (measured), a view into something larger (uTP, the handshake's leftover) is copied.
     const own = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer
@@ -76,6 +90,8 @@ class DecryptThread {
   private worker: Worker | undefined
   private failed = false
   private nextId = 0
+  /** The thread runs: keystreams move there from their first chunk after this. */
+  online = false
   private readonly open = new Map<number, ThreadDecryptor>()
   private idleTimer: ReturnType<typeof setTimeout> | undefined
   /** Chunks at the thread, all connections: while any is, the thread keeps the process alive. */
@@ -85,9 +101,8 @@ class DecryptThread {
     const worker = this.ensureWorker()
     if (worker === undefined) return new InlineDecryptor(rc4)
     if (this.idleTimer !== undefined) { clearTimeout(this.idleTimer); this.idleTimer = undefined }
-    const d = new ThreadDecryptor(this, this.nextId++)
+    const d = new ThreadDecryptor(this, this.nextId++, rc4)
     this.open.set(d.id, d)
-    this.post({ op: 'open', id: d.id, state: rc4.state() })
     return d
   }
 
@@ -120,6 +135,7 @@ class DecryptThread {
         this.idleTimer = undefined
         if (this.open.size > 0 || this.worker !== worker) return
         this.worker = undefined
+        this.online = false
         void worker.terminate()
       }, IDLE_MS)
       this.idleTimer.unref()
@@ -139,11 +155,13 @@ class DecryptThread {
     try {
       // It holds no JS data of its own but 256-byte S-boxes: a small heap keeps it small.
       const worker = new Worker(new URL('./decrypt-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } })
+      worker.once('online', () => { if (this.worker === worker) this.online = true })
       worker.on('message', (r: DecryptReply) => { this.onReply(r) })
       const fail = (err: Error): void => {
         if (this.worker !== worker) return
         this.failed = true
         this.worker = undefined
+        this.online = false
         this.inFlight = 0
         const open = [...this.open.values()]
         this.open.clear()
