@@ -4,16 +4,21 @@
  * as its only source (web seed), to /dev/null, through a SHA-1 consumer (checks the bytes), and to
  * disk (-o in /dev/shm); with seeders (BENCH_WEBSEED_SEEDERS=N, default 2: python3-libtorrent
  * sessions, webtorrent when it is missing) a mixed swarm: the web seed plus the seeders, next to
- * the seeders alone; and the seeders plus a slow web seed (a second server sending each response
- * at BENCH_WEBSEED_SLOW_MIBPS), which must not hold the stream back. Numbers are printed, never
- * asserted.
+ * the seeders alone; the seeders plus a slow web seed (a second server capped at
+ * BENCH_WEBSEED_SLOW_MIBPS), which must not hold the stream back; and sources slower than the
+ * client (a web seed capped at BENCH_WEBSEED_CAP_MIBPS, our own seeders capped at
+ * BENCH_SEEDER_CAP_MIBPS each), each alone and together: with loopback sources the client's CPU is
+ * the limit whatever feeds it, so only capped sources show whether a mixed swarm adds them up.
+ * Numbers are printed, never asserted.
  *
  *   node dist/bench/webseed.js                                the benchmark
- *   node dist/bench/webseed.js --serve FILE [MIB_PER_S]       the server (prints {"port": N})
+ *   node dist/bench/webseed.js --serve FILE [MIB_PER_S]       the server (prints {"port": N});
+ *                                                            MIB_PER_S caps all its responses together
  *
  * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_RUN_TIMEOUT_S (180), BENCH_DIR,
  * BENCH_WEBSEED_SEEDERS (2; 0 skips the mixed rows), BENCH_WEBSEED_SLOW_MIBPS (20),
- * BENCH_REPEAT (3 rounds). Each round runs every row once, in turn (interleaved: a neighbour's
+ * BENCH_WEBSEED_CAP_MIBPS (64; 0 skips the capped rows), BENCH_SEEDER_CAP_MIBPS (48),
+ * BENCH_REPEAT (3 rounds), BENCH_WEBSEED_ROWS (a regular expression: only the rows it matches, and curl). Each round runs every row once, in turn (interleaved: a neighbour's
  * burst on this shared machine hits every row alike); a row shows the median MiB/s of the rounds
  * and the median of its per-round ratio to curl (or to the seeders alone, for the mixed rows).
  * MiB/s = file size / (spawn of the downloader to its exit, or to the consumer's last byte).
@@ -33,6 +38,8 @@ import { torrentFileBytes } from '../lib/metainfo/torrent-file.js'
 import { type Child, Children, deadline, watchLines } from './swarm/children.js'
 import { ensureBenchData, torrentPath, type BenchData } from './swarm/data-cache.js'
 import { hasLibtorrent, startLibtorrentSeeders, startWebtorrentSeeders, type Seeders } from './swarm/seeders.js'
+import { seedFromDisk, type SeedSession } from '../lib/session/seed.js'
+import { BitField } from '../lib/wire/bitfield.js'
 
 const MiB = 1024 * 1024
 const SELF = fileURLToPath(import.meta.url)
@@ -41,7 +48,7 @@ const CONSUMER = fileURLToPath(new URL('./swarm/consumer.js', import.meta.url))
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : '/tmp'
 /** Read-ahead of the server's file streams: big reads, as a static file server does. */
 const SERVE_CHUNK = 1024 * 1024
-/** The slow server sends its bytes in slices this big, one per 1/rate of a second's share. */
+/** A capped server sends its bytes in slices this big, each in its turn (all responses share the cap). */
 const SLOW_SLICE = 64 * 1024
 
 interface Sample { mibps: number, cpuSeconds: number, peakRss: number, http?: HttpStats }
@@ -55,6 +62,8 @@ interface Row { client: string, versus: string, note?: string, samples: Sample[]
  */
 function serve (file: string, mibps: number | undefined): void {
   const size = statSync(file).size
+  // The cap: each slice of any response is sent at its turn, one SLOW_SLICE per sliceMs in all.
+  let nextAt = 0
   let stats = { requests: 0, sizes: [] as number[], inFlight: 0, maxInFlight: 0, connections: 0 }
   const server = createServer((req, res) => {
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
@@ -73,7 +82,14 @@ function serve (file: string, mibps: number | undefined): void {
     const body = createReadStream(file, { start, end, highWaterMark: mibps === undefined ? SERVE_CHUNK : SLOW_SLICE })
     if (mibps === undefined) { body.pipe(res); return }
     const sliceMs = SLOW_SLICE / (mibps * MiB) * 1000
-    body.pipe(new Transform({ transform (chunk, _enc, cb) { setTimeout(() => cb(null, chunk), sliceMs) } })).pipe(res)
+    const paced = new Transform({
+      transform (chunk: Buffer, _enc, cb) {
+        const now = performance.now()
+        nextAt = Math.max(now, nextAt) + chunk.length / SLOW_SLICE * sliceMs
+        setTimeout(() => cb(null, chunk), nextAt - now)
+      }
+    })
+    body.pipe(paced).pipe(res)
     res.once('close', () => { body.destroy() })
   })
   server.on('connection', () => { stats.connections++ })
@@ -113,6 +129,8 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
   const pieceKiB = envInt('BENCH_PIECE_KIB', 256)
   const seederCount = envInt('BENCH_WEBSEED_SEEDERS', 2)
   const slowMibps = envInt('BENCH_WEBSEED_SLOW_MIBPS', 20)
+  const capMibps = envInt('BENCH_WEBSEED_CAP_MIBPS', 64)
+  const seederCapMibps = envInt('BENCH_SEEDER_CAP_MIBPS', 48)
   const timeoutMs = envInt('BENCH_RUN_TIMEOUT_S', 180) * 1000
   const rounds = Math.max(1, envInt('BENCH_REPEAT', 3))
   const log = (s: string): void => { out.write(`  ${s}\n`) }
@@ -121,6 +139,7 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
   const rows: Row[] = []
   const scratch = mkdtempSync(join(SCRATCH, 'bt-stream-bench-webseed-'))
   let seeders: Seeders | undefined
+  const cappedSeeders: SeedSession[] = []
   try {
     const data = await ensureBenchData(sizeMiB, log)
     let base = data.path.replace(/\.bin$/, `-${pieceKiB}K-webseed.torrent`)
@@ -146,6 +165,17 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
     const slow = seeders === undefined ? undefined : await startServer(children, data.path, slowMibps)
     const withSlowSeed = join(scratch, 'slow-webseed.torrent')
     if (slow !== undefined) writeFileSync(withSlowSeed, torrentFileBytes(meta.infoBytes, { urlList: [slow.url] }))
+    const capped = seeders === undefined || capMibps === 0 ? undefined : await startServer(children, data.path, capMibps)
+    const withCappedSeed = join(scratch, 'capped-webseed.torrent')
+    const plainTorrent = join(scratch, 'plain.torrent')
+    if (capped !== undefined) {
+      writeFileSync(withCappedSeed, torrentFileBytes(meta.infoBytes, { urlList: [capped.url] }))
+      writeFileSync(plainTorrent, torrentFileBytes(meta.infoBytes, {}))
+      // Our own seeders, each capped by its upload limit; the file is known whole (no re-check).
+      const have = new BitField(meta.pieceCount)
+      for (let i = 0; i < meta.pieceCount; i++) have.set(i)
+      for (let i = 0; i < seederCount; i++) cappedSeeders.push(await seedFromDisk(meta, data.path, { host: '127.0.0.1', trackers: false, have, maxUploadRate: seederCapMibps * MiB }))
+    }
 
     const bt = (torrent: string, extra: string[]): string[] => [BT_STREAM, torrent, '--no-trackers', '--no-dht', '--quiet', ...extra]
     const disk = join(scratch, 'out.bin')
@@ -171,6 +201,18 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
       plan.push({ client: `web seed + ${n} seeders > /dev/null`, versus: 'faster alone', server, run: () => timed(children, 'mixed', process.execPath, bt(withSeed, ['--peer', peers]), data) })
       plan.push({ client: `${slowMibps} MiB/s web seed + ${n} seeders > /dev/null`, versus: 'seeders', server: slow, run: () => timed(children, 'slow mixed', process.execPath, bt(withSlowSeed, ['--peer', peers]), data) })
     }
+    if (capped !== undefined) {
+      const peers = cappedSeeders.map(s => `127.0.0.1:${s.port}`).join(',')
+      const n = cappedSeeders.length
+      plan.push({ client: `web seed capped ${capMibps} MiB/s > /dev/null`, versus: 'capped sum', server: capped, run: () => timed(children, 'capped web seed', process.execPath, bt(withCappedSeed, []), data) })
+      plan.push({ client: `${n} seeders capped ${seederCapMibps} MiB/s > /dev/null`, versus: 'capped sum', run: () => timed(children, 'capped seeders', process.execPath, bt(plainTorrent, ['--peer', peers]), data) })
+      plan.push({ client: `capped web seed + ${n} capped seeders > /dev/null`, versus: 'faster capped alone', server: capped, run: () => timed(children, 'capped mixed', process.execPath, bt(withCappedSeed, ['--peer', peers]), data) })
+    }
+    const only = process.env.BENCH_WEBSEED_ROWS
+    if (only !== undefined && only !== '') {
+      const keep = new RegExp(only)
+      for (let i = plan.length - 1; i >= 0; i--) if (!plan[i]!.client.startsWith('curl') && !keep.test(plan[i]!.client)) plan.splice(i, 1)
+    }
     // The file into the page cache before anything is timed: no row pays for the disk.
     await timed(children, 'warm-up', 'cat', [data.path], data)
     for (const p of plan) rows.push({ client: p.client, versus: p.versus, ...(p.note === undefined ? {} : { note: p.note }), samples: [] })
@@ -191,14 +233,16 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
         }
       }
     }
+    await capped?.stop()
     await slow?.stop()
     await server.stop()
   } finally {
     await seeders?.close()
+    await Promise.all(cappedSeeders.map(s => s.close()))
     await children.killAll()
     rmSync(scratch, { recursive: true, force: true })
   }
-  out.write('\n' + table(rows) + '\n')
+  out.write('\n' + table(rows, capMibps, seederCapMibps, seederCount) + '\n')
 }
 
 /** A downloader whose output goes to /dev/null: timed from spawn to its exit. */
@@ -228,9 +272,11 @@ async function piped (children: Children, client: string, args: string[], data: 
 /**
  * Medians per row. `x ref`: the median over rounds of this row's MiB/s over its reference's in the
  * same round: curl; for the mixed row, the faster of the web seed alone and the seeders alone; for
- * the slow web seed, the seeders alone (1.00 or more: the slow seed costs nothing).
+ * the slow web seed, the seeders alone (1.00 or more: the slow seed costs nothing); for the capped
+ * sources alone, the sum of the caps (what a mixed swarm of them can reach at most), and for the
+ * capped mixed row, the faster capped source alone.
  */
-function table (rows: Row[]): string {
+function table (rows: Row[], capMibps: number, seederCapMibps: number, seederCount: number): string {
   const byName = (prefix: string): Row | undefined => rows.find(r => r.client.startsWith(prefix))
   const curl = byName('curl')
   const alone = byName('web seed > ')
@@ -239,6 +285,12 @@ function table (rows: Row[]): string {
     const at = (x: Row | undefined): number | undefined => x?.samples[i]?.mibps
     if (r.versus === 'curl') return at(curl)
     if (r.versus === 'seeders') return at(seeders)
+    if (r.versus === 'capped sum') return capMibps + seederCapMibps * seederCount
+    if (r.versus === 'faster capped alone') {
+      const a = at(byName('web seed capped'))
+      const b = at(rows.find(x => / seeders capped /.test(x.client)))
+      return a === undefined || b === undefined ? undefined : Math.max(a, b)
+    }
     const a = at(alone)
     const b = at(seeders)
     return a === undefined || b === undefined ? undefined : Math.max(a, b)
