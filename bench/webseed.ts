@@ -18,12 +18,14 @@
  * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_RUN_TIMEOUT_S (180), BENCH_DIR,
  * BENCH_WEBSEED_SEEDERS (2; 0 skips the mixed rows), BENCH_WEBSEED_SLOW_MIBPS (20),
  * BENCH_WEBSEED_CAP_MIBPS (64; 0 skips the capped rows), BENCH_SEEDER_CAP_MIBPS (48),
- * BENCH_REPEAT (3 rounds), BENCH_WEBSEED_ROWS (a regular expression: only the rows it matches, and curl). Each round runs every row once, in turn (interleaved: a neighbour's
+ * BENCH_REPEAT (3 rounds), BENCH_BASELINE (another build's bin/bt-stream.js: every bt-stream row
+ * runs with it too, right after, in the same round), BENCH_WEBSEED_ROWS (a regular expression: only the rows it matches, and curl). Each round runs every row once, in turn (interleaved: a neighbour's
  * burst on this shared machine hits every row alike); a row shows the median MiB/s of the rounds
  * and the median of its per-round ratio to curl (or to the seeders alone, for the mixed rows).
  * MiB/s = file size / (spawn of the downloader to its exit, or to the consumer's last byte).
  * The file is read once (cat) before anything is timed, so every row reads it from the page cache.
- * HTTP requests: what the server saw in the row's last round (count, median size, most at once).
+ * HTTP requests: what the server saw in the row's last round (bytes asked for, requests, their
+ * median size, most at once).
  */
 import { createReadStream, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -44,6 +46,9 @@ import { BitField } from '../lib/wire/bitfield.js'
 const MiB = 1024 * 1024
 const SELF = fileURLToPath(import.meta.url)
 const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
+/** Another build's bin/bt-stream.js: each bt-stream row runs with it too, in the same round ("[baseline]"). */
+const BASELINE = process.env.BENCH_BASELINE
+const BASELINE_TAG = ' [baseline]'
 const CONSUMER = fileURLToPath(new URL('./swarm/consumer.js', import.meta.url))
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : '/tmp'
 /** Read-ahead of the server's file streams: big reads, as a static file server does. */
@@ -52,7 +57,7 @@ const SERVE_CHUNK = 1024 * 1024
 const SLOW_SLICE = 64 * 1024
 
 interface Sample { mibps: number, cpuSeconds: number, peakRss: number, http?: HttpStats }
-interface HttpStats { requests: number, medianBytes: number, maxInFlight: number, connections: number }
+interface HttpStats { requests: number, bytes: number, medianBytes: number, maxInFlight: number, connections: number }
 interface Row { client: string, versus: string, note?: string, samples: Sample[], error?: string }
 
 /**
@@ -98,7 +103,7 @@ function serve (file: string, mibps: number | undefined): void {
   const lines = createInterface({ input: process.stdin })
   lines.on('line', line => {
     const sizes = stats.sizes.sort((x, y) => x - y)
-    const out: HttpStats = { requests: stats.requests, medianBytes: sizes[sizes.length >> 1] ?? 0, maxInFlight: stats.maxInFlight, connections: stats.connections }
+    const out: HttpStats = { requests: stats.requests, bytes: sizes.reduce((a, b) => a + b, 0), medianBytes: sizes[sizes.length >> 1] ?? 0, maxInFlight: stats.maxInFlight, connections: stats.connections }
     process.stdout.write(JSON.stringify({ seq: Number(line.split(' ')[1]), stats: out }) + '\n')
     stats = { requests: 0, sizes: [], inFlight: stats.inFlight, maxInFlight: 0, connections: 0 }
   })
@@ -177,41 +182,49 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
       for (let i = 0; i < seederCount; i++) cappedSeeders.push(await seedFromDisk(meta, data.path, { host: '127.0.0.1', trackers: false, have, maxUploadRate: seederCapMibps * MiB }))
     }
 
-    const bt = (torrent: string, extra: string[]): string[] => [BT_STREAM, torrent, '--no-trackers', '--no-dht', '--quiet', ...extra]
+    const bt = (bin: string, torrent: string, extra: string[]): string[] => [bin, torrent, '--no-trackers', '--no-dht', '--quiet', ...extra]
     const disk = join(scratch, 'out.bin')
-    const plan: Array<{ client: string, versus: string, note?: string, server?: Server, run: () => Promise<Sample> }> = []
+    interface Planned { client: string, versus: string, note?: string, server?: Server, bin?: string, run: (bin: string) => Promise<Sample> }
+    const plan: Planned[] = []
     if (spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0) {
       plan.push({ client: 'curl > /dev/null', versus: 'curl', server, run: () => timed(children, 'curl', 'curl', ['-s', '-f', '-o', '/dev/null', server.url], data) })
     } else {
       rows.push({ client: 'curl > /dev/null', versus: 'curl', samples: [], error: 'curl not found' })
     }
-    plan.push({ client: 'web seed > /dev/null', versus: 'curl', server, run: () => timed(children, 'web seed', process.execPath, bt(withSeed, []), data) })
-    plan.push({ client: 'web seed | node sha1', versus: 'curl', note: 'SHA-1 of stream = file', server, run: () => piped(children, 'web seed | node sha1', bt(withSeed, []), data) })
+    plan.push({ client: 'web seed > /dev/null', versus: 'curl', server, bin: BT_STREAM, run: bin => timed(children, 'web seed', process.execPath, bt(bin, withSeed, []), data) })
+    plan.push({ client: 'web seed | node sha1', versus: 'curl', note: 'SHA-1 of stream = file', server, bin: BT_STREAM, run: bin => piped(children, 'web seed | node sha1', bt(bin, withSeed, []), data) })
     // A fresh output each time: a rerun into a finished file would only check it (resume).
     plan.push({
       client: 'web seed -o /dev/shm',
       versus: 'curl',
       server,
-      run: async () => { rmSync(disk, { force: true }); try { return await timed(children, 'web seed -o', process.execPath, bt(withSeed, ['-o', disk]), data) } finally { rmSync(disk, { force: true }) } }
+      bin: BT_STREAM,
+      run: async bin => { rmSync(disk, { force: true }); try { return await timed(children, 'web seed -o', process.execPath, bt(bin, withSeed, ['-o', disk]), data) } finally { rmSync(disk, { force: true }) } }
     })
     if (seeders !== undefined && slow !== undefined) {
       const peers = seeders.ports.map(p => `127.0.0.1:${p}`).join(',')
       const n = seeders.ports.length
-      plan.push({ client: `${n} ${seeders.kind} seeders > /dev/null`, versus: 'curl', run: () => timed(children, 'seeders', process.execPath, bt(base, ['--peer', peers]), data) })
-      plan.push({ client: `web seed + ${n} seeders > /dev/null`, versus: 'faster alone', server, run: () => timed(children, 'mixed', process.execPath, bt(withSeed, ['--peer', peers]), data) })
-      plan.push({ client: `${slowMibps} MiB/s web seed + ${n} seeders > /dev/null`, versus: 'seeders', server: slow, run: () => timed(children, 'slow mixed', process.execPath, bt(withSlowSeed, ['--peer', peers]), data) })
+      plan.push({ client: `${n} ${seeders.kind} seeders > /dev/null`, versus: 'curl', bin: BT_STREAM, run: bin => timed(children, 'seeders', process.execPath, bt(bin, base, ['--peer', peers]), data) })
+      plan.push({ client: `web seed + ${n} seeders > /dev/null`, versus: 'faster alone', server, bin: BT_STREAM, run: bin => timed(children, 'mixed', process.execPath, bt(bin, withSeed, ['--peer', peers]), data) })
+      plan.push({ client: `${slowMibps} MiB/s web seed + ${n} seeders > /dev/null`, versus: 'seeders', server: slow, bin: BT_STREAM, run: bin => timed(children, 'slow mixed', process.execPath, bt(bin, withSlowSeed, ['--peer', peers]), data) })
     }
     if (capped !== undefined) {
       const peers = cappedSeeders.map(s => `127.0.0.1:${s.port}`).join(',')
       const n = cappedSeeders.length
-      plan.push({ client: `web seed capped ${capMibps} MiB/s > /dev/null`, versus: 'capped sum', server: capped, run: () => timed(children, 'capped web seed', process.execPath, bt(withCappedSeed, []), data) })
-      plan.push({ client: `${n} seeders capped ${seederCapMibps} MiB/s > /dev/null`, versus: 'capped sum', run: () => timed(children, 'capped seeders', process.execPath, bt(plainTorrent, ['--peer', peers]), data) })
-      plan.push({ client: `capped web seed + ${n} capped seeders > /dev/null`, versus: 'faster capped alone', server: capped, run: () => timed(children, 'capped mixed', process.execPath, bt(withCappedSeed, ['--peer', peers]), data) })
+      plan.push({ client: `web seed capped ${capMibps} MiB/s > /dev/null`, versus: 'capped sum', server: capped, bin: BT_STREAM, run: bin => timed(children, 'capped web seed', process.execPath, bt(bin, withCappedSeed, []), data) })
+      plan.push({ client: `${n} seeders capped ${seederCapMibps} MiB/s > /dev/null`, versus: 'capped sum', bin: BT_STREAM, run: bin => timed(children, 'capped seeders', process.execPath, bt(bin, plainTorrent, ['--peer', peers]), data) })
+      plan.push({ client: `capped web seed + ${n} capped seeders > /dev/null`, versus: 'faster capped alone', server: capped, bin: BT_STREAM, run: bin => timed(children, 'capped mixed', process.execPath, bt(bin, withCappedSeed, ['--peer', peers]), data) })
     }
     const only = process.env.BENCH_WEBSEED_ROWS
     if (only !== undefined && only !== '') {
       const keep = new RegExp(only)
       for (let i = plan.length - 1; i >= 0; i--) if (!plan[i]!.client.startsWith('curl') && !keep.test(plan[i]!.client)) plan.splice(i, 1)
+    }
+    if (BASELINE !== undefined && BASELINE !== '') {
+      for (let i = plan.length - 1; i >= 0; i--) {
+        const p = plan[i]!
+        if (p.bin !== undefined) plan.splice(i + 1, 0, { ...p, client: p.client + BASELINE_TAG, bin: BASELINE })
+      }
     }
     // The file into the page cache before anything is timed: no row pays for the disk.
     await timed(children, 'warm-up', 'cat', [data.path], data)
@@ -223,7 +236,7 @@ export async function printWebSeedBench (out: NodeJS.WritableStream): Promise<vo
         if (row.error !== undefined) continue
         try {
           await p.server?.stats()
-          const sample = await deadline(p.run(), timeoutMs, p.client)
+          const sample = await deadline(p.run(p.bin ?? BT_STREAM), timeoutMs, p.client)
           if (p.server !== undefined) sample.http = await p.server.stats()
           row.samples.push(sample)
           log(`${p.client}: ${sample.mibps.toFixed(0)} MiB/s`)
@@ -277,18 +290,21 @@ async function piped (children: Children, client: string, args: string[], data: 
  * capped mixed row, the faster capped source alone.
  */
 function table (rows: Row[], capMibps: number, seederCapMibps: number, seederCount: number): string {
-  const byName = (prefix: string): Row | undefined => rows.find(r => r.client.startsWith(prefix))
-  const curl = byName('curl')
-  const alone = byName('web seed > ')
-  const seeders = rows.find(r => / seeders > /.test(r.client) && !r.client.includes('web seed'))
+  const curl = rows.find(r => r.client.startsWith('curl'))
   const reference = (r: Row, i: number): number | undefined => {
+    // A baseline row is compared with the baseline's own rows.
+    const tag = r.client.endsWith(BASELINE_TAG)
+    const find = (test: (client: string) => boolean): Row | undefined => rows.find(x => test(x.client) && x.client.endsWith(BASELINE_TAG) === tag)
+    const byName = (prefix: string): Row | undefined => find(c => c.startsWith(prefix))
+    const alone = byName('web seed > ')
+    const seeders = find(c => / seeders > /.test(c) && !c.includes('web seed'))
     const at = (x: Row | undefined): number | undefined => x?.samples[i]?.mibps
     if (r.versus === 'curl') return at(curl)
     if (r.versus === 'seeders') return at(seeders)
     if (r.versus === 'capped sum') return capMibps + seederCapMibps * seederCount
     if (r.versus === 'faster capped alone') {
       const a = at(byName('web seed capped'))
-      const b = at(rows.find(x => / seeders capped /.test(x.client)))
+      const b = at(find(c => / seeders capped /.test(c)))
       return a === undefined || b === undefined ? undefined : Math.max(a, b)
     }
     const a = at(alone)
@@ -307,7 +323,7 @@ function table (rows: Row[], capMibps: number, seederCapMibps: number, seederCou
       r.versus,
       median(r.samples.map(s => s.cpuSeconds)).toFixed(1),
       `${Math.round(median(r.samples.map(s => s.peakRss)) / MiB)} MiB`,
-      http === undefined || r.client.startsWith('curl') ? '' : `${http.requests} × ${(http.medianBytes / MiB).toFixed(1)} MiB, ≤ ${http.maxInFlight} at once`,
+      http === undefined || r.client.startsWith('curl') ? '' : `${Math.round(http.bytes / MiB)} MiB in ${http.requests} (median ${(http.medianBytes / MiB).toFixed(1)} MiB), ≤ ${http.maxInFlight} at once`,
       r.note ?? ''
     ]
   })
