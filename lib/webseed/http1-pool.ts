@@ -187,7 +187,8 @@ export class PlainHttpPool {
       const conn = reused ?? new Connection(host, port, key)
       try {
         await this.exchange(conn, request, signal, sink)
-        if (!conn.closed && !this.destroyed) this.putBack(conn)
+        if (this.destroyed) conn.abort(new Error('closed'))
+        else if (!conn.closed) this.putBack(conn)
         return
       } catch (err) {
         if (reused !== undefined && err instanceof NoAnswer && !signal.aborted) continue
