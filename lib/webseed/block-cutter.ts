@@ -3,8 +3,9 @@
  * block lying whole in a chunk is handed over as a view of it, without a copy; one split between
  * two chunks is put together in this cutter's one BLOCK_LENGTH scratch buffer. Either way the
  * bytes are valid only during `deliver`: the swarm copies each block into its piece before its
- * onMessage returns (WirePeer's contract), and the chunk's read buffer is reused after `feed`.
- * So what a cutter holds is at most one partial block.
+ * onMessage returns (WirePeer's contract), which lets the scratch buffer be reused at once, and
+ * the caller may reuse a chunk once `feed` returns. So what a cutter holds is at most one partial
+ * block.
  */
 import { BLOCK_LENGTH } from '../pieces/active-piece.js'
 

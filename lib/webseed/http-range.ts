@@ -1,10 +1,9 @@
 /**
- * One HTTP range request to a web seed (BEP 19): `GET` with `Range: bytes=a-b`, redirects followed
- * (a bounded number), and the answer checked before a byte of its body is read. Plain http goes on
- * our own keep-alive connections (http1-pool.ts: one read buffer per socket, no allocation per
- * read); https, URLs with credentials, and answers our client does not frame (chunked) go on
- * node:http / node:https with the caller's keep-alive agents. What can go wrong is sorted into
- * kinds the caller acts on:
+ * One HTTP range request to a web seed (BEP 19), on Node's own client (node:http / node:https
+ * with the caller's keep-alive agents): `GET` with `Range: bytes=a-b`, redirects followed (a
+ * bounded number), and the answer checked before a byte of its body is read. Body chunks go to the
+ * caller as node:http delivers them (each a buffer of its own), no copy here; bytes past the range
+ * are never handed over. What can go wrong is sorted into kinds the caller acts on:
  *
  * - `fatal`: the URL cannot serve this torrent (4xx, a server that ignores Range and answers 200
  *   with the whole file, a file of another size, a compressed body, a redirect loop): the web seed
@@ -17,7 +16,6 @@
 import http from 'node:http'
 import https from 'node:https'
 import { BtStreamError } from '../util/errors.js'
-import { BodyCut, NoAnswer, PlainHttpUnsupported, type BodySink, type PlainHttpPool, type ResponseHead } from './http1-pool.js'
 
 /** Redirects followed for one request (curl's default is 50; mirrors use one or two). */
 const MAX_REDIRECTS = 5
@@ -53,70 +51,37 @@ export interface RangeRequest {
   readonly fileLength: number
 }
 
-/** Where a range's body bytes go: valid only during the call (a reused read buffer may hold them). */
+/** Where a range's body bytes go, in order. A chunk is valid only during the call (the caller copies what it keeps). */
 export type OnBodyChunk = (chunk: Buffer) => void
-
-export interface Transports {
-  /** node:https (and node:http where our own client cannot read an answer), keep-alive. */
-  readonly agents: Agents
-  /** Plain http: our own keep-alive connections (http1-pool.ts). */
-  readonly plain: PlainHttpPool
-}
 
 /**
  * Fetches bytes `start..end` of the file into `onChunk`, in order, and resolves with the URL that
  * answered (after redirects), for the next request of the same file. Rejects with a WebSeedError
  * (or `signal`'s reason when aborted); the status and headers are checked before a byte of the
- * body is read, and bytes past the range are never read.
+ * body is read, and bytes past the range are never handed over.
  */
-export async function fetchRange (r: RangeRequest, transports: Transports, signal: AbortSignal, onChunk: OnBodyChunk): Promise<string> {
+export async function fetchRange (r: RangeRequest, agents: Agents, signal: AbortSignal, onChunk: OnBodyChunk): Promise<string> {
   let url = r.url
-  let plain = true
   const headers = { Range: `bytes=${r.start}-${r.end - 1}`, ...HEADERS }
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    let redirect: { status: number, location: string } | undefined
-    let problem: WebSeedError | undefined
-    let left = r.end - r.start
-    const sink: BodySink = {
-      onHead: head => {
-        if (head.status >= 300 && head.status < 400 && head.status !== 304 && head.headers.location !== undefined) {
-          redirect = { status: head.status, location: head.headers.location }
-          return -1
-        }
-        problem = checkAnswer(head, r)
-        // Not one byte of a wrong body is read: a server ignoring Range would send the whole file.
-        return problem === undefined ? left : -1
-      },
-      onChunk: chunk => { left -= chunk.length; onChunk(chunk) }
-    }
-    const target = parseUrl(url)
-    try {
-      if (plain && target.protocol === 'http:' && target.username === '' && target.password === '') await transports.plain.get(target, headers, signal, sink)
-      else await nodeGet(url, headers, transports.agents, signal, sink)
-    } catch (err) {
-      if (signal.aborted) throw signal.reason
-      if (err instanceof PlainHttpUnsupported) {
-        // Chunked, or framed by the close: node:http reads it (this request only, then ours again).
-        if (left !== r.end - r.start) throw new WebSeedError(`closed the body ${left} bytes short`, 'transient', undefined, { cause: err })
-        plain = false
-        hop--
-        continue
-      }
-      if (err instanceof WebSeedError) throw err
-      if (err instanceof BodyCut || left !== r.end - r.start) throw new WebSeedError(`closed the body ${left} bytes short${err instanceof BodyCut && err.cause instanceof Error ? ` (${err.cause.message})` : ''}`, 'transient', undefined, { cause: err })
-      const cause = err instanceof NoAnswer && err.cause instanceof Error ? err.cause : err
-      throw new WebSeedError(cause instanceof Error ? describeNetError(cause) : String(cause), 'transient', undefined, { cause })
-    }
-    plain = true
-    if (problem !== undefined) throw problem
-    if (redirect !== undefined) {
+    const res = await answer(url, headers, agents, signal)
+    const status = res.statusCode ?? 0
+    if (status >= 300 && status < 400 && status !== 304 && res.headers.location !== undefined) {
+      // Its body is not read: the connection goes (a redirect is once per file and URL).
+      res.destroy()
       let next: URL
-      try { next = new URL(redirect.location, url) } catch { throw new WebSeedError(`${redirect.status} redirect to an invalid URL`, 'fatal') }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new WebSeedError(`${redirect.status} redirect to ${next.protocol} URL`, 'fatal')
+      try { next = new URL(res.headers.location, url) } catch { throw new WebSeedError(`${status} redirect to an invalid URL`, 'fatal') }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new WebSeedError(`${status} redirect to ${next.protocol} URL`, 'fatal')
       url = next.toString()
       continue
     }
-    if (left > 0) throw new WebSeedError(`closed the body ${left} bytes short`, 'transient')
+    const problem = checkAnswer(res, r)
+    if (problem !== undefined) {
+      // Not one byte of a wrong body is read: a server ignoring Range would send the whole file.
+      res.destroy()
+      throw problem
+    }
+    await readBody(res, r.end - r.start, signal, onChunk)
     return url
   }
   throw new WebSeedError(`more than ${MAX_REDIRECTS} redirects`, 'fatal')
@@ -124,19 +89,28 @@ export async function fetchRange (r: RangeRequest, transports: Transports, signa
 
 const HEADERS: Readonly<Record<string, string>> = { 'Accept-Encoding': 'identity', 'User-Agent': 'bt-stream' }
 
-function parseUrl (url: string): URL {
-  try { return new URL(url) } catch (err) { throw new WebSeedError(`bad URL ${url}`, 'fatal', undefined, { cause: err }) }
+/**
+ * The response to one GET (its head; the body not yet read). A request that fails before any
+ * answer on a kept-alive socket the server had closed while it sat idle (its keep-alive timeout
+ * and our reuse crossed) is sent again, as RFC 9112 9.3.1 allows for a GET: each such failure
+ * costs the agent that dead socket, so this ends at the latest on a new connection, whose failure
+ * is the server's.
+ */
+async function answer (url: string, headers: Readonly<Record<string, string>>, agents: Agents, signal: AbortSignal): Promise<http.IncomingMessage> {
+  for (;;) {
+    const r = await get(url, headers, agents, signal)
+    if (r.res !== undefined) return r.res
+    if (signal.aborted) throw signal.reason
+    if (!r.reused) throw new WebSeedError(describeNetError(r.err), 'transient', undefined, { cause: r.err })
+  }
 }
 
-/** One GET on node:http / node:https, read into `sink` like the plain client does. */
-function nodeGet (url: string, headers: Readonly<Record<string, string>>, agents: Agents, signal: AbortSignal, sink: BodySink): Promise<void> {
+type Sent = { res: http.IncomingMessage, reused?: undefined, err?: undefined } | { res?: undefined, reused: boolean, err: Error }
+
+function get (url: string, headers: Readonly<Record<string, string>>, agents: Agents, signal: AbortSignal): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:')
-    const options: http.RequestOptions = {
-      agent: secure ? agents.https : agents.http,
-      headers,
-      signal
-    }
+    const options: http.RequestOptions = { agent: secure ? agents.https : agents.http, headers, signal }
     let req: http.ClientRequest
     try {
       req = secure ? https.get(url, options) : http.get(url, options)
@@ -144,51 +118,58 @@ function nodeGet (url: string, headers: Readonly<Record<string, string>>, agents
       reject(new WebSeedError(`bad URL ${url}`, 'fatal', undefined, { cause: err }))
       return
     }
+    req.once('response', (res: http.IncomingMessage) => { resolve({ res }) })
+    // 'on', not 'once': a socket error after the response (a cut body, seen by readBody) must not
+    // go unhandled. Before it, the promise settles here (later calls are no-ops).
+    req.on('error', err => { resolve({ reused: req.reusedSocket, err }) })
+  })
+}
+
+/**
+ * The body into `onChunk`: `length` bytes, each chunk handed over as node:http delivers it (its
+ * own buffer, one per socket read: no copy here; a view when it runs past the range). A body
+ * longer than the range closes the connection instead of reading the rest.
+ */
+function readBody (res: http.IncomingMessage, length: number, signal: AbortSignal, onChunk: OnBodyChunk): Promise<void> {
+  return new Promise((resolve, reject) => {
     let received = 0
     let settled = false
-    const finish = (err?: Error): void => {
+    const settle = (err?: unknown): void => {
       if (settled) return
       settled = true
       if (err === undefined) resolve()
       else reject(err)
     }
-    req.once('response', (res: http.IncomingMessage) => {
-      const want = sink.onHead({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: flatHeaders(res.headers) })
-      if (want <= 0) {
-        res.destroy()
-        finish()
-        return
+    const cut = (cause?: Error): void => {
+      if (received === length) { settle(); return }
+      if (signal.aborted) { settle(signal.reason); return }
+      const why = cause === undefined ? '' : ` (${describeNetError(cause)})`
+      settle(new WebSeedError(`closed the body ${length - received} bytes short${why}`, 'transient', undefined, { cause }))
+    }
+    const onData = (chunk: Buffer): void => {
+      // Bytes past the range (a chunked body that goes on): not read.
+      if (received === length) { res.destroy(); return }
+      const take = Math.min(chunk.length, length - received)
+      received += take
+      onChunk(take === chunk.length ? chunk : chunk.subarray(0, take))
+      if (received === length) {
+        // A longer body than the range is not read (and that connection not kept alive).
+        if (chunk.length > take) res.destroy()
+        settle()
       }
-      res.on('data', (chunk: Buffer) => {
-        if (settled) return
-        const take = Math.min(chunk.length, want - received)
-        received += take
-        sink.onChunk(take === chunk.length ? chunk : chunk.subarray(0, take))
-        if (received === want) {
-          // A longer body is not read (and the connection not kept alive).
-          if (chunk.length > take) res.destroy()
-          finish()
-        }
-      })
-      res.once('end', () => { finish(received === want ? undefined : new BodyCut(received)) })
-      res.once('error', err => { finish(received === want ? undefined : new BodyCut(received, { cause: err })) })
-      res.once('close', () => { finish(received === want ? undefined : new BodyCut(received)) })
-    })
-    // 'on', not 'once': a socket error after the response (a cut body) must not go unhandled.
-    req.on('error', err => { finish(signal.aborted ? err : received > 0 ? new BodyCut(received, { cause: err }) : new NoAnswer(err.message, { cause: err })) })
+    }
+    res.on('data', onData)
+    res.once('end', () => { cut() })
+    // 'on', not 'once': nothing a destroyed response emits may go unhandled.
+    res.on('error', err => { cut(err) })
+    res.once('close', () => { cut() })
   })
 }
 
-function flatHeaders (h: http.IncomingHttpHeaders): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {}
-  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v.join(', ') : v
-  return out
-}
-
 /** Undefined when the answer is the range we asked for; the reason otherwise. */
-function checkAnswer (res: ResponseHead, r: RangeRequest): WebSeedError | undefined {
-  const status = res.status
-  const statusText = `${status}${res.statusMessage === '' ? '' : ' ' + res.statusMessage}`
+function checkAnswer (res: http.IncomingMessage, r: RangeRequest): WebSeedError | undefined {
+  const status = res.statusCode ?? 0
+  const statusText = `${status}${res.statusMessage === undefined || res.statusMessage === '' ? '' : ' ' + res.statusMessage}`
   if (status === 503) {
     const after = retryAfterMs(res.headers['retry-after'])
     return after === undefined

@@ -27,8 +27,7 @@ import { BlockCutter, type Block } from './block-cutter.js'
 import { BitField } from '../wire/bitfield.js'
 import type { WirePeer } from '../swarm/types.js'
 import type { Message } from '../wire/messages.js'
-import { fetchRange, WebSeedError, type Transports } from './http-range.js'
-import { PlainHttpPool } from './http1-pool.js'
+import { fetchRange, WebSeedError, type Agents } from './http-range.js'
 import { fileUrl } from './url.js'
 
 /**
@@ -99,7 +98,7 @@ export class WebSeedPeer implements WirePeer {
   readonly url: string
   readonly extensionPeer: ExtensionPeer
   private readonly opts: WebSeedPeerOptions
-  private readonly transports: Transports
+  private readonly agents: Agents
   private readonly queued: Block[] = []
   private readonly byKey = new Map<number, Block>()
   private readonly running = new Set<Run>()
@@ -120,12 +119,9 @@ export class WebSeedPeer implements WirePeer {
     this.url = opts.url
     // A stable id per URL: the swarm keys peers by id, and two web seeds must never collide.
     this.peerId = createHash('sha1').update(`bt-stream web seed ${opts.url}`).digest()
-    this.transports = {
-      agents: {
-        http: new http.Agent({ keepAlive: true, maxSockets: LANES }),
-        https: new https.Agent({ keepAlive: true, maxSockets: LANES, ...opts.tls })
-      },
-      plain: new PlainHttpPool()
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: LANES }),
+      https: new https.Agent({ keepAlive: true, maxSockets: LANES, ...opts.tls })
     }
     const self = this
     this.extensionPeer = {
@@ -184,9 +180,8 @@ export class WebSeedPeer implements WirePeer {
     for (const run of this.running) this.stopRun(run)
     this.queued.length = 0
     this.byKey.clear()
-    this.transports.agents.http.destroy()
-    this.transports.agents.https.destroy()
-    this.transports.plain.destroy()
+    this.agents.http.destroy()
+    this.agents.https.destroy()
     const missingFile = err instanceof WebSeedError && err.kind === 'missing' ? err.fileIndex : undefined
     this.opts.onStatus?.({ kind: 'closed', reason: err?.message, ...(missingFile === undefined ? {} : { missingFile }) })
     // Like a socket's 'close': after the caller's stack, never inside it.
@@ -252,7 +247,7 @@ export class WebSeedPeer implements WirePeer {
     const idleMs = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS
     const timer = setTimeout(() => run.abort.abort(new WebSeedError(`no answer for ${idleMs < 1000 ? `${idleMs} ms` : `${Math.round(idleMs / 1000)} s`}`, 'transient')), idleMs)
     try {
-      const url = await fetchRange(r, this.transports, run.abort.signal, chunk => {
+      const url = await fetchRange(r, this.agents, run.abort.signal, chunk => {
         timer.refresh()
         run.cutter.feed(chunk, () => run.stopped)
       })

@@ -1,7 +1,7 @@
 /**
- * fetchRange on plain http (our own keep-alive connections, http1-pool.ts): how servers frame
- * answers (RFC 9112: Content-Length, chunked, a head in pieces), keep-alive reuse, and a
- * connection the server closed while it sat idle.
+ * fetchRange on node:http with a keep-alive Agent: bodies framed by Content-Length or chunked
+ * (RFC 9112), a body that arrives in pieces, keep-alive reuse, and a kept-alive connection the
+ * server closed while it sat idle.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,26 +9,21 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import { once } from 'node:events'
-import { fetchRange, type Transports } from '../../lib/webseed/http-range.js'
-import { PlainHttpPool } from '../../lib/webseed/http1-pool.js'
+import { fetchRange, type Agents } from '../../lib/webseed/http-range.js'
 
 const DATA = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff))
 
-function transports (): Transports {
-  return {
-    agents: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
-    plain: new PlainHttpPool()
-  }
+function transports (): Agents {
+  return { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) }
 }
 
-function close (t: Transports): void {
-  t.plain.destroy()
-  t.agents.http.destroy()
-  t.agents.https.destroy()
+function close (a: Agents): void {
+  a.http.destroy()
+  a.https.destroy()
 }
 
-/** The bytes of `start..end` of DATA as fetchRange hands them over (copied: chunks are reused). */
-async function fetchBytes (tr: Transports, url: string, start: number, end: number): Promise<Buffer> {
+/** The bytes of `start..end` of DATA as fetchRange hands them over (copied: a chunk is valid only during the call). */
+async function fetchBytes (tr: Agents, url: string, start: number, end: number): Promise<Buffer> {
   const parts: Buffer[] = []
   await fetchRange({ url, start, end, fileLength: DATA.length }, tr, new AbortController().signal, chunk => { parts.push(Buffer.from(chunk)) })
   return Buffer.concat(parts)
@@ -77,7 +72,7 @@ test('RFC 9112 chunked: a 206 sent with Transfer-Encoding: chunked is read (thro
   assert.deepEqual(await fetchBytes(tr, `http://127.0.0.1:${port}/f`, 10, 250_010), DATA.subarray(10, 250_010))
 })
 
-test('RFC 9112: a response head that arrives a few bytes at a time is put together', async (t) => {
+test('RFC 9112: a body that arrives in pieces (a few bytes, then a pause) is handed over in order, bytes exact', async (t) => {
   const sockets = new Set<net.Socket>()
   const server = net.createServer(socket => {
     sockets.add(socket)
@@ -86,21 +81,21 @@ test('RFC 9112: a response head that arrives a few bytes at a time is put togeth
       const m = /Range: bytes=(\d+)-(\d+)/i.exec(req.toString('latin1'))!
       const start = Number(m[1])
       const end = Number(m[2]) + 1
-      const head = Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${start}-${end - 1}/${DATA.length}\r\nContent-Length: ${end - start}\r\n\r\n`, 'latin1')
-      // The head in 3-byte writes, its last 2 bytes with the body's first 10.
-      const split = head.length - 2
-      for (let at = 0; at < split; at += 3) {
-        socket.write(head.subarray(at, Math.min(at + 3, split)))
-        await new Promise(resolve => setTimeout(resolve, 2))
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${start}-${end - 1}/${DATA.length}\r\nContent-Length: ${end - start}\r\n\r\n`, 'latin1')
+      // Pieces of 1, 7, 1000 bytes (not a block's 16 KiB), each after a pause, then the rest.
+      let at = start
+      for (const n of [1, 7, 1000, 1, 5000]) {
+        socket.write(DATA.subarray(at, at + n))
+        at += n
+        await new Promise(resolve => setTimeout(resolve, 5))
       }
-      socket.write(Buffer.concat([head.subarray(split), DATA.subarray(start, start + 10)]))
-      socket.end(DATA.subarray(start + 10, end))
+      socket.end(DATA.subarray(at, end))
     })
   })
   const port = await listen(server)
   const tr = transports()
   t.after(() => { close(tr); for (const s of sockets) s.destroy(); server.close() })
-  assert.deepEqual(await fetchBytes(tr, `http://127.0.0.1:${port}/f`, 1000, 21_000), DATA.subarray(1000, 21_000))
+  assert.deepEqual(await fetchBytes(tr, `http://127.0.0.1:${port}/f`, 1000, 41_000), DATA.subarray(1000, 41_000))
 })
 
 for (const wait of [0, 100]) {
