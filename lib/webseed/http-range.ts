@@ -15,7 +15,7 @@
  */
 import http from 'node:http'
 import https from 'node:https'
-import { BtStreamError } from '../util/errors.js'
+import { BtStreamError, describeSystemError } from '../util/errors.js'
 
 /** Redirects followed for one request (curl's default is 50; mirrors use one or two). */
 const MAX_REDIRECTS = 5
@@ -101,7 +101,7 @@ async function answer (url: string, headers: Readonly<Record<string, string>>, a
     const r = await get(url, headers, agents, signal)
     if (r.res !== undefined) return r.res
     if (signal.aborted) throw signal.reason
-    if (!r.reused) throw new WebSeedError(describeNetError(r.err), 'transient', undefined, { cause: r.err })
+    if (!r.reused) throw new WebSeedError(describeSystemError(r.err), 'transient', undefined, { cause: r.err })
   }
 }
 
@@ -143,7 +143,7 @@ function readBody (res: http.IncomingMessage, length: number, signal: AbortSigna
     const cut = (cause?: Error): void => {
       if (received === length) { settle(); return }
       if (signal.aborted) { settle(signal.reason); return }
-      const why = cause === undefined ? '' : ` (${describeNetError(cause)})`
+      const why = cause === undefined ? '' : ` (${describeSystemError(cause)})`
       settle(new WebSeedError(`closed the body ${length - received} bytes short${why}`, 'transient', undefined, { cause }))
     }
     const onData = (chunk: Buffer): void => {
@@ -211,9 +211,4 @@ export function retryAfterMs (v: string | undefined, now: number = Date.now()): 
   if (/^\d+$/.test(s)) return Number(s) * 1000
   const at = Date.parse(s)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
-}
-
-function describeNetError (err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code
-  return code === undefined ? err.message : `${code}: ${err.message}`
 }

@@ -9,7 +9,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import { once } from 'node:events'
-import { fetchRange, type Agents } from '../../lib/webseed/http-range.js'
+import { fetchRange, WebSeedError, type Agents } from '../../lib/webseed/http-range.js'
 
 const DATA = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff))
 
@@ -120,3 +120,17 @@ for (const wait of [0, 100]) {
     assert.equal(connections, 2)
   })
 }
+
+test('a web seed nothing listens on: a transient failure whose reason names the system error once, in words', async (t) => {
+  const server = net.createServer()
+  const port = await listen(server)
+  await new Promise(resolve => server.close(resolve))
+  const tr = transports()
+  t.after(() => { close(tr) })
+  await assert.rejects(fetchBytes(tr, `http://127.0.0.1:${port}/f`, 0, 10), (err: unknown) => {
+    assert.ok(err instanceof WebSeedError)
+    assert.equal(err.kind, 'transient')
+    assert.equal(err.message, 'connection refused (nothing listening there) (ECONNREFUSED)')
+    return true
+  })
+})
