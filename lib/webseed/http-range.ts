@@ -1,8 +1,9 @@
 /**
- * One HTTP range request to a web seed (BEP 19), on Node's own client (node:http / node:https with
- * the caller's keep-alive agents): `GET` with `Range: bytes=a-b`, redirects followed (a bounded
- * number), and the answer checked before a byte of its body is read. What can go wrong is sorted
- * into three kinds the caller acts on:
+ * One HTTP range request to a web seed (BEP 19), on Node's own client (node:http / node:https
+ * with the caller's keep-alive agents): `GET` with `Range: bytes=a-b`, redirects followed (a
+ * bounded number), and the answer checked before a byte of its body is read. Body chunks go to the
+ * caller as node:http delivers them (each a buffer of its own), no copy here; bytes past the range
+ * are never handed over. What can go wrong is sorted into kinds the caller acts on:
  *
  * - `fatal`: the URL cannot serve this torrent (4xx, a server that ignores Range and answers 200
  *   with the whole file, a file of another size, a compressed body, a redirect loop): the web seed
@@ -14,7 +15,7 @@
  */
 import http from 'node:http'
 import https from 'node:https'
-import { BtStreamError } from '../util/errors.js'
+import { BtStreamError, describeSystemError } from '../util/errors.js'
 
 /** Redirects followed for one request (curl's default is 50; mirrors use one or two). */
 const MAX_REDIRECTS = 5
@@ -50,23 +51,24 @@ export interface RangeRequest {
   readonly fileLength: number
 }
 
-export interface OpenedRange {
-  readonly body: http.IncomingMessage
-  /** The URL that answered (after redirects), for the next request of the same file. */
-  readonly url: string
-}
+/** Where a range's body bytes go, in order. A chunk is valid only during the call (the caller copies what it keeps). */
+export type OnBodyChunk = (chunk: Buffer) => void
 
 /**
- * Sends the request and resolves with the response once its status and headers say the body is
- * exactly bytes `start..end` of the file. Rejects with a WebSeedError; `signal` aborts.
+ * Fetches bytes `start..end` of the file into `onChunk`, in order, and resolves with the URL that
+ * answered (after redirects), for the next request of the same file. Rejects with a WebSeedError
+ * (or `signal`'s reason when aborted); the status and headers are checked before a byte of the
+ * body is read, and bytes past the range are never handed over.
  */
-export async function openRange (r: RangeRequest, agents: Agents, signal: AbortSignal): Promise<OpenedRange> {
+export async function fetchRange (r: RangeRequest, agents: Agents, signal: AbortSignal, onChunk: OnBodyChunk): Promise<string> {
   let url = r.url
+  const headers = { Range: `bytes=${r.start}-${r.end - 1}`, ...HEADERS }
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await get(url, r, agents, signal)
+    const res = await answer(url, headers, agents, signal)
     const status = res.statusCode ?? 0
     if (status >= 300 && status < 400 && status !== 304 && res.headers.location !== undefined) {
-      res.resume()
+      // Its body is not read: the connection goes (a redirect is once per file and URL).
+      res.destroy()
       let next: URL
       try { next = new URL(res.headers.location, url) } catch { throw new WebSeedError(`${status} redirect to an invalid URL`, 'fatal') }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new WebSeedError(`${status} redirect to ${next.protocol} URL`, 'fatal')
@@ -79,19 +81,36 @@ export async function openRange (r: RangeRequest, agents: Agents, signal: AbortS
       res.destroy()
       throw problem
     }
-    return { body: res, url }
+    await readBody(res, r.end - r.start, signal, onChunk)
+    return url
   }
   throw new WebSeedError(`more than ${MAX_REDIRECTS} redirects`, 'fatal')
 }
 
-function get (url: string, r: RangeRequest, agents: Agents, signal: AbortSignal): Promise<http.IncomingMessage> {
+const HEADERS: Readonly<Record<string, string>> = { 'Accept-Encoding': 'identity', 'User-Agent': 'bt-stream' }
+
+/**
+ * The response to one GET (its head; the body not yet read). A request that fails before any
+ * answer on a kept-alive socket the server had closed while it sat idle (its keep-alive timeout
+ * and our reuse crossed) is sent again, as RFC 9112 9.3.1 allows for a GET: each such failure
+ * costs the agent that dead socket, so this ends at the latest on a new connection, whose failure
+ * is the server's.
+ */
+async function answer (url: string, headers: Readonly<Record<string, string>>, agents: Agents, signal: AbortSignal): Promise<http.IncomingMessage> {
+  for (;;) {
+    const r = await get(url, headers, agents, signal)
+    if (r.res !== undefined) return r.res
+    if (signal.aborted) throw signal.reason
+    if (!r.reused) throw new WebSeedError(describeSystemError(r.err), 'transient', undefined, { cause: r.err })
+  }
+}
+
+type Sent = { res: http.IncomingMessage, reused?: undefined, err?: undefined } | { res?: undefined, reused: boolean, err: Error }
+
+function get (url: string, headers: Readonly<Record<string, string>>, agents: Agents, signal: AbortSignal): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:')
-    const options: http.RequestOptions = {
-      agent: secure ? agents.https : agents.http,
-      headers: { Range: `bytes=${r.start}-${r.end - 1}`, 'Accept-Encoding': 'identity', 'User-Agent': 'bt-stream' },
-      signal
-    }
+    const options: http.RequestOptions = { agent: secure ? agents.https : agents.http, headers, signal }
     let req: http.ClientRequest
     try {
       req = secure ? https.get(url, options) : http.get(url, options)
@@ -99,9 +118,51 @@ function get (url: string, r: RangeRequest, agents: Agents, signal: AbortSignal)
       reject(new WebSeedError(`bad URL ${url}`, 'fatal', undefined, { cause: err }))
       return
     }
-    req.once('response', resolve)
-    // 'on', not 'once': a socket error after the response (a cut body) must not go unhandled.
-    req.on('error', err => { reject(signal.aborted ? err : new WebSeedError(describeNetError(err), 'transient', undefined, { cause: err })) })
+    req.once('response', (res: http.IncomingMessage) => { resolve({ res }) })
+    // 'on', not 'once': a socket error after the response (a cut body, seen by readBody) must not
+    // go unhandled. Before it, the promise settles here (later calls are no-ops).
+    req.on('error', err => { resolve({ reused: req.reusedSocket, err }) })
+  })
+}
+
+/**
+ * The body into `onChunk`: `length` bytes, each chunk handed over as node:http delivers it (its
+ * own buffer, one per socket read: no copy here; a view when it runs past the range). A body
+ * longer than the range closes the connection instead of reading the rest.
+ */
+function readBody (res: http.IncomingMessage, length: number, signal: AbortSignal, onChunk: OnBodyChunk): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let received = 0
+    let settled = false
+    const settle = (err?: unknown): void => {
+      if (settled) return
+      settled = true
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const cut = (cause?: Error): void => {
+      if (received === length) { settle(); return }
+      if (signal.aborted) { settle(signal.reason); return }
+      const why = cause === undefined ? '' : ` (${describeSystemError(cause)})`
+      settle(new WebSeedError(`closed the body ${length - received} bytes short${why}`, 'transient', undefined, { cause }))
+    }
+    const onData = (chunk: Buffer): void => {
+      // Bytes past the range (a chunked body that goes on): not read.
+      if (received === length) { res.destroy(); return }
+      const take = Math.min(chunk.length, length - received)
+      received += take
+      onChunk(take === chunk.length ? chunk : chunk.subarray(0, take))
+      if (received === length) {
+        // A longer body than the range is not read (and that connection not kept alive).
+        if (chunk.length > take) res.destroy()
+        settle()
+      }
+    }
+    res.on('data', onData)
+    res.once('end', () => { cut() })
+    // 'on', not 'once': nothing a destroyed response emits may go unhandled.
+    res.on('error', err => { cut(err) })
+    res.once('close', () => { cut() })
   })
 }
 
@@ -150,9 +211,4 @@ export function retryAfterMs (v: string | undefined, now: number = Date.now()): 
   if (/^\d+$/.test(s)) return Number(s) * 1000
   const at = Date.parse(s)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
-}
-
-function describeNetError (err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code
-  return code === undefined ? err.message : `${code}: ${err.message}`
 }

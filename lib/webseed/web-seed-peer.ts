@@ -23,10 +23,11 @@ import type { ExtensionPeer } from '../extensions/extension-ids.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { filesInRange } from '../metainfo/geometry.js'
 import { BLOCK_LENGTH } from '../pieces/active-piece.js'
+import { BlockCutter, type Block } from './block-cutter.js'
 import { BitField } from '../wire/bitfield.js'
 import type { WirePeer } from '../swarm/types.js'
 import type { Message } from '../wire/messages.js'
-import { openRange, WebSeedError, type Agents } from './http-range.js'
+import { fetchRange, WebSeedError, type Agents } from './http-range.js'
 import { fileUrl } from './url.js'
 
 /**
@@ -79,25 +80,12 @@ export type WebSeedStatus =
   /** `missingFile`: it ended because that file is not on the server (404/410). */
   | { readonly kind: 'closed', readonly reason: string | undefined, readonly missingFile?: number }
 
-interface Block {
-  readonly index: number
-  readonly begin: number
-  readonly length: number
-  /** Offset in the torrent's byte stream. */
-  readonly offset: number
-  /** `done`: handed to the swarm; `cancelled`: the swarm took it back (or we gave it back). */
-  state: 'queued' | 'running' | 'done' | 'cancelled'
-}
-
 /** A run of consecutive blocks, fetched by one lane. */
 interface Run {
-  readonly blocks: Block[]
   readonly start: number
   readonly end: number
-  /** Next block to fill, and how much of it the scratch buffer holds (a block split between chunks). */
-  next: number
-  partial: Buffer | undefined
-  filled: number
+  /** Its body bytes, cut into its blocks. */
+  readonly cutter: BlockCutter
   readonly abort: AbortController
   /** Stopped by us (cancel, choke, destroy): its failure is not the server's. */
   stopped: boolean
@@ -180,7 +168,7 @@ export class WebSeedPeer implements WirePeer {
     b.state = 'cancelled'
     // A run whose blocks are all cancelled is not worth its bytes.
     for (const run of this.running) {
-      if (run.blocks.includes(b) && run.blocks.slice(run.next).every(x => x.state !== 'running')) this.stopRun(run)
+      if (run.cutter.blocks.includes(b) && run.cutter.rest().every(x => x.state !== 'running')) this.stopRun(run)
     }
   }
 
@@ -240,7 +228,7 @@ export class WebSeedPeer implements WirePeer {
       n++
     }
     this.queued.splice(0, n)
-    return { blocks, start, end, next: 0, partial: undefined, filled: 0, abort: new AbortController(), stopped: false }
+    return { start, end, cutter: new BlockCutter(blocks, (b, data) => { this.deliver(b, data) }), abort: new AbortController(), stopped: false }
   }
 
   /** One HTTP request per file slice of the run, in order; padding files (BEP 47) are zeros. */
@@ -249,7 +237,7 @@ export class WebSeedPeer implements WirePeer {
     for (const slice of filesInRange(meta, run.start, run.end)) {
       if (run.stopped) return
       const file = meta.files[slice.fileIndex]!
-      if (file.padding) { this.feed(run, Buffer.alloc(slice.length)); continue }
+      if (file.padding) { run.cutter.feed(Buffer.alloc(slice.length), () => run.stopped); continue }
       const url = this.fileUrls.get(slice.fileIndex) ?? fileUrl(this.url, meta, file)
       await this.fetchSlice(run, slice.fileIndex, { url, start: slice.fileOffset, end: slice.fileOffset + slice.length, fileLength: file.length })
     }
@@ -259,36 +247,11 @@ export class WebSeedPeer implements WirePeer {
     const idleMs = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS
     const timer = setTimeout(() => run.abort.abort(new WebSeedError(`no answer for ${idleMs < 1000 ? `${idleMs} ms` : `${Math.round(idleMs / 1000)} s`}`, 'transient')), idleMs)
     try {
-      const { body, url } = await openRange(r, this.agents, run.abort.signal)
-      this.fileUrls.set(fileIndex, url)
-      await new Promise<void>((resolve, reject) => {
-        let left = r.end - r.start
-        let settled = false
-        const finish = (err?: unknown): void => {
-          if (settled) return
-          settled = true
-          run.abort.signal.removeEventListener('abort', onAbort)
-          if (err === undefined) resolve()
-          else reject(err)
-        }
-        const onAbort = (): void => { body.destroy(); finish(run.abort.signal.reason) }
-        run.abort.signal.addEventListener('abort', onAbort, { once: true })
-        body.on('data', (chunk: Buffer) => {
-          if (settled) return
-          timer.refresh()
-          const take = chunk.length <= left ? chunk : chunk.subarray(0, left)
-          left -= take.length
-          this.feed(run, take)
-          if (left === 0) {
-            // Everything asked for is in; a longer body is not read (and not kept alive).
-            if (chunk.length > take.length) body.destroy()
-            finish()
-          } else if (run.stopped) { body.destroy(); finish(new Error('stopped')) }
-        })
-        body.once('end', () => { if (left > 0) finish(new WebSeedError(`closed the body ${left} bytes short`, 'transient')) })
-        body.once('error', err => finish(left === 0 ? undefined : new WebSeedError(`closed the body ${left} bytes short (${err.message})`, 'transient', undefined, { cause: err })))
-        body.once('close', () => { if (left > 0) finish(new WebSeedError(`closed the body ${left} bytes short`, 'transient')) })
+      const url = await fetchRange(r, this.agents, run.abort.signal, chunk => {
+        timer.refresh()
+        run.cutter.feed(chunk, () => run.stopped)
       })
+      this.fileUrls.set(fileIndex, url)
     } catch (err) {
       // The next try of this file starts from the URL the torrent names, not a redirect's target.
       this.fileUrls.delete(fileIndex)
@@ -296,34 +259,6 @@ export class WebSeedPeer implements WirePeer {
       throw err
     } finally {
       clearTimeout(timer)
-    }
-  }
-
-  /** Body bytes, in order: cut into the run's blocks, each handed to the swarm once whole. */
-  private feed (run: Run, chunk: Buffer): void {
-    let at = 0
-    while (at < chunk.length && run.next < run.blocks.length && !run.stopped) {
-      const b = run.blocks[run.next]!
-      if (run.filled === 0 && chunk.length - at >= b.length) {
-        // The common case: the block lies whole in the chunk, handed over without a copy.
-        this.deliver(b, chunk.subarray(at, at + b.length))
-        at += b.length
-        run.next++
-        continue
-      }
-      // A block split between two chunks is put together in the run's one scratch buffer: the
-      // swarm copies a block into its piece before onMessage returns (WirePeer's contract), so
-      // the scratch is free again at once. No allocation per block.
-      run.partial ??= Buffer.allocUnsafe(BLOCK_LENGTH)
-      const n = Math.min(b.length - run.filled, chunk.length - at)
-      chunk.copy(run.partial, run.filled, at, at + n)
-      run.filled += n
-      at += n
-      if (run.filled === b.length) {
-        run.filled = 0
-        run.next++
-        this.deliver(b, run.partial.subarray(0, b.length))
-      }
     }
   }
 
@@ -379,7 +314,7 @@ export class WebSeedPeer implements WirePeer {
 
   /** The run's blocks not delivered go back to the swarm (BEP 6 reject, which the swarm honours from anyone). */
   private reject (run: Run): void {
-    for (const b of run.blocks.slice(run.next)) {
+    for (const b of run.cutter.rest()) {
       if (b.state !== 'running') continue
       b.state = 'cancelled'
       this.byKey.delete(b.offset)
