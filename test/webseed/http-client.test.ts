@@ -40,7 +40,8 @@ function rangeOf (req: http.IncomingMessage): { start: number, end: number } {
   return { start: Number(m[1]), end: Number(m[2]) + 1 }
 }
 
-test('RFC 9112 keep-alive: ranges one after another reuse one connection, each body exact', async (t) => {
+/** A server answering every range of DATA (206), counting its connections; closed after the test. */
+async function rangeServer (t: { after: (fn: () => void) => void }): Promise<{ server: http.Server, url: string, tr: ReturnType<typeof transports>, connections: () => number }> {
   let connections = 0
   const server = http.createServer((req, res) => {
     const { start, end } = rangeOf(req)
@@ -51,11 +52,15 @@ test('RFC 9112 keep-alive: ranges one after another reuse one connection, each b
   const port = await listen(server)
   const tr = transports()
   t.after(() => { close(tr); server.closeAllConnections(); server.close() })
-  const url = `http://127.0.0.1:${port}/f`
+  return { server, url: `http://127.0.0.1:${port}/f`, tr, connections: () => connections }
+}
+
+test('RFC 9112 keep-alive: ranges one after another reuse one connection, each body exact', async (t) => {
+  const { url, tr, connections } = await rangeServer(t)
   for (const [start, end] of [[0, 100_000], [100_000, 300_000], [5, 6]] as const) {
     assert.deepEqual(await fetchBytes(tr, url, start, end), DATA.subarray(start, end))
   }
-  assert.equal(connections, 1)
+  assert.equal(connections(), 1)
 })
 
 test('RFC 9112 chunked: a 206 sent with Transfer-Encoding: chunked is read (through node:http), bytes exact', async (t) => {
@@ -100,24 +105,14 @@ test('RFC 9112: a body that arrives in pieces (a few bytes, then a pause) is han
 
 for (const wait of [0, 100]) {
   test(`RFC 9112 keep-alive: a connection the server closed while idle is replaced, the request does not fail (next request ${wait} ms later)`, async (t) => {
-    let connections = 0
-    const server = http.createServer((req, res) => {
-      const { start, end } = rangeOf(req)
-      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end - 1}/${DATA.length}`, 'Content-Length': end - start })
-      res.end(DATA.subarray(start, end))
-    })
-    server.on('connection', () => { connections++ })
-    const port = await listen(server)
-    const tr = transports()
-    t.after(() => { close(tr); server.closeAllConnections(); server.close() })
-    const url = `http://127.0.0.1:${port}/f`
+    const { server, url, tr, connections } = await rangeServer(t)
     assert.deepEqual(await fetchBytes(tr, url, 0, 1000), DATA.subarray(0, 1000))
     // Once the response is out, the server closes the idle connection (its keep-alive timeout).
     await new Promise(resolve => setTimeout(resolve, 20))
     server.closeIdleConnections()
     if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
     assert.deepEqual(await fetchBytes(tr, url, 1000, 2000), DATA.subarray(1000, 2000))
-    assert.equal(connections, 2)
+    assert.equal(connections(), 2)
   })
 }
 
