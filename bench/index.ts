@@ -1,6 +1,8 @@
 import { printMetadataFetch } from './metadata-fetch.js'
 import { printRc4Bench } from './rc4.js'
+import { printDiskDownload } from './disk-download.js'
 import { printSeedUpload } from './seed-upload.js'
+import { printSeedVsLibtorrent } from './seed-vs-libtorrent.js'
 import { printServeBench } from './serve.js'
 import { printSlowSwarm } from './slow-swarm.js'
 import { printWebSeedBench } from './webseed.js'
@@ -12,9 +14,9 @@ import { printWireParser } from './wire-parser.js'
 
 /**
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
- * BENCH_ONLY=wire|seed|metadata|swarm|slow|webseed|utp|serve|v2 runs one group; bench/README.md has the swarm's setup.
+ * BENCH_ONLY=wire|seed|metadata|swarm|disk|slow|webseed|utp|serve|v2 runs one group; bench/README.md has the swarm's setup.
  */
-const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'disk', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
 const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
@@ -23,9 +25,13 @@ if (run('wire')) {
   await printWireLoopback(process.stdout)
   await printRc4Bench(process.stdout)
 }
-if (run('seed')) await printSeedUpload(process.stdout)
+if (run('seed')) {
+  await printSeedUpload(process.stdout)
+  await printSeedVsLibtorrent(process.stdout)
+}
 if (run('metadata')) await printMetadataFetch(process.stdout)
 if (run('swarm')) await printSwarmBench(process.stdout)
+if (run('disk')) await printDiskDownload(process.stdout)
 if (run('slow')) await printSlowSwarm(process.stdout)
 if (run('webseed')) await printWebSeedBench(process.stdout)
 if (run('serve')) await printServeBench(process.stdout)

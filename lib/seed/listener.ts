@@ -15,6 +15,16 @@ import { generatePeerId } from '../wire/peer-id.js'
 import type { UtpTransport } from '../utp/transport.js'
 import type { UtpStream } from '../utp/stream-guard.js'
 
+/**
+ * The responder's choice under 'prefer': plaintext when the initiator offers it (the obfuscated
+ * handshake is kept, the payload is not encrypted), else RC4 when offered, else refuse (0).
+ */
+function preferPlaintext (provide: number): number {
+  if ((provide & CRYPTO_PLAINTEXT) !== 0) return CRYPTO_PLAINTEXT
+  if ((provide & CRYPTO_RC4) !== 0) return CRYPTO_RC4
+  return 0
+}
+
 /** What an inbound peer arrives on: a TCP socket, or a uTP stream (lib/utp) on the same port number. */
 type InboundSocket = Socket | UtpStream
 
@@ -29,7 +39,11 @@ type InboundSocket = Socket | UtpStream
  * One port takes both kinds of peer: a socket whose first 20 bytes are BEP 3's `19 "BitTorrent
  * protocol"` is plaintext; anything else is MSE/PE (lib/crypto/), answered as responder with the
  * SKEY found among the torrents we serve, and the PeerConnection runs over the decrypted stream
- * (`encryption`: 'prefer' takes both, 'require' refuses plaintext, 'off' refuses MSE).
+ * (`encryption`: 'prefer' takes both, 'require' refuses plaintext, 'off' refuses MSE). Under
+ * 'prefer' an MSE initiator that offers plaintext as well as RC4 gets plaintext after the MSE
+ * handshake (libtorrent's choice as responder, `prefer_rc4` off by default): it said plaintext
+ * will do, and RC4 on every byte costs this process more CPU than the rest of an upload (a
+ * libtorrent 2.0 leecher offers both by default). One that offers only RC4 gets RC4.
  *
  * Bounds: at most `maxHandshaking` sockets between accept and a completed handshake (more are
  * closed on arrival: a connect flood cannot hold more than that many sockets or timers), each for
@@ -186,7 +200,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
         role: 'responder',
         head: sniffed.head,
         findSkey: (req2) => this._skeys.get(toHex(req2)),
-        select: selectMethod(policy === 'require' ? CRYPTO_RC4 : CRYPTO_RC4 | CRYPTO_PLAINTEXT),
+        select: policy === 'require' ? selectMethod(CRYPTO_RC4) : preferPlaintext,
         handshakeTimeout: left
       })
       this._open(enc, socket, left, enc)

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events'
 import { Choker, type ChokerOptions } from '../seed/choker.js'
 import { broadcastHave } from '../seed/have-broadcast.js'
+import { ReadAhead } from '../seed/read-ahead.js'
 import { ServedPeers } from '../seed/served-peers.js'
 import type { PieceGeometry, PieceReader, UploaderOptions } from '../seed/uploader.js'
 import type { StorageError } from '../util/errors.js'
@@ -38,6 +39,8 @@ export interface UploadSideEvents {
 
 export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmUpload {
   readonly choker: Choker
+  /** What the Uploaders read through: chunks of 256 KiB, a bounded few kept. */
+  readonly readAhead: ReadAhead
   private readonly opts: UploadSideOptions
   private readonly peers: ServedPeers<PeerSession>
   private stopped = false
@@ -47,7 +50,9 @@ export class UploadSide extends EventEmitter<UploadSideEvents> implements SwarmU
     this.opts = opts
     const now = opts.now ?? Date.now
     this.choker = new Choker({ ...opts.choker, isSeed: opts.complete, now: opts.choker?.now ?? now })
-    this.peers = new ServedPeers(this.choker, { ...opts.uploader, reader: opts.reader, have: opts.have, geometry: opts.geometry }, now)
+    // One read-ahead for every peer: blocks come out of a chunk read once (lib/seed/read-ahead.ts).
+    this.readAhead = new ReadAhead(opts.reader, opts.geometry)
+    this.peers = new ServedPeers(this.choker, { ...opts.uploader, reader: this.readAhead, have: opts.have, geometry: opts.geometry }, now)
     this.peers.on('read-error', err => { this.emit('read-error', err) })
   }
 

@@ -41,13 +41,20 @@ const META: SeedGeometry = {
 /** Block `i` of the torrent, as (piece index, begin). */
 const blockAt = (i: number): { index: number, begin: number } => ({ index: Math.floor(i * BLOCK / PIECE_LENGTH), begin: (i * BLOCK) % PIECE_LENGTH })
 
-/** Every block starts with its piece index and offset, then a byte derived from both. */
+/**
+ * Every 16 KiB block of the torrent starts with its piece index and offset, then a byte derived
+ * from both; a read of several blocks (the upload side reads ahead) gets each at its place.
+ */
 class PatternReader implements PieceReader {
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
-    const b = Buffer.alloc(length, (index * 7 + begin / BLOCK) & 0xff)
-    b.writeUInt32BE(index, 0)
-    b.writeUInt32BE(begin, 4)
-    return b
+    const out = Buffer.alloc(length)
+    for (let at = 0; at < length; at += BLOCK) {
+      const b = out.subarray(at, Math.min(at + BLOCK, length))
+      b.fill((index * 7 + (begin + at) / BLOCK) & 0xff)
+      b.writeUInt32BE(index, 0)
+      b.writeUInt32BE(begin + at, 4)
+    }
+    return out
   }
 }
 

@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Children, deadline, watchLines } from './swarm/children.js'
+import { newestProfile, topSelfTime } from './swarm/cpu-profile-top.js'
+import { type BenchData, ensureBenchData, fileSha1, torrentPath } from './swarm/data-cache.js'
+import { hasLibtorrent, startLibtorrentSeeders, SYSTEM_PYTHON } from './swarm/seeders.js'
+import { diskScratch, envInt, formatRow, interleave, MiB, type Sample } from './vs-libtorrent.js'
+
+/**
+ * Issue 18's `-o` row: `bt-stream x.torrent -o DIR/` and libtorrent 2.0's leecher
+ * (bench/libtorrent-leecher.py) each download the same file (BENCH_SIZE_MIB, 1024 MiB) from the
+ * same 4 libtorrent seeders (BENCH_SEEDERS) into a directory on a real disk (BENCH_DISK_DIR, else
+ * under BENCH_DIR: not /dev/shm), runs interleaved, each file removed after its run.
+ *
+ * End of a run: bt-stream's exit (its storage fsyncs and renames the file before it exits, so
+ * the clock includes that fsync); libtorrent's "done" (torrent_finished: every piece written to
+ * the page cache, not fsynced). So the row favours libtorrent by the fsync; the SHA-1 of each
+ * file is checked after the clock stopped.
+ *
+ * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_SEEDERS (4), BENCH_RUNS (3),
+ * BENCH_RUN_TIMEOUT_S (120), BENCH_DISK_DIR, BENCH_DISK_PROF=dir (one more bt-stream run under
+ * --cpu-prof), BENCH_BT_ARGS, BENCH_BT_STREAM.
+ */
+
+const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
+const LT_LEECHER = fileURLToPath(new URL('../../bench/libtorrent-leecher.py', import.meta.url))
+
+export async function printDiskDownload (out: NodeJS.WritableStream): Promise<void> {
+  if (!hasLibtorrent()) { out.write('-o to disk vs libtorrent: python3-libtorrent not found for /usr/bin/python3: skipped\n'); return }
+  const sizeMiB = envInt('BENCH_SIZE_MIB', 1024)
+  const pieceKiB = envInt('BENCH_PIECE_KIB', 256)
+  const count = envInt('BENCH_SEEDERS', 4)
+  const rounds = envInt('BENCH_RUNS', 3)
+  const timeoutMs = envInt('BENCH_RUN_TIMEOUT_S', 120) * 1000
+  const btExtra = (process.env.BENCH_BT_ARGS ?? '').split(' ').filter(a => a !== '')
+  const log = (s: string): void => { out.write(`  ${s}\n`) }
+  const children = new Children()
+  const disk = diskScratch()
+  let seeders: Awaited<ReturnType<typeof startLibtorrentSeeders>> | undefined
+  try {
+    out.write(`-o to disk vs libtorrent: ${count} libtorrent seeders on 127.0.0.1, ${sizeMiB} MiB, into ${disk.dir} (${disk.fs}), ${rounds} runs each, interleaved\n`)
+    const data = await ensureBenchData(sizeMiB, log)
+    seeders = await startLibtorrentSeeders(children, data, torrentPath(data, pieceKiB), { count, pieceKiB })
+    const target = { data, torrent: seeders.torrent, peers: seeders.ports.map(p => `127.0.0.1:${p}`).join(','), timeoutMs, dir: disk.dir }
+    const r = await interleave(rounds,
+      async () => await runBtStreamToDisk(children, target, btExtra),
+      async () => await runLibtorrentToDisk(children, target),
+      log)
+    out.write(formatRow(`-o to disk (${disk.fs}), ${sizeMiB} MiB from ${count} libtorrent seeders; medians of ${rounds} interleaved runs`, '`bt-stream -o` vs libtorrent leecher', 'leecher', r))
+    const profDir = process.env.BENCH_DISK_PROF
+    if (profDir !== undefined && profDir !== '') {
+      mkdirSync(profDir, { recursive: true })
+      const s = await runBtStreamToDisk(children, target, [...btExtra], ['--cpu-prof', '--cpu-prof-dir', profDir])
+      log(`one more run under --cpu-prof: ${s.mibps.toFixed(0)} MiB/s, CPU ${s.cpuSeconds.toFixed(2)} s`)
+      const file = newestProfile(profDir)
+      if (file !== undefined) out.write(`bt-stream -o ${file}\n` + topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof topSelfTime>[0], 25))
+    }
+  } finally {
+    await seeders?.close().catch(() => {})
+    await children.killAll()
+    rmSync(disk.dir, { recursive: true, force: true })
+  }
+}
+
+interface DiskTarget { readonly data: BenchData, readonly torrent: string, readonly peers: string, readonly timeoutMs: number, readonly dir: string }
+
+const fileName = (d: BenchData): string => d.path.slice(d.path.lastIndexOf('/') + 1)
+
+async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: string[], nodeArgs: string[] = []): Promise<Sample> {
+  const dir = mkdtempSync(join(t.dir, 'bt-'))
+  const bt = children.start(process.execPath, [...nodeArgs, BT_STREAM, t.torrent, '--peer', t.peers, '--no-trackers', '--no-dht', '--quiet', '-o', dir + '/', ...extra])
+  try {
+    const exit = await deadline(bt.exited, t.timeoutMs, 'bt-stream -o')
+    if (exit.code !== 0) throw new Error(`bt-stream exited ${exit.code ?? exit.signal}\n${bt.stderrTail()}`)
+    await checkFile(join(dir, fileName(t.data)), t.data)
+    return { mibps: t.data.size / MiB / ((exit.at - bt.startedAt) / 1000), cpuSeconds: bt.usage().cpuSeconds }
+  } finally {
+    await bt.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function runLibtorrentToDisk (children: Children, t: DiskTarget): Promise<Sample> {
+  const dir = mkdtempSync(join(t.dir, 'lt-'))
+  const lt = children.start(SYSTEM_PYTHON, [LT_LEECHER, t.torrent, dir, t.peers])
+  try {
+    const done = await watchLines(lt).when(l => l === 'done', t.timeoutMs)
+    const exit = await deadline(lt.exited, 30_000, 'libtorrent leecher exit')
+    if (exit.code !== 0) throw new Error(`libtorrent leecher exited ${exit.code ?? exit.signal}\n${lt.stderrTail()}`)
+    await checkFile(join(dir, fileName(t.data)), t.data)
+    return { mibps: t.data.size / MiB / ((done.at - lt.startedAt) / 1000), cpuSeconds: lt.usage().cpuSeconds }
+  } finally {
+    await lt.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function checkFile (path: string, data: BenchData): Promise<void> {
+  const got = existsSync(path) ? statSync(path).size : -1
+  if (got !== data.size) throw new Error(`${path} has ${got} bytes, not ${data.size}`)
+  const sha1 = await fileSha1(path)
+  if (sha1 !== data.sha1) throw new Error(`${path} has SHA-1 ${sha1}, not the file's ${data.sha1}`)
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { test } from 'node:test'
+import { READ_AHEAD_CHUNK, ReadAhead } from '../../lib/seed/read-ahead.js'
+import type { PieceReader } from '../../lib/seed/uploader.js'
+import { GatedReader, MemoryReader } from './helpers.js'
+
+const BLOCK = 16384
+const PIECE = 256 * 1024
+const PIECES = 40
+const LAST = 100_000
+const data = randomBytes(PIECE * (PIECES - 1) + LAST)
+const geometry = { pieceLength: PIECE, pieceCount: PIECES, lastPieceLength: LAST }
+const expected = (index: number, begin: number, length: number): Uint8Array => data.subarray(index * PIECE + begin, index * PIECE + begin + length)
+
+test('upload read-ahead: the 16 blocks of a 256 KiB piece (BEP 3 requests) cost one read of the storage, each block with its own bytes', async () => {
+  const inner = new MemoryReader(data, PIECE)
+  const ra = new ReadAhead(inner, geometry)
+  const blocks = await Promise.all(Array.from({ length: PIECE / BLOCK }, async (_, i) => await ra.read(3, i * BLOCK, BLOCK)))
+  blocks.forEach((b, i) => assert.deepEqual(b, expected(3, i * BLOCK, BLOCK)))
+  assert.equal(inner.reads, 1)
+  // The short last piece and its short last block: one read of what the piece has.
+  const last = await ra.read(PIECES - 1, 6 * BLOCK, LAST - 6 * BLOCK)
+  assert.deepEqual(last, expected(PIECES - 1, 6 * BLOCK, LAST - 6 * BLOCK))
+  assert.deepEqual(await ra.read(PIECES - 1, 0, BLOCK), expected(PIECES - 1, 0, BLOCK))
+  assert.equal(inner.reads, 2)
+})
+
+test('upload read-ahead: a block is a copy, so a block queued on a socket does not hold its whole chunk in memory', async () => {
+  const ra = new ReadAhead(new MemoryReader(data, PIECE), geometry)
+  const b = await ra.read(1, BLOCK, BLOCK)
+  assert.equal(b.buffer.byteLength, BLOCK)
+})
+
+test('upload read-ahead: bounded: at most maxCached chunks kept (least recently used dropped), at most maxReading chunk reads at once, past it a block is read alone', async () => {
+  const inner = new MemoryReader(data, PIECE)
+  const gated = new GatedReader(inner)
+  const ra = new ReadAhead(gated, geometry, { maxCached: 4, maxReading: 2 })
+  const pending = [0, 1, 2, 3].map(async p => await ra.read(p, 0, BLOCK))
+  // Pieces 0 and 1 start chunk reads; 2 and 3 find both chunk reads running and read one block each.
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(gated.started, 4)
+  gated.release()
+  const got = await Promise.all(pending)
+  got.forEach((b, p) => assert.deepEqual(b, expected(p, 0, BLOCK)))
+  assert.equal(ra.cached, 2)
+  for (let p = 10; p < 20; p++) await ra.read(p, 0, BLOCK)
+  assert.equal(ra.cached, 4, 'never more than maxCached chunks')
+  const before = inner.reads
+  await ra.read(19, BLOCK, BLOCK) // recent: cached
+  assert.equal(inner.reads, before)
+  await ra.read(10, BLOCK, BLOCK) // dropped long ago: read again
+  assert.equal(inner.reads, before + 1)
+})
+
+test('upload read-ahead: a chunk read that fails leaves each block to be read alone, with the answer the storage gives that block (bytes or its error)', async () => {
+  // Storage that has only the first 64 KiB of piece 5 (a file that ends early).
+  const inner: PieceReader & { reads: number } = {
+    reads: 0,
+    async read (index, begin, length) {
+      this.reads++
+      if (index === 5 && begin + length > 4 * BLOCK) throw new Error('ends early')
+      return expected(index, begin, length)
+    }
+  }
+  const ra = new ReadAhead(inner, geometry)
+  assert.deepEqual(await ra.read(5, BLOCK, BLOCK), expected(5, BLOCK, BLOCK))
+  await assert.rejects(ra.read(5, 5 * BLOCK, BLOCK), /ends early/)
+  assert.equal(ra.cached, 0, 'a failed chunk is not kept')
+  assert.equal(READ_AHEAD_CHUNK, PIECE)
+})
