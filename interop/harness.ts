@@ -130,7 +130,8 @@ export class Harness {
   /**
    * `bt-stream seed` serves the fixture; the client downloads it from us alone. A client that
    * dials us starts after our seed listens; one we must dial starts first (our seed dials it when
-   * its tracker answers, and a refused dial is retried only a minute later).
+   * its tracker answers; a refused dial is retried on the pool's backoff, 2, 8 and 32 s later, so
+   * starting the client first still saves those seconds).
    */
   private async weSeed (client: InteropClient, cell: Cell, dir: string, timeoutMs: number): Promise<Outcome> {
     const fixture = this.fixtures[cell.layout]
