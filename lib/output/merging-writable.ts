@@ -115,16 +115,9 @@ export class MergingWritable extends Writable<MergingEvents> {
   writePrefix (index: number, piece: Uint8Array, end: number): void {
     if (index !== this.cursorIndex || this.outputFull || this.delivered || this.destroying || this.held.has(index)) return
     const bytes = this.trim(index, piece.subarray(0, Math.min(end, piece.byteLength)))
-    let more = true
-    while (more && this.cursorOffset < bytes.byteLength) {
-      const to = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
-      const chunk = Buffer.allocUnsafe(to - this.cursorOffset)
-      chunk.set(bytes.subarray(this.cursorOffset, to))
-      this.prefixOut += chunk.byteLength
-      this.cursorOffset = to
-      more = this.output.push(chunk)
-    }
-    if (!more) this.outputFull = true
+    const before = this.cursorOffset
+    if (!this.copyOut(bytes)) this.outputFull = true
+    this.prefixOut += this.cursorOffset - before
   }
 
   /** Every byte of the range has been pushed to `output`. */
@@ -213,6 +206,20 @@ export class MergingWritable extends Writable<MergingEvents> {
    */
   private pushCopies (piece: VerifiedPiece): boolean {
     const bytes = this.trim(this.cursorIndex, piece.data)
+    const more = this.copyOut(bytes)
+    if (this.cursorOffset === bytes.byteLength) {
+      this.cursorOffset = 0
+      this.dropHeld(piece)
+      piece.release?.()
+    }
+    return more
+  }
+
+  /**
+   * Copies of `bytes` from the cursor's offset on, `copyChunk` at a time, while `output` takes
+   * more. Returns what the last push said.
+   */
+  private copyOut (bytes: Uint8Array): boolean {
     let more = true
     while (more && this.cursorOffset < bytes.byteLength) {
       const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
@@ -220,11 +227,6 @@ export class MergingWritable extends Writable<MergingEvents> {
       chunk.set(bytes.subarray(this.cursorOffset, end))
       this.cursorOffset = end
       more = this.output.push(chunk)
-    }
-    if (this.cursorOffset === bytes.byteLength) {
-      this.cursorOffset = 0
-      this.dropHeld(piece)
-      piece.release?.()
     }
     return more
   }

@@ -16,7 +16,7 @@
  * the chunk, a side-file piece) falls back to reading the block alone: its answer, bytes or
  * error, is the one the caller gets, exactly as without read-ahead.
  */
-import type { PieceGeometry, PieceReader } from './uploader.js'
+import { pieceLengthIn, type PieceGeometry, type PieceReader } from './uploader.js'
 
 /**
  * 256 KiB: the usual piece length, 16 blocks per read; larger pieces are read in several
@@ -61,7 +61,7 @@ export class ReadAhead implements PieceReader {
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
     const start = Math.floor(begin / this.chunk) * this.chunk
-    const end = Math.min(start + this.chunk, this.pieceLength(index))
+    const end = Math.min(start + this.chunk, pieceLengthIn(this.geometry, index))
     // A block across two chunks, or past the piece (the Uploader refuses those first): alone.
     if (begin + length > end || this.maxCached === 0) return await this.direct(index, begin, length)
     const key = index * this.chunksPerPiece + start / this.chunk
@@ -110,9 +110,5 @@ export class ReadAhead implements PieceReader {
   private async direct (index: number, begin: number, length: number): Promise<Uint8Array> {
     this.innerReads++
     return await this.inner.read(index, begin, length)
-  }
-
-  private pieceLength (index: number): number {
-    return index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength
   }
 }

@@ -56,6 +56,11 @@ export interface UploadConnection {
 
 export type PieceGeometry = Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'lastPieceLength'>
 
+/** Bytes of piece `index` a peer may ask for: the last piece is `lastPieceLength`. */
+export function pieceLengthIn (g: PieceGeometry, index: number): number {
+  return index === g.pieceCount - 1 ? g.lastPieceLength : g.pieceLength
+}
+
 export interface UploaderOptions {
   readonly reader: PieceReader
   /** Our verified pieces: shared, the engine sets bits as pieces verify. */
@@ -283,8 +288,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   }
 
   private _pieceLength (index: number): number {
-    const g = this._opts.geometry
-    return index === g.pieceCount - 1 ? g.lastPieceLength : g.pieceLength
+    return pieceLengthIn(this._opts.geometry, index)
   }
 
   private _close (): void {

@@ -19,7 +19,7 @@ import { download } from '../../lib/session/download.js'
 import { downloadToDisk } from '../../lib/session/download-to-disk.js'
 import { fetchMagnetMetadata } from '../../lib/session/magnet-metadata.js'
 import { seedFromDisk } from '../../lib/session/seed.js'
-import { fakeIO } from '../helpers.js'
+import { fakeIO, collect } from '../helpers.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 
 export const PY = '/usr/bin/python3'
@@ -82,12 +82,6 @@ export function writeTree (root: string, files: Record<string, number>): void {
   }
 }
 
-async function readAll (stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  for await (const c of stream) parts.push(c)
-  return Buffer.concat(parts)
-}
-
 export function peersOf (s: Seeded): { peers: { host: string, port: number }[], trackers: false, webSeeds: false, utp: 'off' } {
   return { peers: [{ host: '127.0.0.1', port: s.port }], trackers: false, webSeeds: false, utp: 'off' }
 }
@@ -109,7 +103,7 @@ test('BEP 52: a v2-only single-file torrent from a libtorrent seeder streams byt
   const meta = parseTorrent(readFileSync(s.torrent))
   assert.equal(meta.version, 'v2')
   assert.equal(meta.infoHashV2Hex, s.v2)
-  const got = await readAll(download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 }))
+  const got = await collect(download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 }))
   assert.ok(got.equals(data), 'the streamed bytes are the file')
 })
 
@@ -153,10 +147,10 @@ test('BEP 52: a v2-only multi-file torrent from a libtorrent seeder lands byte-i
   assert.equal(again.progress.downloaded, 0)
   // Streamed (stdout): the torrent's byte stream holds the padding as zeros, like BEP 47 padding
   // files, so ranges and --tar count bytes the same way for v2 as for v1.
-  const whole = await readAll(download(meta, { ...peersOf(s), range: { start: 0, end: meta.length }, stallTimeoutMs: 30_000 }))
+  const whole = await collect(download(meta, { ...peersOf(s), range: { start: 0, end: meta.length }, stallTimeoutMs: 30_000 }))
   assert.ok(whole.equals(Buffer.concat(meta.files.map(f => f.padding ? Buffer.alloc(f.length) : bytes(f.path.slice('multi/'.length), f.length)))), 'the whole byte stream, padding as zeros')
   const b = meta.files.findIndex(f => f.path === 'multi/sub/b.bin')
-  assert.ok((await readAll(download(meta, { ...peersOf(s), file: b, stallTimeoutMs: 30_000 }))).equals(bytes('sub/b.bin', MULTI['sub/b.bin'] as number)), 'one file streams byte-identical')
+  assert.ok((await collect(download(meta, { ...peersOf(s), file: b, stallTimeoutMs: 30_000 }))).equals(bytes('sub/b.bin', MULTI['sub/b.bin'] as number)), 'one file streams byte-identical')
 })
 
 test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical (stdout and -o DIR), also from its urn:btmh magnet alone', { skip }, async t => {
@@ -174,7 +168,7 @@ test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical
     assert.ok(readFileSync(join(out, 'hybrid', path)).equals(bytes(path, n)), `${path} is byte-identical`)
   }
   const a = meta.files.findIndex(f => f.path === 'hybrid/a.bin')
-  const got = await readAll(download(meta, { ...peersOf(s), file: a, stallTimeoutMs: 30_000 }))
+  const got = await collect(download(meta, { ...peersOf(s), file: a, stallTimeoutMs: 30_000 }))
   assert.ok(got.equals(bytes('a.bin', MULTI['a.bin'] as number)), 'one file of it streams byte-identical')
   // Its v2 hash alone (urn:btmh): the metadata comes from the v2 swarm (truncated hash), then the
   // download runs as v1 (SHA-1) on the hybrid's v1 hash.
@@ -182,7 +176,7 @@ test('BEP 52: a hybrid torrent from a libtorrent seeder downloads byte-identical
   assert.equal(m.meta.version, 'hybrid')
   assert.equal(m.meta.infoHashHex, s.v1)
   const z = m.meta.files.findIndex(f => f.path === 'hybrid/z.bin')
-  assert.ok((await readAll(download(m.meta, { ...peersOf(s), file: z, stallTimeoutMs: 30_000 }))).equals(bytes('z.bin', MULTI['z.bin'] as number)), 'from the btmh magnet: byte-identical')
+  assert.ok((await collect(download(m.meta, { ...peersOf(s), file: z, stallTimeoutMs: 30_000 }))).equals(bytes('z.bin', MULTI['z.bin'] as number)), 'from the btmh magnet: byte-identical')
 })
 
 test('BEP 52: a v2-only magnet (urn:btmh) from a libtorrent seeder: metadata by BEP 9 on the truncated hash, piece layers by hash requests, files byte-identical (-o DIR and a stream)', { skip }, async t => {
@@ -200,7 +194,7 @@ test('BEP 52: a v2-only magnet (urn:btmh) from a libtorrent seeder: metadata by 
   const fromTorrent = parseTorrent(readFileSync(s.torrent))
   assert.deepEqual([...(got.meta.pieceLayers ?? [])].map(([k, v]) => [k, Buffer.from(v).toString('hex')]), [...(fromTorrent.pieceLayers ?? [])].map(([k, v]) => [k, Buffer.from(v).toString('hex')]))
   const big = got.meta.files.findIndex(f => f.path === 'mag/big.bin')
-  const streamed = await readAll(download(got.meta, { ...peersOf(s), file: big, stallTimeoutMs: 30_000 }))
+  const streamed = await collect(download(got.meta, { ...peersOf(s), file: big, stallTimeoutMs: 30_000 }))
   assert.ok(streamed.equals(bytes('big.bin', files['big.bin'])), 'big.bin streams byte-identical')
 
   const out = join(dir, 'out')
@@ -262,7 +256,7 @@ test('BEP 52: beside a peer corrupting its blocks, a v2 download from libtorrent
     banned.push(`${addr.port} ${reason}`)
     if (addr.port === corrupt.port) stream.swarm.addPeer({ host: '127.0.0.1', port: s.port }, 'manual')
   })
-  const got = await readAll(stream)
+  const got = await collect(stream)
   assert.ok(got.equals(data), 'byte-identical')
   t.diagnostic(`bans: ${banned.join('; ')}; corrupt peer sent ${corrupt.sent()} blocks; hash failures ${stream.progress.hashFailures}; wasted ${stream.progress.wasted}`)
   assert.ok(banned.some(b => b.startsWith(`${corrupt.port} `)), 'the corrupt peer is banned')
@@ -279,7 +273,7 @@ test('BEP 52 block streaming from libtorrent 2.0: block hashes answered (v2 hand
   const stream = download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 })
   const banned: string[] = []
   stream.on('peer-banned', (_a, why) => banned.push(why))
-  const got = await readAll(stream)
+  const got = await collect(stream)
   assert.ok(got.equals(data), 'byte-identical')
   assert.deepEqual(banned, [])
   assert.ok(stream.merger.prefixBytes > 0, 'some bytes left as verified blocks, before their piece was whole')

@@ -9,27 +9,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { download } from '../../lib/session/download.js'
 import { downloadToDisk } from '../../lib/session/download-to-disk.js'
-import type { Metainfo } from '../../lib/metainfo/types.js'
 import type { WebSeedEvent } from '../../lib/webseed/web-seeds.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
-import { startRangeServer } from './range-server.js'
-
-async function readAll (stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array))
-  return Buffer.concat(parts)
-}
-
-function withWebSeeds (meta: Metainfo, urls: string[]): Metainfo {
-  return { ...meta, urlList: urls }
-}
+import { startRangeServer, withWebSeeds } from './range-server.js'
+import { collect } from '../helpers.js'
 
 test('BEP 19 single-file: a web seed alone (URL = the file) streams the torrent to stdout, byte-identical, in few range requests', async (t) => {
   const made = makeTorrent({ length: 3 * 1024 * 1024 + 12345, pieceLength: 64 * 1024, name: 'single.bin' })
   const server = await startRangeServer(new Map([['/files/single.bin', made.data]]))
   t.after(() => server.close())
   const stream = download(withWebSeeds(made.meta, [server.base + 'files/single.bin']), { trackers: false })
-  const out = await readAll(stream)
+  const out = await collect(stream)
   assert.ok(out.equals(made.data), 'the bytes the web seed served, in order')
   assert.equal(stream.progress.verified, made.data.length)
   const blocks = Math.ceil(made.data.length / 16384)
@@ -42,7 +32,7 @@ test('BEP 19 single-file: a URL ending in / is a directory, the torrent name is 
   const made = makeTorrent({ length: 300 * 1024, pieceLength: 32 * 1024, name: 'my file #1.bin' })
   const server = await startRangeServer(new Map([['/pub/my%20file%20%231.bin', made.data]]))
   t.after(() => server.close())
-  const out = await readAll(download(withWebSeeds(made.meta, [server.base + 'pub/']), { trackers: false }))
+  const out = await collect(download(withWebSeeds(made.meta, [server.base + 'pub/']), { trackers: false }))
   assert.ok(out.equals(made.data))
 })
 
@@ -87,7 +77,7 @@ test('BEP 19: a server that answers 404 drops the web seed, and with no other so
   const events: WebSeedEvent[] = []
   stream.on('web-seed', e => events.push(e))
   const started = Date.now()
-  await assert.rejects(readAll(stream), /every web seed failed: web seed http:\/\/127\.0\.0\.1:\d+\/x\.bin dropped: answered 404 Not Found/)
+  await assert.rejects(collect(stream), /every web seed failed: web seed http:\/\/127\.0\.0\.1:\d+\/x\.bin dropped: answered 404 Not Found/)
   assert.ok(Date.now() - started < 10_000, 'not after the 60 s stall timeout')
   assert.deepEqual(events.map(e => e.state), ['dropped'])
 })
@@ -95,7 +85,7 @@ test('BEP 19: a server that answers 404 drops the web seed, and with no other so
 test('BEP 19: url-list entries we cannot use (ftp, garbage) are ignored: the download says it has no source', async () => {
   const made = makeTorrent({ length: 1000, pieceLength: 16384 })
   const stream = download(withWebSeeds(made.meta, ['ftp://example.invalid/x.bin', 'not a url']), { trackers: false })
-  await assert.rejects(readAll(stream), /trackers are off and no peer was given/)
+  await assert.rejects(collect(stream), /trackers are off and no peer was given/)
 })
 
 test('webSeeds: false ignores the url-list', async (t) => {
@@ -103,6 +93,6 @@ test('webSeeds: false ignores the url-list', async (t) => {
   const server = await startRangeServer(new Map([['/x.bin', made.data]]))
   t.after(() => server.close())
   const stream = download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, webSeeds: false })
-  await assert.rejects(readAll(stream), /trackers are off and no peer was given/)
+  await assert.rejects(collect(stream), /trackers are off and no peer was given/)
   assert.equal(server.requests.length, 0)
 })

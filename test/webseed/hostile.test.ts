@@ -10,24 +10,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { download } from '../../lib/session/download.js'
 import { downloadToDisk } from '../../lib/session/download-to-disk.js'
-import type { Metainfo } from '../../lib/metainfo/types.js'
 import type { PeerAddress } from '../../lib/tracker/compact.js'
 import type { WebSeedEvent } from '../../lib/webseed/web-seeds.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
-import { startRangeServer } from './range-server.js'
+import { startRangeServer, withWebSeeds } from './range-server.js'
+import { collect } from '../helpers.js'
 
 const BLOCK = 16384
-
-async function readAll (stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const parts: Buffer[] = []
-  for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array))
-  return Buffer.concat(parts)
-}
-
-function withWebSeeds (meta: Metainfo, urls: string[]): Metainfo {
-  return { ...meta, urlList: urls }
-}
 
 test('BEP 19: a web seed whose data fails SHA-1 is banned like a peer, and the honest peer beside it completes the download', async (t) => {
   const made = makeTorrent({ length: 2 * 1024 * 1024, pieceLength: 64 * 1024 })
@@ -41,7 +31,7 @@ test('BEP 19: a web seed whose data fails SHA-1 is banned like a peer, and the h
   const events: WebSeedEvent[] = []
   stream.on('peer-banned', (addr, why) => banned.push([addr, why]))
   stream.on('web-seed', e => events.push(e))
-  const out = await readAll(stream)
+  const out = await collect(stream)
   assert.ok(out.equals(made.data), 'only verified bytes reach the output')
   assert.equal(banned.length, 1)
   assert.deepEqual(banned[0]![0], { host: url, port: 0 })
@@ -55,7 +45,7 @@ test('BEP 19: a server that ignores Range (200 with the whole file) is dropped a
   const server = await startRangeServer(new Map([['/x.bin', made.data]]), { kind: 'ignore-range' })
   t.after(() => server.close())
   const stream = download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false })
-  await assert.rejects(readAll(stream), /every web seed failed: .*dropped: ignores Range requests \(answered 200 with the whole file\)/)
+  await assert.rejects(collect(stream), /every web seed failed: .*dropped: ignores Range requests \(answered 200 with the whole file\)/)
   assert.equal(stream.progress.downloaded, 0, 'not one byte of the whole-file body was taken')
 })
 
@@ -65,7 +55,7 @@ test('BEP 19: a server that ignores Range is dropped, the peer beside it complet
   t.after(() => server.close())
   const seeder = await startFakeSeeder(made.meta, made.data, { kind: 'honest' })
   t.after(() => seeder.close())
-  const out = await readAll(download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] }))
+  const out = await collect(download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] }))
   assert.ok(out.equals(made.data))
 })
 
@@ -76,7 +66,7 @@ test('BEP 19: 503 with Retry-After: the web seed waits that long, then serves th
   const stream = download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false })
   const events: WebSeedEvent[] = []
   stream.on('web-seed', e => events.push(e))
-  const out = await readAll(stream)
+  const out = await collect(stream)
   assert.ok(out.equals(made.data))
   assert.equal(events[0]?.state, 'busy')
   assert.match(events[0]?.reason ?? '', /503 Service Unavailable, Retry-After 1 s/)
@@ -92,7 +82,7 @@ test('BEP 19: a web seed busy longer than the stall timeout: the stall message s
   const server = await startRangeServer(new Map([['/x.bin', made.data]]), { kind: 'busy', times: 1000, seconds: 30 })
   t.after(() => server.close())
   const stream = download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, stallTimeoutMs: 1000 })
-  await assert.rejects(readAll(stream), /no data for 1 s from 1 connected peers \(1 choking us\); web seed http:\/\/127\.0\.0\.1:\d+\/x\.bin busy \(503 Service Unavailable, Retry-After 30 s\), asked again in \d+ s/)
+  await assert.rejects(collect(stream), /no data for 1 s from 1 connected peers \(1 choking us\); web seed http:\/\/127\.0\.0\.1:\d+\/x\.bin busy \(503 Service Unavailable, Retry-After 30 s\), asked again in \d+ s/)
 })
 
 test('BEP 19: a body cut mid-way: whole blocks received are kept, the rest is asked again, the output is right', async (t) => {
@@ -102,7 +92,7 @@ test('BEP 19: a body cut mid-way: whole blocks received are kept, the rest is as
   const stream = download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false })
   const events: WebSeedEvent[] = []
   stream.on('web-seed', e => events.push(e))
-  const out = await readAll(stream)
+  const out = await collect(stream)
   assert.ok(out.equals(made.data))
   assert.match(events.map(e => e.reason).join(), /closed the body \d+ bytes short/)
   const cut = server.requests[0]!
@@ -122,7 +112,7 @@ test('BEP 19: a web seed on a thin line does not hold the stream back: the peer 
   const seeder = await startFakeSeeder(made.meta, made.data, { kind: 'honest' })
   t.after(() => seeder.close())
   const started = Date.now()
-  const out = await readAll(download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] }))
+  const out = await collect(download(withWebSeeds(made.meta, [server.base + 'x.bin']), { trackers: false, peers: [{ host: '127.0.0.1', port: seeder.port }] }))
   assert.ok(out.equals(made.data))
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
   assert.ok(server.requests.length > 0, 'the web seed was asked too')

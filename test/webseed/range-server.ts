@@ -3,6 +3,7 @@
  * ranges (RFC 9110 14.2), and misbehaves on purpose: ignores Range, answers 503 with Retry-After,
  * closes mid-body, corrupts bytes, or answers 404.
  */
+import type { Metainfo } from '../../lib/metainfo/types.js'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
@@ -94,4 +95,9 @@ export async function startRangeServer (files: ReadonlyMap<string, Uint8Array>, 
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
   }
+}
+
+/** The torrent with these BEP 19 web seeds (its `url-list`). */
+export function withWebSeeds (meta: Metainfo, urls: string[]): Metainfo {
+  return { ...meta, urlList: urls }
 }
