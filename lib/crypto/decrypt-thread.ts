@@ -16,6 +16,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { RC4 } from './rc4.js'
+import { ownsItsMemory } from '../util/transferable.js'
 import type { DecryptReply, DecryptRequest } from './decrypt-worker.js'
 
 /** An idle thread is ended after this long (a swarm between connections keeps it). */
@@ -58,8 +59,7 @@ class ThreadDecryptor implements Decryptor {
     }
     // Only a buffer that is the whole of its memory can move to the thread: Node's socket chunks
     // are (measured), a view into something larger (uTP, the handshake's leftover) is copied.
-    const own = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer
-    const buffer = own ? chunk.buffer as ArrayBuffer : Uint8Array.prototype.slice.call(chunk).buffer
+    const buffer = ownsItsMemory(chunk) ? chunk.buffer : Uint8Array.prototype.slice.call(chunk).buffer
     this.queue.push(done)
     this.thread.sent()
     this.thread.post({ op: 'data', id: this.id, buffer }, [buffer])

@@ -10,6 +10,8 @@
  * Only buffers of the torrent's piece length are kept (the short last piece is allocated on its
  * own), and at most `maxFree` of them wait here: the pool never holds more than the window did.
  */
+import { ownsItsMemory } from '../util/transferable.js'
+
 export class PieceBufferPool {
   readonly pieceLength: number
   private readonly maxFree: number
@@ -46,7 +48,7 @@ export class PieceBufferPool {
   give (buf: Buffer): void {
     // Only whole buffers of the pool's size: a view or a slice of Node's small-buffer pool
     // shares its memory with something else.
-    if (buf.byteLength !== this.pieceLength || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.byteLength) return
+    if (buf.byteLength !== this.pieceLength || !ownsItsMemory(buf)) return
     if (this.free.length < this.maxFree && !this.free.includes(buf)) this.free.push(buf)
   }
 

@@ -7,6 +7,7 @@
  * everything when no worker can be started.
  */
 import { Worker } from 'node:worker_threads'
+import { ownsItsMemory } from '../util/transferable.js'
 import { digestOf, type HashJob, type HashResult } from './hash-worker.js'
 
 export interface Hashed {
@@ -49,8 +50,7 @@ export class PieceHasher {
   }
 
   private run (data: Buffer, merkleHeight: number | undefined): Promise<Hashed> {
-    const owns = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer
-    const worker = owns ? this.ensureWorker() : undefined
+    const worker = ownsItsMemory(data) ? this.ensureWorker() : undefined
     if (worker === undefined || !this.online) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
     const id = this.nextId++
     return new Promise<Hashed>((resolve, reject) => {

@@ -1,0 +1,8 @@
+/**
+ * True when `bytes` is the whole of an ArrayBuffer of its own: it can be transferred to a worker
+ * thread (postMessage's transfer list) or reused, without taking a neighbour's bytes along. A
+ * slice of Node's shared 8 KiB pool, or a view into a larger buffer, is not.
+ */
+export function ownsItsMemory (bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer
+}
