@@ -48,6 +48,15 @@ export interface MergingOptions {
    * (the download's stream, with its progress events) without another stream in between.
    */
   readonly createOutput?: (hooks: ReadableOptions) => ByteReadable
+  /**
+   * Lend a reused piece's memory to the reader instead of copying it out: `output` gets views
+   * (`copyChunk` bytes each), and the piece goes back to its producer only once the reader says,
+   * with `giveBack(bytes)`, that it no longer holds them. For a reader that writes each chunk
+   * somewhere and knows when the write completed (the CLI's stdout); one that keeps chunks must
+   * leave this off. At most `maxHeldBytes` stay lent: a reader that never gives back stalls the
+   * output rather than growing memory.
+   */
+  readonly lend?: boolean
 }
 
 interface MergingEvents extends WritableEvents {
@@ -79,6 +88,12 @@ export class MergingWritable extends Writable<MergingEvents> {
   private prefixOut = 0
   /** `output` said stop (push returned false): wait for its next read. */
   private outputFull = false
+  /** Lend mode: pieces whose views went out, oldest first, each with the output offset it ends at. */
+  private readonly lent: Array<{ readonly piece: VerifiedPiece, readonly end: number }> = []
+  private lentNow = 0
+  /** Lend mode: bytes pushed to `output` in all, and bytes the reader gave back. */
+  private pushedBytes = 0
+  private returnedBytes = 0
 
   constructor (opts: MergingOptions) {
     // Each write is a whole verified piece already in memory: count pieces, not bytes.
@@ -120,6 +135,25 @@ export class MergingWritable extends Writable<MergingEvents> {
     this.prefixOut += this.cursorOffset - before
   }
 
+  /**
+   * Lend mode: the reader no longer holds the next `bytes` bytes it read from `output` (in
+   * order). Lent pieces wholly behind that point go back to their producer.
+   */
+  giveBack (bytes: number): void {
+    this.returnedBytes += bytes
+    let freed = false
+    while (this.lent.length > 0 && (this.lent[0] as { end: number }).end <= this.returnedBytes) {
+      const { piece } = this.lent.shift() as { piece: VerifiedPiece }
+      this.lentNow -= piece.data.byteLength
+      piece.release?.()
+      freed = true
+    }
+    if (freed && !this.destroying) this.flush()
+  }
+
+  /** Lend mode: bytes of pieces lent to the reader and not given back yet. */
+  get lentBytes (): number { return this.lentNow }
+
   /** Every byte of the range has been pushed to `output`. */
   get delivered (): boolean { return this.cursorIndex > this.lastIndex }
   /** Bytes waiting for the cursor right now, and the most there ever were. */
@@ -156,6 +190,7 @@ export class MergingWritable extends Writable<MergingEvents> {
   override _destroy (cb: (err: Error | null) => void): void {
     for (const piece of this.held.values()) piece.release?.()
     this.held.clear()
+    // Lent pieces are still the reader's: they go back when it says so (giveBack), as before.
     this.heldNow = 0
     // Once everything is pushed, the output ends on its own when its reader drains it.
     if (!this.delivered && !this.output.destroying) this.output.destroy(new BtStreamError('download stopped'))
@@ -168,7 +203,8 @@ export class MergingWritable extends Writable<MergingEvents> {
     while (!this.outputFull && this.cursorIndex <= this.lastIndex) {
       const piece = this.held.get(this.cursorIndex)
       if (piece === undefined) break
-      const more = piece.release === undefined ? this.pushView(piece) : this.pushCopies(piece)
+      if (piece.release !== undefined && this.opts.lend === true && this.lentNow >= this.opts.maxHeldBytes) break
+      const more = piece.release === undefined ? this.pushView(piece) : this.opts.lend === true ? this.pushLent(piece) : this.pushCopies(piece)
       if (this.cursorOffset === 0) {
         moved = true
         if (this.cursorIndex > this.lastIndex) this.output.push(null)
@@ -195,7 +231,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     const bytes = this.trim(this.cursorIndex, piece.data).subarray(this.cursorOffset)
     this.cursorOffset = 0
     this.dropHeld(piece)
-    return bytes.byteLength === 0 ? true : this.output.push(bytes)
+    return bytes.byteLength === 0 ? true : this.pushOut(bytes)
   }
 
   /**
@@ -216,6 +252,28 @@ export class MergingWritable extends Writable<MergingEvents> {
   }
 
   /**
+   * Lend mode: views of a reused piece, `copyChunk` bytes each (a pipe takes 64 KiB writes best);
+   * once the last one is out the piece waits in `lent` until the reader gives its bytes back.
+   */
+  private pushLent (piece: VerifiedPiece): boolean {
+    const bytes = this.trim(this.cursorIndex, piece.data)
+    let more = true
+    while (more && this.cursorOffset < bytes.byteLength) {
+      const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
+      const view = bytes.subarray(this.cursorOffset, end)
+      this.cursorOffset = end
+      more = this.pushOut(view)
+    }
+    if (this.cursorOffset === bytes.byteLength) {
+      this.cursorOffset = 0
+      this.dropHeld(piece)
+      this.lent.push({ piece, end: this.pushedBytes })
+      this.lentNow += piece.data.byteLength
+    }
+    return more
+  }
+
+  /**
    * Copies of `bytes` from the cursor's offset on, `copyChunk` at a time, while `output` takes
    * more. Returns what the last push said.
    */
@@ -226,9 +284,15 @@ export class MergingWritable extends Writable<MergingEvents> {
       const chunk = Buffer.allocUnsafe(end - this.cursorOffset)
       chunk.set(bytes.subarray(this.cursorOffset, end))
       this.cursorOffset = end
-      more = this.output.push(chunk)
+      more = this.pushOut(chunk)
     }
     return more
+  }
+
+  /** Every byte leaves through here, so lend mode knows which output offset a piece ends at. */
+  private pushOut (bytes: Uint8Array): boolean {
+    this.pushedBytes += bytes.byteLength
+    return this.output.push(bytes)
   }
 
   /** The cursor's piece leaves `held`; the cursor moves to the next one. */

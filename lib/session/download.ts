@@ -48,6 +48,12 @@ export interface DownloadOptions extends SourceOptions {
   readonly maxDownloadRate?: number
   /** MSE/PE for our dials: 'prefer' (default), 'require', 'off' (lib/crypto/README.md). */
   readonly encryption?: EncryptionPolicy
+  /**
+   * Hand out views of the engine's reused piece memory instead of copies: the reader must call
+   * `giveBack(n)` once it no longer holds the next n bytes it read (lib/output/lending-writer.ts
+   * does that for a byte sink). Off by default: a reader that keeps chunks would see them change.
+   */
+  readonly lendBuffers?: boolean
 }
 
 export interface DownloadProgress extends SwarmStats {
@@ -94,6 +100,9 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
     this.selection = selection
   }
 
+  /** With `lendBuffers`: the reader no longer holds the next `bytes` bytes it read. */
+  giveBack (bytes: number): void { this.merger.giveBack(bytes) }
+
   get progress (): DownloadProgress {
     return { ...this.swarm.stats, total: this.selection.end - this.selection.start }
   }
@@ -120,6 +129,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
     start: selection.start,
     end: selection.end,
     maxHeldBytes: windowPieces * meta.pieceLength,
+    lend: opts.lendBuffers === true,
     createOutput: hooks => (stream = new DownloadStream(hooks, meta, selection))
   })
   stream.merger = merger

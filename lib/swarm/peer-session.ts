@@ -24,6 +24,8 @@ export interface PeerLink {
   interested (): void
   notInterested (): void
   request (index: number, begin: number, length: number): void
+  /** Several requests in one write (one buffer, one queue entry); `request` each when absent. */
+  requestMany? (reqs: readonly BlockRequest[]): void
   cancel (index: number, begin: number, length: number): void
   destroy (err?: Error): void
   /**
@@ -124,7 +126,8 @@ export class PeerSession {
   }
 
   sendRequests (reqs: readonly BlockRequest[]): void {
-    for (const r of reqs) this.link.request(r.index, r.begin, r.length)
+    if (reqs.length > 1 && this.link.requestMany !== undefined) this.link.requestMany(reqs)
+    else for (const r of reqs) this.link.request(r.index, r.begin, r.length)
   }
 
   setInterested (want: boolean): void {

@@ -33,6 +33,7 @@ export function wirePeer (conn: PeerConnection): WirePeer {
     interested: () => { conn.interested() },
     notInterested: () => { conn.notInterested() },
     request: (index, begin, length) => { conn.request(index, begin, length) },
+    requestMany: reqs => { conn.requests(reqs) },
     cancel: (index, begin, length) => { conn.cancel(index, begin, length) },
     destroy: (err?: Error) => { conn.destroy(err) },
     backlogged: () => backlogged(conn)

@@ -31,6 +31,14 @@ export interface ParserOptions extends WireLimits {
   readonly handshake?: boolean
 }
 
+interface Bound { readonly min: number, readonly max: number }
+const BARE_BOUND: Bound = { min: 1, max: 1 }
+const INDEX_BOUND: Bound = { min: 5, max: 5 }
+const BLOCK_REF_BOUND: Bound = { min: 13, max: 13 }
+const PORT_BOUND: Bound = { min: 3, max: 3 }
+const HASH_REQUEST_BOUND: Bound = { min: 1 + HASH_REQUEST_LENGTH, max: 1 + HASH_REQUEST_LENGTH }
+const HASHES_BOUND: Bound = { min: 1 + HASH_REQUEST_LENGTH, max: 1 + MAX_HASHES_PAYLOAD_LENGTH }
+
 const KEEP_ALIVE: Message = { type: 'keepAlive' }
 const CHOKE: Message = { type: 'choke' }
 const UNCHOKE: Message = { type: 'unchoke' }
@@ -44,6 +52,8 @@ export class WireParser {
   private _limits: ResolvedLimits
   /** Largest length prefix any message may have: checked before the id is known. */
   private _maxLength = 0
+  /** The bounds that follow from the limits (set with `_maxLength`). */
+  private _bounds!: { readonly piece: Bound, readonly extended: Bound, readonly bitfield: Bound, readonly unknown: Bound }
   private _need: number
   private _next: (bytes: Uint8Array) => void
   /** The straddling message being assembled, exactly `_need` bytes. */
@@ -206,36 +216,38 @@ export class WireParser {
     this._expect(length - 1, this._onPayload)
   }
 
-  private _boundFor (id: number): { min: number, max: number } {
-    const l = this._limits
+  /** Allowed length prefixes per id: constants, or bounds cached from the limits (no object per message). */
+  private _boundFor (id: number): Bound {
     switch (id) {
       case MessageId.choke: case MessageId.unchoke: case MessageId.interested: case MessageId.notInterested:
       case MessageId.haveAll: case MessageId.haveNone:
-        return { min: 1, max: 1 }
+        return BARE_BOUND
       case MessageId.have: case MessageId.suggest: case MessageId.allowedFast:
-        return { min: 5, max: 5 }
+        return INDEX_BOUND
       case MessageId.request: case MessageId.cancel: case MessageId.reject:
-        return { min: 13, max: 13 }
-      case MessageId.piece: return { min: 10, max: 9 + l.maxBlockLength }
-      case MessageId.port: return { min: 3, max: 3 }
-      case MessageId.extended: return { min: 2, max: 2 + l.maxExtendedLength }
-      case MessageId.bitfield: {
-        if (l.pieceCount === undefined) return { min: 2, max: 1 + BitField.byteLength(UNKNOWN_PIECE_COUNT_CAP) }
-        const n = 1 + BitField.byteLength(l.pieceCount)
-        return { min: n, max: n }
-      }
+        return BLOCK_REF_BOUND
+      case MessageId.piece: return this._bounds.piece
+      case MessageId.port: return PORT_BOUND
+      case MessageId.extended: return this._bounds.extended
+      case MessageId.bitfield: return this._bounds.bitfield
       // BEP 52 hash request / hash reject: exactly the 48-byte request; hashes: up to 8192 + proof
       // hashes (a 512-hash piece layer answer is ~17 KB, over the bound for unknown ids).
       case HashMessageId.hashRequest: case HashMessageId.hashReject:
-        return { min: 1 + HASH_REQUEST_LENGTH, max: 1 + HASH_REQUEST_LENGTH }
-      case HashMessageId.hashes: return { min: 1 + HASH_REQUEST_LENGTH, max: 1 + MAX_HASHES_PAYLOAD_LENGTH }
-      default: return { min: 1, max: 13 + l.maxBlockLength }
+        return HASH_REQUEST_BOUND
+      case HashMessageId.hashes: return HASHES_BOUND
+      default: return this._bounds.unknown
     }
   }
 
   private _computeMaxLength (): void {
     const l = this._limits
     const bitfield = 1 + BitField.byteLength(l.pieceCount ?? UNKNOWN_PIECE_COUNT_CAP)
+    this._bounds = {
+      piece: { min: 10, max: 9 + l.maxBlockLength },
+      extended: { min: 2, max: 2 + l.maxExtendedLength },
+      bitfield: l.pieceCount === undefined ? { min: 2, max: bitfield } : { min: bitfield, max: bitfield },
+      unknown: { min: 1, max: 13 + l.maxBlockLength }
+    }
     this._maxLength = Math.max(13 + l.maxBlockLength, bitfield, 2 + l.maxExtendedLength, 1 + MAX_HASHES_PAYLOAD_LENGTH)
   }
 

@@ -3,7 +3,7 @@ import { Duplex, type DuplexEvents } from 'streamx'
 import { BtStreamError, ProtocolError } from '../util/errors.js'
 import type { BitField } from './bitfield.js'
 import { frameSize } from './decoder.js'
-import { encodedLength, encodeMessage } from './encoder.js'
+import { encodedLength, encodeMessage, encodeRequests } from './encoder.js'
 import { compactAddress, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './extended-handshake.js'
 import { decodeReserved, encodeHandshake, encodeReserved, equalBytes, toHex, type Handshake } from './handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_REQQ, type PeerConnectionOptions, type PeerHandshake } from './peer-connection-options.js'
@@ -87,7 +87,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
       eagerOpen: true,
       highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       byteLengthReadable: frameSize,
-      byteLengthWritable: (m: unknown) => encodedLength(m as Message)
+      byteLengthWritable: (m: unknown) => m instanceof Uint8Array ? m.byteLength : encodedLength(m as Message)
     })
     if (opts.infoHash === undefined && opts.accept === undefined) throw new TypeError('PeerConnection needs infoHash (outbound) or accept (inbound)')
     this.socket = socket
@@ -213,6 +213,15 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   /** Accepts a BitField or its wire bytes (sent as is, not copied). */
   bitfield (bf: BitField | Uint8Array): boolean { return this.write({ type: 'bitfield', bitfield: bf instanceof Uint8Array ? bf : bf.bytes }) }
   request (index: number, begin: number, length: number): boolean { return this.write({ type: 'request', index, begin, length }) }
+  /**
+   * Many requests as one write: encoded back to back into one buffer, so a top-up of 30 requests
+   * costs one queue entry and one small allocation instead of 30 of each (a 1 GiB download sends
+   * 65536 requests).
+   */
+  requests (list: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): boolean {
+    if (list.length === 0) return true
+    return super.write(encodeRequests(list))
+  }
   /** The block is written as is after a 13-byte header: never copied. */
   piece (index: number, begin: number, block: Uint8Array): boolean { return this.write({ type: 'piece', index, begin, block }) }
   cancel (index: number, begin: number, length: number): boolean { return this.write({ type: 'cancel', index, begin, length }) }
@@ -244,6 +253,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     let ok = true
     socket.cork()
     for (const item of batch) {
+      // Pre-encoded requests (requests()): nothing to check, they are requests.
+      if (item instanceof Uint8Array) { ok = socket.write(item); continue }
       const m = item as Message
       const refused = this._refuseOutbound(m)
       if (refused !== undefined) { socket.uncork(); cb(refused); return }

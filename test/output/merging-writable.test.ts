@@ -130,3 +130,42 @@ test('BEP 52 prefix: verified first bytes of the cursor\'s piece leave before th
     assert.equal(released, reuse ? 1 : 0)
   }
 })
+
+test('lend mode: a reused piece leaves as views of its own memory, and goes back only once the reader gives its bytes back', async () => {
+  const m = new MergingWritable({ pieceLength: 8, start: 2, end: 14, maxHeldBytes: 64, copyChunk: 3, lend: true })
+  const released: number[] = []
+  const pieces = [piece(0, 8), piece(1, 6)]
+  for (const i of [1, 0]) m.write({ ...pieces[i]!, release: () => { released.push(i) } })
+  m.end(null)
+  const chunks: Uint8Array[] = []
+  for await (const c of m.output) chunks.push(c as Uint8Array)
+  assert.ok(chunks.every(c => c.byteLength <= 3), 'views of at most copyChunk bytes')
+  assert.equal(chunks[0]!.buffer, pieces[0]!.data.buffer, 'a view of the piece, not a copy')
+  assert.deepEqual([...Buffer.concat(chunks)], [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+  assert.deepEqual(released, [], 'read is not given back: the reader may still hold the views')
+  assert.equal(m.lentBytes, 14)
+  m.giveBack(5)
+  assert.deepEqual(released, [], 'piece 0 ends at output byte 6: not wholly given back at 5')
+  m.giveBack(1)
+  assert.deepEqual(released, [0])
+  m.giveBack(6)
+  assert.deepEqual(released, [0, 1])
+  assert.equal(m.lentBytes, 0)
+})
+
+test('lend mode: a reader that reads and never gives back stalls the output at the window instead of growing memory', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 40, maxHeldBytes: 8, lend: true })
+  const read: Uint8Array[] = []
+  m.output.on('data', (c: unknown) => { read.push(c as Uint8Array) })
+  let written = 0
+  const next = (): void => { if (written < 10) m.write({ ...piece(written++, 4), release: () => {} }) }
+  m.on('advance', next)
+  next(); next()
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(Buffer.concat(read).byteLength, 8, 'two pieces (the window) lent, then nothing')
+  assert.equal(m.lentBytes, 8)
+  m.giveBack(8)
+  await new Promise(resolve => setImmediate(resolve))
+  assert.ok(Buffer.concat(read).byteLength > 8, 'given back: the output moves again')
+  assert.ok(m.lentBytes <= 8)
+})

@@ -81,6 +81,27 @@ test('BEP 3: interested / unchoke / request / piece change state on both sides',
   } finally { await close() }
 })
 
+test('BEP 3: requests() sends each request as its own 17-byte message, in order, between other messages', async () => {
+  const { client, server, close } = await pair()
+  try {
+    await within(5000, 'handshake', waitForHandshake(client))
+    client.interested()
+    client.requests([{ index: 1, begin: 0, length: 16384 }, { index: 1, begin: 16384, length: 16384 }, { index: 19, begin: 32768, length: 7 }])
+    client.have(2)
+    client.requests([{ index: 0, begin: 0, length: 1 }])
+    const got = []
+    for (let i = 0; i < 6; i++) got.push(plain(await next(server, ['extended', 'bitfield', 'haveNone'])))
+    assert.deepEqual(got, [
+      { type: 'interested' },
+      { type: 'request', index: 1, begin: 0, length: 16384 },
+      { type: 'request', index: 1, begin: 16384, length: 16384 },
+      { type: 'request', index: 19, begin: 32768, length: 7 },
+      { type: 'have', index: 2 },
+      { type: 'request', index: 0, begin: 0, length: 1 }
+    ])
+  } finally { await close() }
+})
+
 test('BEP 6: a full bitfield is sent as have all when both sides speak the fast extension', async () => {
   const { client, close } = await pair({}, { have: BitField.full(PIECES) })
   try {

@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises'
 import { chunker } from '../../output/chunker.js'
+import { lendingWriter } from '../../output/lending-writer.js'
 import { progressMeter } from '../../output/progress-meter.js'
 import { tarRange, TarOutput } from '../../output/tar-output.js'
 import { download, type DownloadOptions, type DownloadStream } from '../../session/download.js'
@@ -83,7 +84,9 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   const common = swarmOptions(args, meta, io)
   // Nothing listens in this mode: announce a port that no local client uses (lib/cli/free-port.ts).
   const port = common.port ?? (common.trackers && meta.announce.length > 0 ? await unusedPort() : undefined)
-  const stream = download(meta, { ...extra, ...common, port, peers: [...common.peers, ...peers] })
+  // Plain stdout writes each chunk and knows when it is out: it borrows piece memory (no copies).
+  // The tar packer keeps chunks across headers, so it gets copies.
+  const stream = download(meta, { ...extra, ...common, port, peers: [...common.peers, ...peers], lendBuffers: wrap === undefined })
   const report = createReporter(args, io)
   const meter = progressMeter()
   const total = stream.selection.end - stream.selection.start
@@ -102,7 +105,8 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   io.signal.addEventListener('abort', onAbort, { once: true })
   const summary = (): Record<string, unknown> => ({ bytes: meter.bytes, total, downloaded: stream.progress.verified, wasted: stream.progress.wasted })
   try {
-    if (wrap === undefined) await pipeline(stream, meter, chunker(), io.stdout, { end: false })
+    // The merger already cuts lent pieces into 64 KiB views, the size a pipe takes best.
+    if (wrap === undefined) await pipeline(stream, meter, lendingWriter(io.stdout, n => { stream.giveBack(n) }))
     // A streamx Duplex runs in Node's pipeline (it has pipe, write, end, destroy and the events);
     // only @types/node's ReadWriteStream asks for legacy methods (unpipe, wrap) it never calls.
     else await pipeline(stream, meter, wrap(stream) as unknown as NodeJS.ReadWriteStream, chunker(), io.stdout, { end: false })
