@@ -1,4 +1,5 @@
 import { ProtocolError } from '../util/errors.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /**
  * Which pieces a peer (or we) have, as BEP 3's bitfield message carries it:
@@ -41,7 +42,7 @@ export class BitField {
    */
   static fromWire (bytes: Uint8Array, length: number): BitField {
     checkBytes(bytes, length)
-    return new BitField(length, bytes.slice())
+    return new BitField(length, copyBytes(bytes))
   }
 
   /** All pieces set. */

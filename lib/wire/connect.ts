@@ -5,6 +5,7 @@ import { CRYPTO_PLAINTEXT, CRYPTO_RC4 } from '../crypto/mse-handshake.js'
 import { BtStreamError, ProtocolError } from '../util/errors.js'
 import { dialEither, DEFAULT_UTP_MODE, UTP_FALLBACK_CONNECT_TIMEOUT, type UtpMode } from '../utp/dial-policy.js'
 import type { UtpTransport } from '../utp/transport.js'
+import { BorrowedReads } from './borrowed-reads.js'
 import { PeerConnection, type PeerConnectionOptions, type PeerHandshake } from './peer-connection.js'
 
 /** A peer we could not reach (refused, unreachable, timed out): costs us that peer. */
@@ -117,9 +118,11 @@ function refusedOnly (err: unknown, attempt: Attempt): boolean {
 
 async function connectOnce (opts: ConnectOptions, attempt: Attempt, policy: EncryptionPolicy, transport: Transport): Promise<PeerConnection> {
   const timeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
+  // A plaintext TCP socket is read straight into one reused buffer; MSE and uTP read their own way.
+  const reads = attempt === 'plaintext' && transport === 'tcp' ? new BorrowedReads() : undefined
   const socket = transport === 'utp' && opts.utp !== undefined
     ? await opts.utp.dial(opts.host, opts.port, { timeout, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
-    : await dial(opts.host, opts.port, timeout, opts.signal)
+    : await dial(opts.host, opts.port, timeout, opts.signal, reads)
   const stream = attempt === 'plaintext'
     ? socket
     : new EncryptedStream(socket, {
@@ -129,7 +132,7 @@ async function connectOnce (opts: ConnectOptions, attempt: Attempt, policy: Encr
       provide: policy === 'require' ? CRYPTO_RC4 : CRYPTO_RC4 | CRYPTO_PLAINTEXT,
       ...(opts.handshakeTimeout !== undefined ? { handshakeTimeout: opts.handshakeTimeout } : {})
     })
-  const conn = new PeerConnection(stream, opts)
+  const conn = new PeerConnection(stream, reads === undefined ? opts : { ...opts, reads })
   const onAbort = (): void => { conn.destroy(new PeerConnectError('aborted')) }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   try {
@@ -151,10 +154,10 @@ export async function acceptPeer (socket: Socket, opts: Omit<PeerConnectionOptio
   return conn
 }
 
-function dial (host: string, port: number, timeout: number, signal: AbortSignal | undefined): Promise<Socket> {
+function dial (host: string, port: number, timeout: number, signal: AbortSignal | undefined, reads?: BorrowedReads): Promise<Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) { reject(new PeerConnectError('aborted')); return }
-    const socket = netConnect({ host, port })
+    const socket = netConnect(reads === undefined ? { host, port } : { host, port, onread: reads.onread })
     const fail = (err: Error): void => {
       cleanup()
       socket.destroy()

@@ -2,6 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import bencode from 'bencode'
 import { decodeBencodePrefix } from '../bencode/decode.js'
 import { ProtocolError } from '../util/errors.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /**
  * The BEP 10 extension handshake: extended message id 0, payload a bencoded dictionary,
@@ -76,7 +77,7 @@ export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake
   const size = intIn(own(value, 'metadata_size'), 1, MAX_METADATA_SIZE)
   if (size !== undefined) out.metadataSize = size
   const yourip = own(value, 'yourip')
-  if (yourip instanceof Uint8Array && (yourip.length === 4 || yourip.length === 16)) out.yourip = yourip.slice()
+  if (yourip instanceof Uint8Array && (yourip.length === 4 || yourip.length === 16)) out.yourip = copyBytes(yourip)
   return out
 }
 

@@ -1,4 +1,5 @@
 import { HASH_REQUEST_LENGTH, HashMessageId, MAX_HASHES_PAYLOAD_LENGTH } from './hash-messages.js'
+import { copyBytes } from '../util/copy-bytes.js'
 import { ProtocolError } from '../util/errors.js'
 import { BitField } from './bitfield.js'
 import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from './handshake.js'
@@ -65,6 +66,8 @@ export class WireParser {
   private _paused = false
   private _held: Uint8Array[] = []
   private _dead = false
+  /** The chunk being parsed is lent (writeBorrowed): what outlives the call is copied. */
+  private _borrowed = false
   /** Header bytes are read at once and never kept, so one scratch buffer serves every straddle. */
   private readonly _scratch = new Uint8Array(HANDSHAKE_LENGTH)
 
@@ -116,6 +119,23 @@ export class WireParser {
     this._consume(chunk)
   }
 
+  /**
+   * Parses a chunk that is only lent for this call (a socket read into one reused buffer): every
+   * message that could be kept gets its own copy of its payload, except a piece's block, which
+   * stays a view of `chunk` and is valid only until the message handler returns (the engine
+   * copies it into its piece at once). Bytes held past the call are copied too.
+   */
+  writeBorrowed (chunk: Uint8Array): void {
+    if (this._dead) return
+    if (this._paused) { this._held.push(copyBytes(chunk)); return }
+    this._borrowed = true
+    try {
+      this._consume(chunk)
+    } finally {
+      this._borrowed = false
+    }
+  }
+
   private _consume (chunk: Uint8Array): void {
     let off = 0
     const end = chunk.length
@@ -156,7 +176,7 @@ export class WireParser {
       else this._next(chunk.subarray(off - need, off))
     }
     // Held bytes come before any chunk held earlier: this one was being consumed first.
-    if (this._paused && off < end) this._held.unshift(chunk.subarray(off))
+    if (this._paused && off < end) this._held.unshift(this._borrowed ? copyBytes(chunk, off) : chunk.subarray(off))
   }
 
   private _expect (need: number, next: (bytes: Uint8Array) => void): void {
@@ -297,7 +317,7 @@ export class WireParser {
         return
       }
       case MessageId.bitfield: {
-        const bitfield = buf.subarray(off, off + size)
+        const bitfield = this._keep(buf, off, off + size)
         const count = this._limits.pieceCount
         if (count !== undefined) {
           const spare = size * 8 - count
@@ -313,11 +333,16 @@ export class WireParser {
         this._handlers.message({ type: 'port', port: ((buf[off] as number) << 8) | (buf[off + 1] as number) })
         return
       case MessageId.extended:
-        this._handlers.message({ type: 'extended', id: buf[off] as number, payload: buf.subarray(off + 1, off + size) })
+        this._handlers.message({ type: 'extended', id: buf[off] as number, payload: this._keep(buf, off + 1, off + size) })
         return
       default:
-        this._handlers.message({ type: 'unknown', id, payload: buf.subarray(off, off + size) })
+        this._handlers.message({ type: 'unknown', id, payload: this._keep(buf, off, off + size) })
     }
+  }
+
+  /** A payload a handler may keep: a view of an owned chunk, a copy of a lent one. */
+  private _keep (buf: Uint8Array, from: number, to: number): Uint8Array {
+    return this._borrowed ? copyBytes(buf, from, to) : buf.subarray(from, to)
   }
 
   private _checkIndex (index: number, id: number): boolean {

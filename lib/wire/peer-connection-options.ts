@@ -1,4 +1,5 @@
 import type { BitField } from './bitfield.js'
+import type { BorrowedReads } from './borrowed-reads.js'
 import type { Handshake, ReservedBits } from './handshake.js'
 import type { WireLimits } from './limits.js'
 import type { ClientInfo } from './peer-id.js'
@@ -34,6 +35,11 @@ export interface PeerConnectionOptions extends WireLimits {
   readonly handshakeTimeout?: number
   /** Bytes of received messages buffered before the socket is paused. */
   readonly highWaterMark?: number
+  /**
+   * The socket was dialed with `reads.onread` (one reused read buffer, lib/wire/borrowed-reads.ts):
+   * its bytes come from there instead of 'data' events.
+   */
+  readonly reads?: BorrowedReads
 }
 
 export interface OurExtensions {

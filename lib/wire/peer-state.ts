@@ -2,6 +2,7 @@ import { ProtocolError } from '../util/errors.js'
 import { BitField } from './bitfield.js'
 import { decodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './extended-handshake.js'
 import type { Message } from './messages.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /**
  * What one side of a connection has told the other, and the ordering rules of BEP 3 / 6 / 10
@@ -138,7 +139,7 @@ export class PeerState {
   /** Piece count unknown (magnet): bitfields are held raw, merged, and checked by setPieceCount. */
   private _holdBitfield (bytes: Uint8Array): ProtocolError | undefined {
     const held = this._pendingBitfield
-    if (held === undefined) { this._pendingBitfield = bytes.slice(); return }
+    if (held === undefined) { this._pendingBitfield = copyBytes(bytes); return }
     if (held.length !== bytes.length) return new ProtocolError(`bitfield of ${bytes.length} bytes after one of ${held.length}`)
     for (let i = 0; i < held.length; i++) held[i] = (held[i] as number) | (bytes[i] as number)
     return undefined

@@ -38,3 +38,13 @@ test('BEP 3: a wire bitfield of the wrong size or with spare bits set is a Proto
   assert.equal(ok.count(), 3)
   assert.throws(() => ok.set(10), RangeError)
 })
+
+test('fromWire copies a Buffer view (a socket chunk): the peer\'s bitfield never shares the chunk\'s memory', () => {
+  const chunk = Buffer.from([0xff, 0x80, 0x01, 0x02])
+  const bf = BitField.fromWire(chunk.subarray(0, 2), 9)
+  chunk.fill(0)
+  assert.equal(bf.get(0), true)
+  assert.equal(bf.get(8), true)
+  bf.set(1, false)
+  assert.deepEqual([...chunk.subarray(0, 2)], [0, 0], 'setting a bit does not write into the chunk')
+})

@@ -74,6 +74,29 @@ test('zero-copy: a piece that arrives whole is a view into the received chunk', 
   assert.equal(piece.block.length, 16384)
 })
 
+test('a lent chunk (writeBorrowed, one reused read buffer): every payload a handler may keep is its own copy; only the piece block is a view, valid during the call', () => {
+  const messages: Message[] = [
+    { type: 'bitfield', bitfield: Uint8Array.from({ length: Math.ceil(PIECES / 8) }, (_, i) => i === 0 ? 0xa5 : 0) },
+    { type: 'extended', id: 3, payload: Uint8Array.from([9, 8, 7]) },
+    { type: 'piece', index: 2, begin: 0, block: Uint8Array.from([1, 2, 3, 4]) },
+    { type: 'unknown', id: 42, payload: Uint8Array.from([5, 5]) }
+  ]
+  const bytes = frames(messages)
+  const seenBlock: number[] = []
+  const out: Message[] = []
+  const parser = new WireParser({
+    // The engine's way: copy the block while the call lasts.
+    message: (m) => { out.push(m); if (m.type === 'piece') seenBlock.push(...m.block) },
+    error: (e) => { throw e }
+  }, { pieceCount: PIECES, handshake: false })
+  // Split so the unknown message straddles: its tail is held past the call.
+  parser.writeBorrowed(bytes.subarray(0, bytes.length - 1))
+  bytes.fill(0xee, 0, bytes.length - 1) // the read buffer is reused for the next read
+  parser.writeBorrowed(bytes.subarray(bytes.length - 1))
+  assert.deepEqual(seenBlock, [1, 2, 3, 4])
+  assert.deepEqual(plain(out.filter(m => m.type !== 'piece')), plain(messages.filter(m => m.type !== 'piece')))
+})
+
 test('a piece straddling chunks is assembled into its own buffer of exactly its size', () => {
   const block = new Uint8Array(16384).fill(9)
   const chunk = frames([{ type: 'piece', index: 2, begin: 0, block }])
