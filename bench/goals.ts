@@ -74,7 +74,7 @@ export function clearGoals (): void {
 }
 
 const show = (v: number, unit: Unit): string =>
-  unit === 'x' ? `${v.toFixed(2)}x` : unit === 's' ? `${v.toFixed(2)} s` : unit === 'MiB' ? `${v.toFixed(0)} MiB` : String(v)
+  unit === 'x' ? `${v.toFixed(2)}x` : unit === 's' ? `${v.toFixed(2)} s` : unit === 'MiB' ? `${v.toFixed(v < 10 ? 1 : 0)} MiB` : String(v)
 
 const meets = (g: Goal, v: number): boolean => g.op === '>=' ? v >= g.target : g.op === '<' ? v < g.target : v <= g.target
 
@@ -84,7 +84,7 @@ export function formatGoals (): string {
   const rows = GOALS.map(g => {
     const m = measured.get(g.id)
     const target = `${g.op === '>=' ? '>=' : g.op === '<' ? '<' : '<='} ${show(g.target, g.unit)}`
-    if (m === undefined) return [g.text, '-', target, '-', `not measured in this run: BENCH_ONLY=${g.group}`]
+    if (m === undefined) return [g.text, '-', target, '-', `not measured in this run; measured by BENCH_ONLY=${g.group}`]
     return [g.text, show(m.value, g.unit), target, meets(g, m.value) ? 'yes' : 'NO', m.detail]
   })
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))

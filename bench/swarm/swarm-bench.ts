@@ -152,7 +152,15 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
       const name = title(s.sizeMiB, c)
       if (!libtorrent && !c.main) { tables.push(`${name}: skipped: ${noLt}\n`); continue }
       out.write(`${name}\n`)
-      const r = await runConfig(children, c, data, scratch, s, libtorrent, noLt, log)
+      let r: ConfigResult
+      try {
+        r = await runConfig(children, c, data, scratch, s, libtorrent, noLt, log)
+      } catch (err) {
+        // Its seeders did not start (or the tracker): the other rows still run.
+        log(`${name}: FAILED: ${(err as Error).message.split('\n')[0] ?? ''}`)
+        tables.push(`${name}: FAILED: ${(err as Error).message.split('\n')[0] ?? ''}\n`)
+        continue
+      }
       const clients = [...r.clients.values()]
       tables.push(formatClients(`${name}: medians (min-max) of ${s.rounds} interleaved runs; RssAnon for both (VmHWM counts libtorrent's mapped file)`, clients, data.size, libtorrent ? CLIENT_LT : undefined))
       recordSpeed(c, r.clients, data.size)
@@ -249,12 +257,12 @@ async function runConfig (children: Children, c: Config, data: BenchData, scratc
       list.push({ client: 'bt-stream | node count', run: () => runBtStream(children, target, 'count', btOpts) })
     }
     if (libtorrent) list.push({ client: CLIENT_LT, run: () => runLibtorrent(children, target) })
-    else resultOf(CLIENT_LT).skipped = noLt
     if (announce !== undefined) {
       const url = announce
       list.push({ client: 'aria2c', run: () => runAria2(children, target, url) })
     }
     for (const x of list) resultOf(x.client) // the table's rows in this order
+    if (!libtorrent) resultOf(CLIENT_LT).skipped = noLt
     for (let round = 0; round < s.rounds; round++) {
       for (let k = 0; k < list.length; k++) {
         const x = list[(round + k) % list.length] as typeof list[number]
@@ -343,10 +351,10 @@ async function memoryFlatness (children: Children, s: Settings, scratch: string,
         continue
       }
       {
-        const data = await ensureBenchData(mib, log)
         runs = { client: CLIENT_FILE, runs: [], errors: [] }
         let sd: Seeders | undefined
         try {
+          const data = await ensureBenchData(mib, log)
           const torrent = torrentPath(data, pieceKiB)
           log(`memory at ${label}: starting ${seeders} libtorrent seeders${existsSync(torrent) ? '' : ` (making ${torrent} first)`}`)
           sd = await startLibtorrentSeeders(children, data, torrent, { count: seeders, pieceKiB })
@@ -363,7 +371,7 @@ async function memoryFlatness (children: Children, s: Settings, scratch: string,
           }
         } catch (err) {
           runs.errors.push((err as Error).message)
-          log(`memory at ${label}: seeders failed: ${(err as Error).message.split('\n')[0] ?? ''}`)
+          log(`memory at ${label}: its data or seeders failed: ${(err as Error).message.split('\n')[0] ?? ''}`)
         } finally {
           await sd?.close().catch(() => {})
         }
