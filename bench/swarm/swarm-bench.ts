@@ -122,7 +122,7 @@ export async function printSwarmBench (out: NodeJS.WritableStream): Promise<void
   const log = (line: string): void => { out.write(`  ${line}\n`) }
   const children = new Children()
   const scratch = createScratch()
-  const onSignal = (): void => { void children.killAll().finally(() => { removeScratch(scratch); process.exit(130) }) }
+  const onSignal = (): void => { void children.close().finally(() => { removeScratch(scratch); process.exit(130) }) }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   const tables: string[] = []
