@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
+import { type GoalId, recordGoal } from './goals.js'
 import type { Child } from './swarm/children.js'
 import { benchDir } from './swarm/data-cache.js'
 import { median } from './swarm/table.js'
@@ -69,6 +70,18 @@ export function formatRow (title: string, row: string, cpuOf: string, r: { bt: S
   const errors = [...r.bt.errors.map(e => `bt-stream: ${e}`), ...r.lt.errors.map(e => `libtorrent: ${e}`)]
   for (const e of errors.slice(0, 4)) lines.push(`  failed run: ${e.split('\n')[0] ?? ''}`)
   return lines.join('\n') + '\n'
+}
+
+/**
+ * Records a row as an issue-18 goal (bench/goals.ts): bt-stream's median MiB/s over
+ * libtorrent's, when both sides have runs. `what` says what was measured, for the goals table
+ * (`512 MiB to a libtorrent leecher`); the medians and run counts are added to it.
+ */
+export function recordRatio (id: GoalId, r: { bt: Side, lt: Side }, what: string): void {
+  const b = median(r.bt.samples.map(x => x.mibps))
+  const l = median(r.lt.samples.map(x => x.mibps))
+  if (b === undefined || l === undefined) return
+  recordGoal(id, b / l, `${b.toFixed(0)} vs ${l.toFixed(0)} MiB/s, ${what}, ${r.bt.samples.length}+${r.lt.samples.length} runs`)
 }
 
 /**

@@ -25,8 +25,11 @@ const STDERR_LINES = 20
  */
 export class Children {
   private readonly live = new Set<Child>()
+  private closed = false
 
   start (command: string, args: string[], opts: SpawnOptions = {}): Child {
+    // After close() (Ctrl-C): the run still unwinding must not start what nobody will stop.
+    if (this.closed) throw new Error(`not starting ${command}: the benchmark is stopping`)
     const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
     if (proc.pid === undefined) throw new Error(`could not start ${command}`)
     const pid = proc.pid
@@ -57,6 +60,16 @@ export class Children {
   /** SIGTERM each live child by PID, then SIGKILL what is still there after a grace period. */
   async killAll (): Promise<void> {
     await this.stopAll([...this.live])
+  }
+
+  /**
+   * For a signal handler: no child starts from now on, and every live one is killed as killAll
+   * does. The benchmark's own code keeps running until the handler exits the process; what it
+   * tries to start meanwhile fails instead of outliving it.
+   */
+  async close (): Promise<void> {
+    this.closed = true
+    await this.killAll()
   }
 
   private async stopAll (left: Child[], graceMs = 2000): Promise<void> {

@@ -2,7 +2,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from '
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Child, type Children, deadline, watchLines } from './children.js'
+import { type Child, type Children, deadline, type Line, watchLines } from './children.js'
+import { PROBE_TAG } from './probe-tag.js'
 import { type BenchData, fileSha1 } from './data-cache.js'
 import { SYSTEM_PYTHON } from './seeders.js'
 
@@ -12,7 +13,10 @@ export interface Run {
   mibps: number
   /** First byte at the consumer (bt-stream) or first verified piece (libtorrent); undefined: not observable. */
   ttfb?: number
+  /** VmHWM: counts file pages the process maps (libtorrent's file), so not comparable across clients. */
   peakRss: number
+  /** Largest RssAnon sampled every 50 ms: the process's own memory, the one to compare. */
+  peakRssAnon: number
   cpuSeconds: number
   /** CPU the seeders spent during the run: near 2 cores × the run's time, they were the limit. */
   seederCpuSeconds?: number
@@ -33,11 +37,14 @@ export interface Target {
 
 const MiB = 1024 * 1024
 /** BENCH_BT_STREAM: another build's bin/bt-stream.js, to compare two versions of the engine. */
-const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
+export const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 const CONSUMER = fileURLToPath(new URL('./consumer.js', import.meta.url))
+const PROBE = fileURLToPath(new URL('./first-byte-probe.js', import.meta.url))
+const LIBRARY = fileURLToPath(new URL('./library-download.js', import.meta.url))
 const LT_LEECHER = fileURLToPath(new URL('../../../bench/libtorrent-leecher.py', import.meta.url))
+const LT_FIRST_PIECE = fileURLToPath(new URL('../../../bench/swarm/libtorrent-first-piece.py', import.meta.url))
 /** Downloads that write files write them to RAM, so no disk is measured. */
-const SCRATCH_BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+export const SCRATCH_BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 
 /**
  * A fresh directory for this benchmark's downloads: a second benchmark running at the same time
@@ -113,9 +120,121 @@ async function measureBtStream (bt: Child, reader: Child, t: Target, consumer: '
     mibps: t.data.size / MiB / ((end - bt.startedAt) / 1000),
     ttfb: first === undefined ? undefined : (first - bt.startedAt) / 1000,
     peakRss: u.peakRss,
+    peakRssAnon: u.peakRssAnon,
     cpuSeconds: u.cpuSeconds,
     note: consumer === 'hash' ? 'SHA-1 of stream = file' : consumer === 'count' ? 'CRC-32 of stream = file' : `to ${t.scratch.startsWith('/dev/shm') ? '/dev/shm' : 'tmp'}; SHA-1 checked after`
   }
+}
+
+/**
+ * `bt-stream x.torrent --peer ... > file`: stdout is the file itself (an fd of a file in the
+ * scratch directory, on /dev/shm), no pipe and no reader process: the sink as fair as
+ * libtorrent's file in RAM. `library`: library-download.js instead of the CLI, the same way. The run ends at bt-stream's exit (its last write returned before);
+ * the file's SHA-1 is checked after the clock stopped. No TTFB: nothing watches the file (the
+ * first-byte row measures it, with runBtStreamFirstByte).
+ */
+export async function runBtStreamFile (children: Children, t: Target, opts: { cpuProfDir?: string, extraArgs?: string[], library?: boolean } = {}): Promise<Run> {
+  const node = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir]
+  const file = join(t.scratch, 'bt-stream-stdout.bin')
+  const fd = openSync(file, 'w')
+  const client = opts.library === true ? 'library download() > file' : 'bt-stream > file'
+  const args = opts.library === true
+    ? [LIBRARY, BT_STREAM, t.torrent, peerList(t)]
+    : [BT_STREAM, t.torrent, '--peer', peerList(t), '--no-trackers', '--quiet', ...(opts.extraArgs ?? [])]
+  let bt: Child
+  try {
+    bt = children.start(process.execPath, [...node, ...args], { stdio: ['ignore', fd, 'pipe'] })
+  } finally {
+    closeSync(fd) // the child holds its own copy
+  }
+  try {
+    const exit = await deadline(bt.exited, t.timeoutMs, client)
+    if (exit.code !== 0) throw new Error(`${client} exited ${exit.code ?? exit.signal}\n${bt.stderrTail()}`)
+    await checkFile(file, t.data, client)
+    const u = bt.usage()
+    return {
+      client,
+      mibps: t.data.size / MiB / ((exit.at - bt.startedAt) / 1000),
+      peakRss: u.peakRss,
+      peakRssAnon: u.peakRssAnon,
+      cpuSeconds: u.cpuSeconds,
+      note: `stdout = a file on ${t.scratch.startsWith('/dev/shm') ? '/dev/shm' : 'tmp'}; SHA-1 checked after`
+    }
+  } finally {
+    await bt.stop()
+    rmSync(file, { force: true })
+  }
+}
+
+/** One first-byte sample: times in seconds. */
+export interface FirstByte {
+  /** From the downloader's spawn, on the benchmark's clock. */
+  readonly fromSpawn: number
+  /** From the first unchoke the downloader received, on its own clock. */
+  readonly fromUnchoke: number
+}
+
+/**
+ * bt-stream's first stdout byte, `> file` as in the throughput row, with first-byte-probe.js
+ * preloaded: it reports when the first unchoke came and when the first bytes were written to
+ * stdout. The download is stopped (by PID) once that line came: the rest is the throughput row's.
+ */
+export async function runBtStreamFirstByte (children: Children, t: Target, extraArgs: string[] = []): Promise<FirstByte> {
+  const file = join(t.scratch, 'bt-stream-first.bin')
+  const fd = openSync(file, 'w')
+  let bt: Child
+  try {
+    bt = children.start(process.execPath, ['--import', PROBE, BT_STREAM, t.torrent, '--peer', peerList(t), '--no-trackers', '--quiet', ...extraArgs], { stdio: ['ignore', fd, 'pipe'] })
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    const line = await deadline(stderrLine(bt, l => l.startsWith(PROBE_TAG)), t.timeoutMs, 'bt-stream first byte')
+    const p = JSON.parse(line.text.slice(PROBE_TAG.length)) as { unchokeMs: number | null, stdoutMs: number }
+    if (p.unchokeMs === null) throw new Error('bt-stream wrote to stdout before any unchoke was seen: the probe missed it')
+    return { fromSpawn: (line.at - bt.startedAt) / 1000, fromUnchoke: (p.stdoutMs - p.unchokeMs) / 1000 }
+  } finally {
+    await bt.stop()
+    rmSync(file, { force: true })
+  }
+}
+
+/**
+ * libtorrent's first verified piece (bench/swarm/libtorrent-first-piece.py: the leecher's session
+ * with its peer log on, to see the unchoke), from its spawn and from its first unchoke.
+ */
+export async function runLibtorrentFirstPiece (children: Children, t: Target): Promise<FirstByte> {
+  const dir = mkdtempSync(join(t.scratch, 'lt-first-'))
+  const lt = children.start(SYSTEM_PYTHON, [LT_FIRST_PIECE, t.torrent, dir, peerList(t)])
+  try {
+    const line = await watchLines(lt).when(l => l.startsWith('{'), t.timeoutMs)
+    const p = JSON.parse(line.text) as { unchoke: number | null, first: number }
+    if (p.unchoke === null) throw new Error('libtorrent verified a piece before its peer log showed an unchoke')
+    return { fromSpawn: (line.at - lt.startedAt) / 1000, fromUnchoke: p.first - p.unchoke }
+  } finally {
+    await lt.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The first stderr line `test` accepts, stamped on arrival; rejects if the child exits first. */
+function stderrLine (child: Child, test: (line: string) => boolean): Promise<Line> {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const onData = (s: string | Buffer): void => {
+      buf += s.toString()
+      let nl: number
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const text = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        if (test(text)) { done(); resolve({ text, at: performance.now() }); return }
+      }
+    }
+    const onExit = (): void => { done(); reject(new Error(`exited before the expected stderr line\n${child.stderrTail()}`)) }
+    const done = (): void => { child.proc.stderr?.off('data', onData); child.proc.off('exit', onExit) }
+    child.proc.stderr?.on('data', onData)
+    child.proc.once('exit', onExit)
+  })
 }
 
 /** libtorrent 2.0's leecher (python3-libtorrent) into a RAM dir, dialing the seeders itself. */
@@ -135,6 +254,7 @@ export async function runLibtorrent (children: Children, t: Target): Promise<Run
       mibps: t.data.size / MiB / ((done.at - lt.startedAt) / 1000),
       ttfb: (first.at - lt.startedAt) / 1000,
       peakRss: u.peakRss,
+      peakRssAnon: u.peakRssAnon,
       cpuSeconds: u.cpuSeconds,
       note: 'to /dev/shm (RSS: + mapped file); TTFB: 1st piece; SHA-1 checked after'
     }
@@ -162,6 +282,7 @@ export async function runAria2 (children: Children, t: Target, tracker: string):
       client: 'aria2c',
       mibps: t.data.size / MiB / ((exit.at - aria.startedAt) / 1000),
       peakRss: u.peakRss,
+      peakRssAnon: u.peakRssAnon,
       cpuSeconds: u.cpuSeconds,
       note: 'to /dev/shm; peers via tracker; SHA-1 checked after'
     }
