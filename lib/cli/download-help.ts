@@ -27,7 +27,7 @@ export const DOWNLOAD_OPTIONS_HELP = `${OUTPUT_HELP}
   --port N           the port announced to trackers; with -o also the port peers may dial us
                      on while we download and upload (default: any free port)
   --host ADDR        with -o: the address to accept peers on (default: every interface)
-  --peer LIST        extra peers to dial: host:port[,host:port...]
+  --peer LIST        extra peers to dial: host:port[,host:port...] (repeatable)
   --no-trackers      do not ask the torrent's trackers (use --peer)
   --no-dht           never ask the DHT (BEP 5); it is asked for magnets and torrents without
                      trackers, and when every tracker failed (never for private torrents)

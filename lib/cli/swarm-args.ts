@@ -12,7 +12,7 @@ import type { DhtOptions } from '../session/dht-source.js'
 import { UsageError } from '../util/errors.js'
 import type { EncryptionPolicy } from '../wire/connect.js'
 import type { UtpOptions } from '../utp/session.js'
-import { optionInt, optionSeconds, optionSize, optionString, type OptionSpec, type ParsedArgs } from './args.js'
+import { optionInt, optionList, optionSeconds, optionSize, optionString, type OptionSpec, type ParsedArgs } from './args.js'
 import { parseAddress } from './commands/handshake.js'
 import type { CliIO } from './io.js'
 import { ProgressLine } from './progress-line.js'
@@ -71,10 +71,9 @@ export function seedStopOptions (args: ParsedArgs): { seedRatio?: number, seedTi
 }
 
 /** The options every swarm command shares. */
-/** `--peer host:port[,host:port...]`. */
+/** `--peer host:port[,host:port...]`, repeatable: every one given counts, not only the last. */
 export function peersOption (args: ParsedArgs): PeerAddress[] {
-  const peerList = optionString(args, 'peer')
-  return peerList === undefined ? [] : peerList.split(',').map(parseAddress)
+  return optionList(args, 'peer').flatMap(list => list.split(',').map(parseAddress))
 }
 
 export function swarmOptions (args: ParsedArgs, meta?: Metainfo, io?: CliIO): SwarmCliOptions {
