@@ -174,11 +174,12 @@ function sizeOf (path: string): number {
   try { return statSync(path).size } catch { return -1 }
 }
 
-/** Bytes of every file under `dir` (`-o DIR` names the file after the torrent). */
-function sizeOfTree (dir: string): number {
+/** Bytes written at `path`: a single-file torrent's file, or every file under a directory. */
+function sizeOfTree (path: string): number {
   try {
+    if (!statSync(path).isDirectory()) return statSync(path).size
     let total = 0
-    for (const e of readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? sizeOfTree(join(dir, e.name)) : statSync(join(dir, e.name)).size
+    for (const name of readdirSync(path)) total += sizeOfTree(join(path, name))
     return total
   } catch { return -1 }
 }
