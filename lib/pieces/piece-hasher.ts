@@ -1,19 +1,19 @@
 /**
- * SHA-1 (v1) or the SHA-256 merkle root (BEP 52) of verified-to-be pieces on a worker thread, so
- * the main thread keeps reading sockets while a piece is hashed (SHA-1 is ~0.6 s of CPU per GiB
- * here, a fifth of the engine's). The
- * piece's memory moves to the worker and back (transferred, never copied); a buffer that does
- * not own its whole ArrayBuffer (a small slice of Node's pool) is hashed here instead, as is
- * everything when no worker can be started.
+ * SHA-1 (v1) or the SHA-256 merkle root (BEP 52) of verified-to-be pieces on the process's helper
+ * thread (lib/util/helper-thread.ts, shared with the decryption of encrypted connections), so the
+ * main thread keeps reading sockets while a piece is hashed (SHA-1 is ~0.6 s of CPU per GiB here,
+ * a fifth of the engine's). The piece's memory moves to the thread and back (transferred, never
+ * copied); a buffer that does not own its whole ArrayBuffer (a small slice of Node's pool) is
+ * hashed here instead, as is everything when no thread can be started.
  *
- * One thread hashes for every PieceHasher of the process (one per download): a worker thread is
- * a V8 isolate of its own, ~8.5 MiB of RSS before it hashes a byte (measured: an idle worker),
- * so three downloads in one process used to cost three. The thread starts with the first hasher
- * that needs it and ends when the last one closes.
+ * Every PieceHasher of the process (one per download) uses that one thread: a thread is a V8
+ * isolate of its own, ~8.5 MiB of RSS before it hashes a byte, so three downloads in one process
+ * used to cost three. The hashers hold it from their first piece (or `warm`) to `close`.
  */
-import { Worker } from 'node:worker_threads'
+import { helperThread, type HelperClient } from '../util/helper-thread.js'
+import type { HelperReply } from '../util/helper-worker.js'
 import { ownsItsMemory } from '../util/transferable.js'
-import { digestOf, type HashJob, type HashResult } from './hash-worker.js'
+import { digestOf, type HashResult } from './hash-worker.js'
 
 export interface Hashed {
   readonly digest: Uint8Array
@@ -29,92 +29,71 @@ interface Job {
   reject (err: Error): void
 }
 
-/** The process's hashing thread and the jobs at it, shared by every PieceHasher. */
-class HashThread {
-  worker: Worker | undefined
-  /**
-   * The thread runs ('online'). Until then pieces are hashed on the caller's thread: booting a
-   * thread takes 30 to 100 ms, and the first piece of a download is what stdout waits for
-   * (measured: first block at 25 ms after the dial, first piece verified at 80-160 ms, most of
-   * it the worker's boot).
-   */
-  online = false
-  /** The thread died or could not start: hash on the caller's thread until every user is gone. */
-  failed = false
-  /** Threads started, over the process's life (what tests count). */
-  started = 0
+/** The hashers' side of the helper thread: their jobs there, by id. */
+class HashClient implements HelperClient {
+  readonly kind = 'hash'
   private users = 0
   private nextId = 0
   private readonly jobs = new Map<number, Job>()
 
+  /**
+   * Pieces go to the thread: it runs. Until then they are hashed on the caller's thread: booting
+   * a thread takes 30 to 100 ms, and the first piece of a download is what stdout waits for
+   * (measured: first block at 25 ms after the dial, first piece verified at 80-160 ms, most of
+   * it the worker's boot).
+   */
+  get online (): boolean { return this.users > 0 && helperThread.online }
+
   acquire (): void {
-    this.users++
-    this.ensureWorker()
+    if (this.users++ === 0) helperThread.acquire(this)
   }
 
-  /** A user is gone; with the last one, the thread ends (a later download starts a new one). */
+  /** A hasher closed; with the last one the hashers let the thread go. */
   release (): void {
     if (this.users === 0 || --this.users > 0) return
-    const worker = this.worker
-    this.worker = undefined
-    this.online = false
-    this.failed = false
+    helperThread.unref(this.jobs.size)
     this.jobs.clear()
-    void worker?.terminate()
+    helperThread.release(this)
   }
 
-  /** Sends `data` to the thread; `job` hears back. The caller checked `online`. */
+  /**
+   * Sends `data` to the thread; `job` hears back. The caller checked `online`. The piece's only
+   * copy is there until it comes back, so the thread keeps the process alive meanwhile.
+   */
   post (data: Uint8Array<ArrayBuffer>, merkleHeight: number | undefined, job: Job): number {
     const id = this.nextId++
     this.jobs.set(id, job)
-    const msg: HashJob = merkleHeight === undefined ? { id, buffer: data.buffer } : { id, buffer: data.buffer, merkleHeight }
-    this.worker?.postMessage(msg, [msg.buffer])
+    helperThread.ref()
+    const buffer = data.buffer
+    helperThread.post(merkleHeight === undefined ? { kind: 'hash', id, buffer } : { kind: 'hash', id, buffer, merkleHeight }, [buffer])
     return id
   }
 
   /** The job's answer is no longer wanted (timed out, or its hasher closed). */
   forget (id: number): void {
-    this.jobs.delete(id)
+    if (this.jobs.delete(id)) helperThread.unref()
   }
 
-  private ensureWorker (): void {
-    if (this.worker !== undefined || this.failed) return
-    try {
-      // It holds no JS data of its own: a small heap keeps its memory small (~10 MiB less RSS).
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } })
-      this.started++
-      worker.unref()
-      worker.once('online', () => { if (this.worker === worker) this.online = true })
-      worker.on('message', (r: HashResult) => {
-        if (this.worker !== worker) return
-        const job = this.jobs.get(r.id)
-        this.jobs.delete(r.id)
-        job?.resolve(r)
-      })
-      // A thread that dies takes its jobs' buffers with it: those pieces are fetched again, and
-      // later ones are hashed on the main thread.
-      const fail = (err: Error): void => {
-        if (this.worker !== worker) return
-        this.failed = true
-        this.worker = undefined
-        this.online = false
-        const jobs = [...this.jobs.values()]
-        this.jobs.clear()
-        for (const job of jobs) job.reject(err)
-      }
-      worker.on('error', fail)
-      worker.on('exit', code => { fail(new Error(`hash worker exited with code ${code}`)) })
-      this.worker = worker
-    } catch {
-      this.failed = true
-    }
+  onReply (r: HelperReply): void {
+    if (r.kind !== 'hash') return
+    const job = this.jobs.get(r.id)
+    if (job === undefined) return
+    this.forget(r.id)
+    job.resolve(r)
+  }
+
+  /**
+   * The thread died and took its jobs' buffers with it: those pieces are fetched again, and
+   * later ones are hashed on the main thread.
+   */
+  onFail (err: Error): void {
+    const jobs = [...this.jobs.values()]
+    this.jobs.clear()
+    for (const job of jobs) job.reject(err)
   }
 }
 
-const thread = new HashThread()
-
-/** Hashing threads started so far in this process (one at a time, shared by every hasher). */
-export function hashThreadsStarted (): number { return thread.started }
+const thread = new HashClient()
 
 export class PieceHasher {
   private using = false

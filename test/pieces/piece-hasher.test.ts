@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { hashThreadsStarted, PieceHasher } from '../../lib/pieces/piece-hasher.js'
+import { PieceHasher } from '../../lib/pieces/piece-hasher.js'
+import { helperThread } from '../../lib/util/helper-thread.js'
 
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest()
 
@@ -68,12 +69,12 @@ test('many pieces in flight at once each get their own digest', async () => {
 })
 
 test('every hasher of the process (one per download) shares one thread: each thread is a V8 isolate of its own (~8.5 MiB)', async () => {
-  const before = hashThreadsStarted()
+  const before = helperThread.started
   const a = await threaded()
   const b = await threaded()
   const c = await threaded()
   try {
-    assert.equal(hashThreadsStarted() - before, 1, 'three hashers, one thread')
+    assert.equal(helperThread.started - before, 1, 'three hashers, one thread')
     const pieces = [a, b, c].map((_, i) => Buffer.alloc(64 * 1024, i + 1))
     const expected = pieces.map(p => sha1(p))
     const results = await Promise.all([a, b, c].map((h, i) => h.digest(pieces[i] as Buffer)))
@@ -87,7 +88,7 @@ test('every hasher of the process (one per download) shares one thread: each thr
 })
 
 test('one download closing leaves the shared thread to the others; the last one ends it', async () => {
-  const before = hashThreadsStarted()
+  const before = helperThread.started
   const a = await threaded()
   const b = await threaded()
   try {
@@ -102,11 +103,11 @@ test('one download closing leaves the shared thread to the others; the last one 
   } finally {
     b.close()
   }
-  assert.equal(hashThreadsStarted() - before, 1)
+  assert.equal(helperThread.started - before, 1)
   const c = new PieceHasher()
   try {
     c.warm()
-    assert.equal(hashThreadsStarted() - before, 2, 'after the last close, the next download starts a thread again')
+    assert.equal(helperThread.started - before, 2, 'after the last close, the next download starts a thread again')
   } finally {
     c.close()
   }
