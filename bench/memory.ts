@@ -15,6 +15,8 @@
  *                     to a file on /dev/shm.
  * MEMORY_BENCH_BIN    the CLI to measure (this tree's bin/bt-stream.js): another build's, to compare.
  * MEMORY_BENCH_ROUNDS runs per size and mode (1); BENCH_SEEDERS libtorrent seeders (4).
+ * MEMORY_BENCH_LIBRARY_FLAGS  node flags for the library mode's process, e.g.
+ *                     `--max-semi-space-size=1`: what a library user can do that the library cannot.
  *
  * The breakdown comes from bench/memory-probe.ts inside the measured process (V8's heap, Node's
  * ArrayBuffer count, at that process's own RssAnon peak) and /proc/PID/smaps (glibc's main malloc
@@ -144,7 +146,8 @@ async function runOnce (children: Children, mode: Mode, sizeMiB: number, torrent
   let args: string[]
   let stdoutFd: number | 'ignore' = 'ignore'
   if (mode === 'library') {
-    args = ['--import', PROBE, fileURLToPath(import.meta.url), 'library-child', torrent, file, ...ports.map(String)]
+    const flags = (process.env.MEMORY_BENCH_LIBRARY_FLAGS ?? '').split(' ').filter(f => f !== '')
+    args = [...flags, '--import', PROBE, fileURLToPath(import.meta.url), 'library-child', torrent, file, ...ports.map(String)]
   } else {
     args = ['--import', PROBE, bin, torrent, ...peers, '--no-utp', '--quiet']
     if (mode === 'mse') args.push('--encryption', 'require')
