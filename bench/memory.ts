@@ -9,10 +9,11 @@
  *
  * MEMORY_BENCH_SIZES  sizes in MiB (256,1024); 4096 makes a 4 GiB file in BENCH_DIR once (check
  *                     `df -h /tmp`; remove bench-4096MiB.* when done).
- * MEMORY_BENCH_MODES  stdout,mse,dir,library (stdout): `> /dev/shm/f`; the same with
- *                     `--encryption require` against seeders that require MSE/PE; `-o DIR` into
- *                     /dev/shm; the library's download() in a plain `node` (no CLI flags), piped
- *                     to a file on /dev/shm.
+ * MEMORY_BENCH_MODES  stdout,mse,dir,library,library-lend (stdout): `> /dev/shm/f`; the same
+ *                     with `--encryption require` against seeders that require MSE/PE; `-o DIR`
+ *                     into /dev/shm; the library's download() in a plain `node` (no CLI flags),
+ *                     piped to a file on /dev/shm; the same with `lendBuffers` and a
+ *                     lendingWriter (no copy of each byte), as the CLI does.
  * MEMORY_BENCH_BIN    the CLI to measure (this tree's bin/bt-stream.js): another build's, to compare.
  * MEMORY_BENCH_ROUNDS runs per size and mode (1); BENCH_SEEDERS libtorrent seeders (4).
  * MEMORY_BENCH_LIBRARY_FLAGS  node flags for the library mode's process, e.g.
@@ -41,7 +42,7 @@ const SMAPS_STEP = MIB
 /** RAM, so the sink never slows the download and costs no page cache the process is charged for. */
 const SINK_DIR = '/dev/shm'
 
-const MODES = ['stdout', 'mse', 'dir', 'library'] as const
+const MODES = ['stdout', 'mse', 'dir', 'library', 'library-lend'] as const
 type Mode = typeof MODES[number]
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -67,9 +68,10 @@ interface Run {
 }
 
 /** The library's download() into a file, in a `node` with no flags: what a library user gets. */
-async function libraryChild (torrent: string, out: string, peers: string[]): Promise<void> {
+async function libraryChild (lend: boolean, torrent: string, out: string, peers: string[]): Promise<void> {
   const { parseTorrent } = await import('../lib/metainfo/parse.js')
   const { download } = await import('../lib/session/download.js')
+  const { lendingWriter } = await import('../lib/output/lending-writer.js')
   const { pipeline } = await import('node:stream/promises')
   const { createWriteStream } = await import('node:fs')
   const meta = parseTorrent(readFileSync(torrent))
@@ -77,9 +79,13 @@ async function libraryChild (torrent: string, out: string, peers: string[]): Pro
     peers: peers.map(p => ({ host: '127.0.0.1', port: Number(p) })),
     trackers: false,
     webSeeds: false,
-    utp: 'off'
+    utp: 'off',
+    lendBuffers: lend
   })
-  await pipeline(stream, createWriteStream(out))
+  const file = createWriteStream(out)
+  if (lend) await pipeline(stream, lendingWriter(file, n => { stream.giveBack(n) }))
+  else await pipeline(stream, file)
+  if (lend) await new Promise<void>((resolve, reject) => { file.end((err?: Error | null) => { if (err !== undefined && err !== null) reject(err); else resolve() }) })
 }
 
 function statusField (status: string, key: string): number {
@@ -145,9 +151,9 @@ async function runOnce (children: Children, mode: Mode, sizeMiB: number, torrent
   const peers = ports.flatMap(p => ['--peer', `127.0.0.1:${p}`])
   let args: string[]
   let stdoutFd: number | 'ignore' = 'ignore'
-  if (mode === 'library') {
+  if (mode === 'library' || mode === 'library-lend') {
     const flags = (process.env.MEMORY_BENCH_LIBRARY_FLAGS ?? '').split(' ').filter(f => f !== '')
-    args = [...flags, '--import', PROBE, fileURLToPath(import.meta.url), 'library-child', torrent, file, ...ports.map(String)]
+    args = [...flags, '--import', PROBE, fileURLToPath(import.meta.url), mode === 'library' ? 'library-child' : 'library-lend-child', torrent, file, ...ports.map(String)]
   } else {
     args = ['--import', PROBE, bin, torrent, ...peers, '--no-utp', '--quiet']
     if (mode === 'mse') args.push('--encryption', 'require')
@@ -197,7 +203,7 @@ const mb = (n: number): string => (n / MIB).toFixed(1)
  */
 function formatRun (r: Run): string {
   const p = r.probe
-  const head = `${r.mode.padEnd(7)} ${String(r.sizeMiB).padStart(5)} MiB  RssAnon ${mb(r.peak.rssAnon).padStart(5)}  VmHWM ${(r.peak.vmHwm / 1e6).toFixed(0).padStart(4)} MB  ` +
+  const head = `${r.mode.padEnd(12)} ${String(r.sizeMiB).padStart(5)} MiB  RssAnon ${mb(r.peak.rssAnon).padStart(5)}  VmHWM ${(r.peak.vmHwm / 1e6).toFixed(0).padStart(4)} MB  ` +
     `${r.wallS.toFixed(1)} s ${r.cpuS.toFixed(1)} CPU s${r.ok ? '' : '  FAILED'}`
   const where = `        malloc [heap] ${mb(r.peak.mallocHeap)}, other anon ${mb(r.peak.otherAnon)}`
   if (p === undefined) return `${head}\n${where}`
@@ -210,9 +216,9 @@ function formatRun (r: Run): string {
 }
 
 async function main (): Promise<void> {
-  if (process.argv[2] === 'library-child') {
+  if (process.argv[2] === 'library-child' || process.argv[2] === 'library-lend-child') {
     const [torrent, out, ...ports] = process.argv.slice(3)
-    await libraryChild(torrent as string, out as string, ports)
+    await libraryChild(process.argv[2] === 'library-lend-child', torrent as string, out as string, ports)
     return
   }
   if (!hasLibtorrent()) { process.stdout.write('memory: python3-libtorrent is missing, skipped\n'); return }
