@@ -197,9 +197,11 @@ const mb = (n: number): string => (n / MIB).toFixed(1)
 
 /**
  * One line per run: the peak, then where it was. The probe's numbers are V8's and Node's view of
- * the main thread at its own RssAnon peak; "rest" is what neither names (the worker threads'
- * isolates, ~8.5 MiB each here; Node's and V8's own malloc; code; thread stacks; free memory
- * glibc keeps in its arenas).
+ * the main thread at its own RssAnon peak, and the largest over the run: glibc keeps what a Buffer
+ * freed for the next malloc (nothing in JS can trim it), so RssAnon stays at the high-water mark
+ * of ArrayBuffers, not at their count at that instant. "rest" is RssAnon less the largest V8 heap
+ * and ArrayBuffers: the helper thread's isolate (~8.5 MiB), Node's and V8's own malloc, code
+ * outside the heap, thread stacks.
  */
 function formatRun (r: Run): string {
   const p = r.probe
@@ -207,21 +209,16 @@ function formatRun (r: Run): string {
     `${r.wallS.toFixed(1)} s ${r.cpuS.toFixed(1)} CPU s${r.ok ? '' : '  FAILED'}`
   const where = `        malloc [heap] ${mb(r.peak.mallocHeap)}, other anon ${mb(r.peak.otherAnon)}`
   if (p === undefined) return `${head}\n${where}`
-  const window = Math.min(p.arrayBuffers, WINDOW_MIB * MIB)
-  const rest = p.rssAnon - p.heapTotal - p.arrayBuffers
+  const window = Math.min(p.maxArrayBuffers, WINDOW_MIB * MIB)
+  const rest = p.rssAnon - p.maxHeapTotal - p.maxArrayBuffers
   return `${head}\n${where}\n` +
-    `        V8 heap ${mb(p.heapTotal)} (young ${mb(p.newSpace)}, used ${mb(p.heapUsed)}), ArrayBuffers ${mb(p.arrayBuffers)} ` +
-    `(window <= ${mb(window)}, transient ${mb(p.arrayBuffers - window)}), rest ${mb(rest)}; ` +
-    `max over the run: ArrayBuffers ${mb(p.maxArrayBuffers)}, V8 heap ${mb(p.maxHeapTotal)}`
+    `        V8 heap ${mb(p.maxHeapTotal)} (at the peak: young ${mb(p.newSpace)}, used ${mb(p.heapUsed)}), ` +
+    `ArrayBuffers ${mb(p.maxArrayBuffers)} (window <= ${mb(window)}, transient ${mb(p.maxArrayBuffers - window)}; at the peak ${mb(p.arrayBuffers)}), rest ${mb(rest)}`
 }
 
-async function main (): Promise<void> {
-  if (process.argv[2] === 'library-child' || process.argv[2] === 'library-lend-child') {
-    const [torrent, out, ...ports] = process.argv.slice(3)
-    await libraryChild(process.argv[2] === 'library-lend-child', torrent as string, out as string, ports)
-    return
-  }
-  if (!hasLibtorrent()) { process.stdout.write('memory: python3-libtorrent is missing, skipped\n'); return }
+/** The memory rows (bench/index.ts: `BENCH_ONLY=memory`). */
+export async function printMemoryBench (out: NodeJS.WritableStream): Promise<void> {
+  if (!hasLibtorrent()) { out.write('memory: python3-libtorrent is missing, skipped\n'); return }
   const sizes = (process.env.MEMORY_BENCH_SIZES ?? '256,1024').split(',').map(Number)
   const modes = (process.env.MEMORY_BENCH_MODES ?? 'stdout').split(',') as Mode[]
   for (const m of modes) if (!MODES.includes(m)) throw new Error(`MEMORY_BENCH_MODES: unknown mode ${m} (${MODES.join(', ')})`)
@@ -230,7 +227,7 @@ async function main (): Promise<void> {
   const bin = process.env.MEMORY_BENCH_BIN ?? DEFAULT_BIN
   const children = new Children()
   const log = (s: string): void => { process.stderr.write(`memory: ${s}\n`) }
-  process.stdout.write(`# Peak memory of one download (${seederCount} libtorrent seeders, loopback, ${PIECE_KIB} KiB pieces, ${WINDOW_MIB} MiB window; RssAnon MiB, VmHWM MB)\n`)
+  out.write(`# Peak memory of one download (${seederCount} libtorrent seeders, loopback, ${PIECE_KIB} KiB pieces, ${WINDOW_MIB} MiB window; RssAnon MiB, VmHWM MB)\n`)
   try {
     for (const sizeMiB of sizes) {
       const data = await ensureBenchData(sizeMiB, log)
@@ -252,7 +249,7 @@ async function main (): Promise<void> {
           for (let r = 0; r < rounds; r++) {
             for (const mode of here) {
               const run = await runOnce(children, mode, sizeMiB, torrent, seeders.ports, bin, data.size)
-              process.stdout.write(formatRun(run) + '\n')
+              out.write(formatRun(run) + '\n')
             }
           }
         } finally {
@@ -265,7 +262,20 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`memory: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-  process.exitCode = 1
-})
+async function main (): Promise<void> {
+  const role = process.argv[2]
+  if (role === 'library-child' || role === 'library-lend-child') {
+    const [torrent, out, ...ports] = process.argv.slice(3)
+    await libraryChild(role === 'library-lend-child', torrent as string, out as string, ports)
+    return
+  }
+  await printMemoryBench(process.stdout)
+}
+
+// Run as a script (`node dist/bench/memory.js`, and the library modes' child); imported, it only exports.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`memory: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+    process.exitCode = 1
+  })
+}
