@@ -1,4 +1,16 @@
 #!/usr/bin/env node
 // The command-line entry: wires the process to lib/cli (compiled to dist/ on install).
-import { run } from '../dist/lib/cli/process.js'
+import { setFlagsFromString } from 'node:v8'
+
+// Memory (issue 18): V8 doubles its young generation each time enough objects survived a minor
+// GC, up to two 16 MiB semi-spaces (heap committed 43 MB during a download, 32 of them young);
+// a download's young objects die young, so it stays at its initial two 1 MiB halves (heap ~15
+// MB). V8 reads the factor each time it would grow, so it works set here (`--max-semi-space-size`
+// would not: it is read once, when the heap is made), before the CLI's modules load (loading them
+// grew it too). Starting a worker thread re-applies V8's flag implications, which raise the factor
+// back to its minimum of 2: it is set again once each thread runs.
+const YOUNG_GENERATION_STAYS = '--semi-space-growth-factor=1'
+setFlagsFromString(YOUNG_GENERATION_STAYS)
+process.on('worker', worker => { worker.once('online', () => { setFlagsFromString(YOUNG_GENERATION_STAYS) }) })
+const { run } = await import('../dist/lib/cli/process.js')
 run()

@@ -2,22 +2,25 @@
  * RC4 off the main thread. An encrypted connection's incoming bytes are most of what an
  * encryption-only swarm costs: profiled on loopback (4 libtorrent seeders requiring MSE/PE),
  * RC4 was 43% of the main thread's time, the thread that also reads every socket and assembles
- * every block. One thread decrypts for every connection of the process: each connection's
- * keystream moves there after its handshake, and its chunks go there and back (transferred, in
- * order: one thread and one port keep the order of each connection's chunks).
+ * every block. One thread decrypts for every connection of the process, the process's helper
+ * thread (lib/util/helper-thread.ts), which also hashes pieces: a second thread would be a second
+ * V8 isolate (~8.5 MiB). Each connection's keystream moves there after its handshake, and its
+ * chunks go there and back (transferred, in order: one thread and one port keep the order of
+ * each connection's chunks).
  *
  * Encryption stays on the main thread: what we send is requests (17 bytes each) while we
  * download, and a copy is needed anyway because a block we send may be shared.
  *
- * The thread is started with the first connection that needs it and ended when no connection
- * has used it for IDLE_MS. It never keeps the process alive. If it cannot start, or dies, the
- * connections that had chunks there fail (their bytes are gone) and later ones decrypt on the
- * main thread as before.
+ * The decrypting side holds the thread from the first connection that needs it until no
+ * connection has used it for IDLE_MS (the hashers may hold it longer). It never keeps the process
+ * alive but while chunks are there. If it cannot start, or dies, the connections that had chunks
+ * there fail (their bytes are gone) and later ones decrypt on the main thread as before.
  */
-import { Worker } from 'node:worker_threads'
 import { RC4 } from './rc4.js'
+import { helperThread, type HelperClient } from '../util/helper-thread.js'
+import type { HelperReply } from '../util/helper-worker.js'
 import { ownsItsMemory } from '../util/transferable.js'
-import type { DecryptReply, DecryptRequest } from './decrypt-worker.js'
+import type { DecryptRequest } from './decrypt-worker.js'
 
 /** An idle thread is ended after this long (a swarm between connections keeps it). */
 const IDLE_MS = 5000
@@ -86,20 +89,26 @@ class InlineDecryptor implements Decryptor {
   close (): void {}
 }
 
-class DecryptThread {
-  private worker: Worker | undefined
-  private failed = false
+/** The decrypting side of the helper thread: the connections whose keystream is there. */
+class DecryptThread implements HelperClient {
+  readonly kind = 'decrypt'
+  /** The helper thread is ours (acquired): from the first connection until IDLE_MS after the last. */
+  private holding = false
   private nextId = 0
-  /** The thread runs: keystreams move there from their first chunk after this. */
-  online = false
   private readonly open = new Map<number, ThreadDecryptor>()
   private idleTimer: ReturnType<typeof setTimeout> | undefined
   /** Chunks at the thread, all connections: while any is, the thread keeps the process alive. */
   private inFlight = 0
 
+  /** The thread runs: keystreams move there from their first chunk after this. */
+  get online (): boolean { return this.holding && helperThread.online }
+
   decryptor (rc4: RC4): Decryptor {
-    const worker = this.ensureWorker()
-    if (worker === undefined) return new InlineDecryptor(rc4)
+    if (!this.holding) {
+      helperThread.acquire(this)
+      this.holding = true
+    }
+    if (helperThread.failed) return new InlineDecryptor(rc4)
     if (this.idleTimer !== undefined) { clearTimeout(this.idleTimer); this.idleTimer = undefined }
     const d = new ThreadDecryptor(this, this.nextId++, rc4)
     this.open.set(d.id, d)
@@ -107,42 +116,45 @@ class DecryptThread {
   }
 
   post (m: DecryptRequest, transfer: ArrayBuffer[] = []): void {
-    this.worker?.postMessage(m, transfer)
+    helperThread.post({ kind: 'decrypt', ...m }, transfer)
   }
 
   /**
    * A chunk went to the thread. Its bytes may be the last a reader waits for after the socket
-   * closed, so the process must not end before they come back: the worker is ref'd meanwhile.
+   * closed, so the process must not end before they come back: the thread is ref'd meanwhile.
    */
   sent (): void {
-    if (this.inFlight++ === 0) this.worker?.ref()
+    this.inFlight++
+    helperThread.ref()
   }
 
   /** `n` chunks came back or were given up on. */
   returned (n: number): void {
     if (n <= 0) return
-    this.inFlight = Math.max(0, this.inFlight - n)
-    if (this.inFlight === 0) this.worker?.unref()
+    const back = Math.min(n, this.inFlight)
+    this.inFlight -= back
+    helperThread.unref(back)
   }
 
   release (d: ThreadDecryptor): void {
     if (this.open.get(d.id) !== d) return
     this.open.delete(d.id)
     this.post({ op: 'close', id: d.id })
-    if (this.open.size === 0 && this.worker !== undefined) {
-      const worker = this.worker
+    if (this.open.size === 0 && this.holding) {
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer)
       this.idleTimer = setTimeout(() => {
         this.idleTimer = undefined
-        if (this.open.size > 0 || this.worker !== worker) return
-        this.worker = undefined
-        this.online = false
-        void worker.terminate()
+        if (this.open.size > 0 || !this.holding) return
+        this.holding = false
+        this.inFlight = 0
+        helperThread.release(this)
       }, IDLE_MS)
       this.idleTimer.unref()
     }
   }
 
-  private onReply (r: DecryptReply): void {
+  onReply (r: HelperReply): void {
+    if (r.kind !== 'decrypt') return
     const d = this.open.get(r.id)
     const done = d?.queue.shift()
     if (done === undefined) return
@@ -150,36 +162,16 @@ class DecryptThread {
     done(null, Buffer.from(r.buffer))
   }
 
-  private ensureWorker (): Worker | undefined {
-    if (this.worker !== undefined || this.failed) return this.worker
-    try {
-      // It holds no JS data of its own but 256-byte S-boxes: a small heap keeps it small.
-      const worker = new Worker(new URL('./decrypt-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } })
-      worker.once('online', () => { if (this.worker === worker) this.online = true })
-      worker.on('message', (r: DecryptReply) => { this.onReply(r) })
-      const fail = (err: Error): void => {
-        if (this.worker !== worker) return
-        this.failed = true
-        this.worker = undefined
-        this.online = false
-        this.inFlight = 0
-        const open = [...this.open.values()]
-        this.open.clear()
-        for (const d of open) {
-          d.closed = true
-          const waiting = d.queue.splice(0)
-          for (const done of waiting) done(err)
-        }
-      }
-      worker.on('error', fail)
-      worker.on('exit', code => { fail(new Error(`the decrypting thread exited with code ${code}`)) })
-      // After the listeners: adding a 'message' listener refs the worker's port again.
-      worker.unref()
-      this.worker = worker
-    } catch {
-      this.failed = true
+  /** The thread died: the chunks there are gone, so are their connections. */
+  onFail (err: Error): void {
+    this.inFlight = 0
+    const open = [...this.open.values()]
+    this.open.clear()
+    for (const d of open) {
+      d.closed = true
+      const waiting = d.queue.splice(0)
+      for (const done of waiting) done(err)
     }
-    return this.worker
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * The decrypting thread: RC4 for every encrypted connection's incoming bytes (decrypt-thread.ts
- * is its other end). Each connection's keystream lives here from its handshake on; chunks arrive
- * (transferred, not copied), are XORed in place, and go back in the order they came.
+ * RC4 for every encrypted connection's incoming bytes, on the helper thread (lib/util/
+ * helper-worker.ts runs it; decrypt-thread.ts is the main thread's end). Each connection's
+ * keystream lives here from its handshake on; chunks arrive (transferred, not copied), are XORed
+ * in place, and go back in the order they came.
  */
-import { parentPort } from 'node:worker_threads'
 import { RC4, type RC4State } from './rc4.js'
 
 export type DecryptRequest =
@@ -16,17 +16,17 @@ export interface DecryptReply {
   readonly buffer: ArrayBuffer
 }
 
+/** The keystreams of the connections open here (this module is only loaded on the thread). */
 const ciphers = new Map<number, RC4>()
 
-parentPort?.on('message', (m: DecryptRequest) => {
+/** The thread's side of one request: a reply for a chunk, nothing for open and close. */
+export function decryptJob (m: DecryptRequest): DecryptReply | undefined {
   switch (m.op) {
-    case 'open': ciphers.set(m.id, RC4.resume(m.state)); return
-    case 'close': ciphers.delete(m.id); return
-    case 'data': {
+    case 'open': ciphers.set(m.id, RC4.resume(m.state)); return undefined
+    case 'close': ciphers.delete(m.id); return undefined
+    case 'data':
       // A chunk for a connection closed meanwhile goes back as it is: its reader is gone.
       ciphers.get(m.id)?.update(new Uint8Array(m.buffer))
-      const reply: DecryptReply = { id: m.id, buffer: m.buffer }
-      parentPort?.postMessage(reply, [m.buffer])
-    }
+      return { id: m.id, buffer: m.buffer }
   }
-})
+}

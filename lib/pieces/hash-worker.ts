@@ -1,10 +1,10 @@
 /**
- * The piece hasher's thread: the digest of a piece whose memory was transferred here (no copy),
- * sent back with its digest (no copy either). A v1 piece's digest is its SHA-1 (BEP 3); with
- * `merkleHeight`, a v2 piece's is the root of its 16 KiB blocks' SHA-256 tree (BEP 52).
+ * A piece's digest on the helper thread (lib/util/helper-worker.ts runs it): the piece's memory
+ * was transferred there (no copy) and goes back with its digest (no copy either). A v1 piece's
+ * digest is its SHA-1 (BEP 3); with `merkleHeight`, a v2 piece's is the root of its 16 KiB
+ * blocks' SHA-256 tree (BEP 52).
  */
 import { createHash } from 'node:crypto'
-import { parentPort } from 'node:worker_threads'
 import { pieceRoot } from '../v2/merkle.js'
 
 export interface HashJob {
@@ -25,8 +25,7 @@ export function digestOf (data: Uint8Array, merkleHeight: number | undefined): U
   return merkleHeight === undefined ? createHash('sha1').update(data).digest() : pieceRoot(data, merkleHeight)
 }
 
-parentPort?.on('message', (job: HashJob) => {
-  const digest = digestOf(new Uint8Array(job.buffer), job.merkleHeight)
-  const result: HashResult = { id: job.id, buffer: job.buffer, digest }
-  parentPort?.postMessage(result, [job.buffer])
-})
+/** The thread's side of one job: the digest, and the same memory to send back. */
+export function hashJob (job: HashJob): HashResult {
+  return { id: job.id, buffer: job.buffer, digest: digestOf(new Uint8Array(job.buffer), job.merkleHeight) }
+}

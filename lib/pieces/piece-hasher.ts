@@ -1,14 +1,19 @@
 /**
- * SHA-1 (v1) or the SHA-256 merkle root (BEP 52) of verified-to-be pieces on a worker thread, so
- * the main thread keeps reading sockets while a piece is hashed (SHA-1 is ~0.6 s of CPU per GiB
- * here, a fifth of the engine's). The
- * piece's memory moves to the worker and back (transferred, never copied); a buffer that does
- * not own its whole ArrayBuffer (a small slice of Node's pool) is hashed here instead, as is
- * everything when no worker can be started.
+ * SHA-1 (v1) or the SHA-256 merkle root (BEP 52) of verified-to-be pieces on the process's helper
+ * thread (lib/util/helper-thread.ts, shared with the decryption of encrypted connections), so the
+ * main thread keeps reading sockets while a piece is hashed (SHA-1 is ~0.6 s of CPU per GiB here,
+ * a fifth of the engine's). The piece's memory moves to the thread and back (transferred, never
+ * copied); a buffer that does not own its whole ArrayBuffer (a small slice of Node's pool) is
+ * hashed here instead, as is everything when no thread can be started.
+ *
+ * Every PieceHasher of the process (one per download) uses that one thread: a thread is a V8
+ * isolate of its own, ~8.5 MiB of RSS before it hashes a byte, so three downloads in one process
+ * used to cost three. The hashers hold it from their first piece (or `warm`) to `close`.
  */
-import { Worker } from 'node:worker_threads'
+import { helperThread, type HelperClient } from '../util/helper-thread.js'
+import type { HelperReply } from '../util/helper-worker.js'
 import { ownsItsMemory } from '../util/transferable.js'
-import { digestOf, type HashJob, type HashResult } from './hash-worker.js'
+import { digestOf, type HashResult } from './hash-worker.js'
 
 export interface Hashed {
   readonly digest: Uint8Array
@@ -19,24 +24,89 @@ export interface Hashed {
 /** A digest not back by then is given up on: the piece is fetched again rather than waited for. */
 const JOB_TIMEOUT_MS = 30_000
 
-export class PieceHasher {
-  private worker: Worker | undefined
-  /**
-   * The thread runs ('online'). Until then pieces are hashed here: booting a thread takes 30 to
-   * 100 ms, and the first piece of a download is what stdout waits for (measured: first block at
-   * 25 ms after the dial, first piece verified at 80-160 ms, most of it the worker's boot).
-   */
-  private online = false
-  private failed = false
+interface Job {
+  resolve (r: HashResult): void
+  reject (err: Error): void
+}
+
+/** The hashers' side of the helper thread: their jobs there, by id. */
+class HashClient implements HelperClient {
+  readonly kind = 'hash'
+  private users = 0
   private nextId = 0
-  private readonly jobs = new Map<number, { resolve: (r: HashResult) => void, reject: (err: Error) => void }>()
+  private readonly jobs = new Map<number, Job>()
+
+  /**
+   * Pieces go to the thread: it runs. Until then they are hashed on the caller's thread: booting
+   * a thread takes 30 to 100 ms, and the first piece of a download is what stdout waits for
+   * (measured: first block at 25 ms after the dial, first piece verified at 80-160 ms, most of
+   * it the worker's boot).
+   */
+  get online (): boolean { return this.users > 0 && helperThread.online }
+
+  acquire (): void {
+    if (this.users++ === 0) helperThread.acquire(this)
+  }
+
+  /** A hasher closed; with the last one the hashers let the thread go. */
+  release (): void {
+    if (this.users === 0 || --this.users > 0) return
+    helperThread.unref(this.jobs.size)
+    this.jobs.clear()
+    helperThread.release(this)
+  }
+
+  /**
+   * Sends `data` to the thread; `job` hears back. The caller checked `online`. The piece's only
+   * copy is there until it comes back, so the thread keeps the process alive meanwhile.
+   */
+  post (data: Uint8Array<ArrayBuffer>, merkleHeight: number | undefined, job: Job): number {
+    const id = this.nextId++
+    this.jobs.set(id, job)
+    helperThread.ref()
+    const buffer = data.buffer
+    helperThread.post(merkleHeight === undefined ? { kind: 'hash', id, buffer } : { kind: 'hash', id, buffer, merkleHeight }, [buffer])
+    return id
+  }
+
+  /** The job's answer is no longer wanted (timed out, or its hasher closed). */
+  forget (id: number): void {
+    if (this.jobs.delete(id)) helperThread.unref()
+  }
+
+  onReply (r: HelperReply): void {
+    if (r.kind !== 'hash') return
+    const job = this.jobs.get(r.id)
+    if (job === undefined) return
+    this.forget(r.id)
+    job.resolve(r)
+  }
+
+  /**
+   * The thread died and took its jobs' buffers with it: those pieces are fetched again, and
+   * later ones are hashed on the main thread.
+   */
+  onFail (err: Error): void {
+    const jobs = [...this.jobs.values()]
+    this.jobs.clear()
+    for (const job of jobs) job.reject(err)
+  }
+}
+
+const thread = new HashClient()
+
+export class PieceHasher {
+  private using = false
+  private closed = false
+  /** This hasher's jobs at the shared thread: closing forgets them, and only them. */
+  private readonly pending = new Set<number>()
 
   /** Pieces go to the thread now (it runs); before, they are hashed on the caller's thread. */
-  get threaded (): boolean { return this.online }
+  get threaded (): boolean { return this.using && thread.online }
 
   /** Start the thread now, so it is running when the first piece is in. */
   warm (): void {
-    this.ensureWorker()
+    this.use()
   }
 
   /** BEP 3: the piece's SHA-1. */
@@ -50,60 +120,36 @@ export class PieceHasher {
   }
 
   private run (data: Buffer, merkleHeight: number | undefined): Promise<Hashed> {
-    const worker = ownsItsMemory(data) ? this.ensureWorker() : undefined
-    if (worker === undefined || !this.online) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
-    const id = this.nextId++
+    if (ownsItsMemory(data)) this.use()
+    if (!ownsItsMemory(data) || !this.threaded) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
     return new Promise<Hashed>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.jobs.delete(id)
+        thread.forget(id)
+        this.pending.delete(id)
         reject(new Error(`no digest from the hash worker within ${JOB_TIMEOUT_MS} ms`))
       }, JOB_TIMEOUT_MS)
       timer.unref()
-      this.jobs.set(id, {
-        resolve: r => { clearTimeout(timer); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
-        reject: err => { clearTimeout(timer); reject(err) }
+      const id = thread.post(data, merkleHeight, {
+        resolve: r => { clearTimeout(timer); this.pending.delete(id); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
+        reject: err => { clearTimeout(timer); this.pending.delete(id); reject(err) }
       })
-      const job: HashJob = merkleHeight === undefined ? { id, buffer: data.buffer as ArrayBuffer } : { id, buffer: data.buffer as ArrayBuffer, merkleHeight }
-      worker.postMessage(job, [job.buffer])
+      this.pending.add(id)
     })
   }
 
-  /** Ends the thread; pending digests never resolve (their download is over). */
+  /** Done with the thread; pending digests never resolve (their download is over). */
   close (): void {
-    this.jobs.clear()
-    const worker = this.worker
-    this.worker = undefined
-    this.online = false
-    void worker?.terminate()
+    if (this.closed) return
+    this.closed = true
+    for (const id of this.pending) thread.forget(id)
+    this.pending.clear()
+    if (this.using) thread.release()
   }
 
-  private ensureWorker (): Worker | undefined {
-    if (this.worker !== undefined || this.failed) return this.worker
-    try {
-      // It holds no JS data of its own: a small heap keeps its memory small (~10 MiB less RSS).
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } })
-      worker.unref()
-      worker.once('online', () => { this.online = true })
-      worker.on('message', (r: HashResult) => {
-        const job = this.jobs.get(r.id)
-        this.jobs.delete(r.id)
-        job?.resolve(r)
-      })
-      // A thread that dies takes its jobs' buffers with it: those pieces are fetched again, and
-      // later ones are hashed on the main thread.
-      const fail = (err: Error): void => {
-        this.failed = true
-        this.worker = undefined
-        this.online = false
-        for (const job of this.jobs.values()) job.reject(err)
-        this.jobs.clear()
-      }
-      worker.on('error', fail)
-      worker.on('exit', code => { if (this.worker === worker) fail(new Error(`hash worker exited with code ${code}`)) })
-      this.worker = worker
-    } catch {
-      this.failed = true
-    }
-    return this.worker
+  /** This hasher counts as one of the thread's users (once), unless it was closed. */
+  private use (): void {
+    if (this.using || this.closed) return
+    this.using = true
+    thread.acquire()
   }
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { PieceHasher } from '../../lib/pieces/piece-hasher.js'
+import { helperThread } from '../../lib/util/helper-thread.js'
 
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest()
 
@@ -64,5 +65,50 @@ test('many pieces in flight at once each get their own digest', async () => {
     results.forEach((r, i) => assert.deepEqual(Buffer.from(r.digest), expected[i]))
   } finally {
     hasher.close()
+  }
+})
+
+test('every hasher of the process (one per download) shares one thread: each thread is a V8 isolate of its own (~8.5 MiB)', async () => {
+  const before = helperThread.started
+  const a = await threaded()
+  const b = await threaded()
+  const c = await threaded()
+  try {
+    assert.equal(helperThread.started - before, 1, 'three hashers, one thread')
+    const pieces = [a, b, c].map((_, i) => Buffer.alloc(64 * 1024, i + 1))
+    const expected = pieces.map(p => sha1(p))
+    const results = await Promise.all([a, b, c].map((h, i) => h.digest(pieces[i] as Buffer)))
+    results.forEach((r, i) => assert.deepEqual(Buffer.from(r.digest), expected[i]))
+    assert.ok(pieces.every(p => p.byteLength === 0), 'each went to the thread (detached)')
+  } finally {
+    a.close()
+    b.close()
+    c.close()
+  }
+})
+
+test('one download closing leaves the shared thread to the others; the last one ends it', async () => {
+  const before = helperThread.started
+  const a = await threaded()
+  const b = await threaded()
+  try {
+    a.close()
+    a.close() // twice: still one user less, not two
+    assert.ok(b.threaded, 'the other hasher keeps its thread')
+    const piece = Buffer.alloc(64 * 1024, 9)
+    const expected = sha1(piece)
+    const { digest } = await b.digest(piece)
+    assert.deepEqual(Buffer.from(digest), expected)
+    assert.equal(piece.byteLength, 0, 'hashed on the thread')
+  } finally {
+    b.close()
+  }
+  assert.equal(helperThread.started - before, 1)
+  const c = new PieceHasher()
+  try {
+    c.warm()
+    assert.equal(helperThread.started - before, 2, 'after the last close, the next download starts a thread again')
+  } finally {
+    c.close()
   }
 })
