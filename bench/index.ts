@@ -1,3 +1,4 @@
+import { printMemoryBench } from './memory.js'
 import { printMetadataFetch } from './metadata-fetch.js'
 import { printRc4Bench } from './rc4.js'
 import { printDiskDownload } from './disk-download.js'
@@ -17,7 +18,7 @@ import { printWireParser } from './wire-parser.js'
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
  * BENCH_ONLY=wire|seed|metadata|swarm|disk|slow|webseed|utp|serve|v2 runs one group; bench/README.md has the swarm's setup.
  */
-const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'disk', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
+const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'memory', 'disk', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
 const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
@@ -32,6 +33,7 @@ if (run('seed')) {
 }
 if (run('metadata')) await printMetadataFetch(process.stdout)
 if (run('swarm')) await printSwarmBench(process.stdout)
+if (run('memory')) await printMemoryBench(process.stdout)
 if (run('disk')) await printDiskDownload(process.stdout)
 if (run('slow')) await printSlowSwarm(process.stdout)
 if (run('webseed')) await printWebSeedBench(process.stdout)
