@@ -3,13 +3,19 @@
  * piece in order, so reading each block on its own costs one disk read (a thread-pool round trip
  * and a promise) per 16 KiB. ReadAhead reads the 256 KiB chunk of the piece a block lies in once,
  * keeps the last few chunks, and answers the chunk's other blocks from memory, whichever peer
- * asks. Blocks are copied out of the chunk, so a block waiting in a socket's write queue holds
- * 16 KiB, not the chunk it came from.
+ * asks: `readNow` at once when the chunk is in (no promise: the Uploader's path for nearly every
+ * block), `read` otherwise. The Uploader announces the requests waiting in a peer's queue
+ * (`prefetch`), so the chunk a peer will want next is read before its turn comes.
+ *
+ * Blocks are views into their chunk, not copies (see blockOf): a block waiting in a socket's
+ * write queue keeps its chunk alive, and the Uploader bounds how many chunks one connection may
+ * keep so (pin-window.ts: 2.25 MiB), copying past that.
  *
  * Bounds (one ReadAhead per swarm, shared by every peer): at most `maxCached` chunks kept
- * (least recently used dropped first) and at most `maxReading` chunk reads running; past that a
- * block is read on its own, as before. So the memory is at most (maxCached + maxReading) ×
- * CHUNK: 8 MiB with the defaults, whatever the number of peers.
+ * (least recently used dropped first) and at most `maxReading` chunk reads running (prefetches
+ * take at most three quarters of them); past that a block is read on its own, as before. So the
+ * cache is at most (maxCached + maxReading) × CHUNK: 8 MiB with the defaults, whatever the number
+ * of peers, plus the chunks the connections pin.
  *
  * Only pieces we have are read (the Uploader checks `have` first), and a verified piece's bytes
  * never change, so a cached chunk never goes stale. A chunk read that fails (a file shorter than
@@ -94,7 +100,7 @@ export class ReadAhead implements PieceReader {
     } catch {
       return await this.direct(index, begin, length)
     }
-    return this.copy(bytes, begin, length)
+    return this.blockOf(bytes, begin, length)
   }
 
   /** The block, when its chunk is read already: no I/O and no promise (the Uploader's fast path). */
@@ -104,7 +110,7 @@ export class ReadAhead implements PieceReader {
     const chunk = this.cache.get(key)
     if (chunk?.bytes === undefined) return undefined
     chunk.used = ++this.uses
-    return this.copy(chunk.bytes, begin, length)
+    return this.blockOf(chunk.bytes, begin, length)
   }
 
   /**
@@ -134,12 +140,14 @@ export class ReadAhead implements PieceReader {
     return chunk
   }
 
-  /** A copy, not a view (Buffer's slice is one): the block must not keep the chunk alive. */
-  private copy (bytes: Uint8Array, begin: number, length: number): Uint8Array {
+  /**
+   * A view, not a copy: a copy is a 16 KiB ArrayBuffer per block, and V8 runs a full GC per
+   * ~64 MiB of ArrayBuffers allocated. The view keeps the chunk alive while a socket holds it;
+   * the Uploader bounds that per connection (pin-window.ts).
+   */
+  private blockOf (bytes: Uint8Array, begin: number, length: number): Uint8Array {
     const at = begin % this.chunk
-    const block = Buffer.allocUnsafeSlow(length)
-    block.set(bytes.subarray(at, at + length))
-    return block
+    return bytes.subarray(at, at + length)
   }
 
   private readChunk (key: number, index: number, start: number): Chunk {

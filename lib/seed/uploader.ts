@@ -6,6 +6,7 @@ import { RateMeter } from '../util/rate.js'
 import type { BitField } from '../wire/bitfield.js'
 import { MAX_BLOCK_LENGTH, type Message } from '../wire/messages.js'
 import { HeldRequests, type HeldBlock } from './held-requests.js'
+import { ownCopy, PinWindow } from './pin-window.js'
 import { mayReply, type ReplyLimits } from './reply-gate.js'
 
 /**
@@ -38,7 +39,11 @@ import { mayReply, type ReplyLimits } from './reply-gate.js'
  * (reply-gate.ts): a peer that does not read what we sent gets nothing more queued.
  */
 export interface PieceReader {
-  /** Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. */
+  /**
+   * Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. The bytes may
+   * be a view into a larger buffer the reader shares (read-ahead.ts): never written to, and the
+   * Uploader bounds how many such buffers one connection keeps alive (pin-window.ts).
+   */
   read (index: number, begin: number, length: number): Promise<Uint8Array>
   /**
    * A hint: this block will be asked for soon (it waits in a peer's queue). A reader that reads
@@ -129,6 +134,8 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   private readonly _meter: RateMeter
   private readonly _held: HeldRequests
   private readonly _reading = new Set<HeldBlock>()
+  /** Which read-ahead chunks the blocks we wrote and the socket may not have taken yet keep alive. */
+  private readonly _pins = new PinWindow()
   private _awaitingDrain = false
   private _strikes = 0
   /** Without BEP 6: a request was dropped for want of room; the peer must be made to ask again. */
@@ -298,7 +305,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
       this._onReadError(b, new StorageError(`read of piece ${b.index} ${b.begin}+${b.length} returned ${data.length} bytes`), false)
       return
     }
-    const ok = this.conn.piece(b.index, b.begin, data)
+    const ok = this.conn.piece(b.index, b.begin, this._pins.admit(data) ? data : ownCopy(data))
     this._meter.add(b.length, this._now())
     if (this._strikes > 0) this._strikes--
     if (!ok && !this._awaitingDrain) {

@@ -26,10 +26,12 @@ test('upload read-ahead: the 16 blocks of a 256 KiB piece (BEP 3 requests) cost 
   assert.equal(inner.reads, 2)
 })
 
-test('upload read-ahead: a block is a copy, so a block queued on a socket does not hold its whole chunk in memory', async () => {
+test('upload read-ahead: a block is a view into its chunk (no 16 KiB ArrayBuffer per block): the Uploader bounds what views keep alive (pin-window.ts)', async () => {
   const ra = new ReadAhead(new MemoryReader(data, PIECE), geometry)
   const b = await ra.read(1, BLOCK, BLOCK)
-  assert.equal(b.buffer.byteLength, BLOCK)
+  assert.deepEqual(b, expected(1, BLOCK, BLOCK))
+  assert.equal(b.buffer.byteLength >= PIECE, true)
+  assert.equal(ra.readNow(1, 2 * BLOCK, BLOCK)?.buffer, b.buffer, 'the same chunk')
 })
 
 test('upload read-ahead: bounded: at most maxCached chunks kept (least recently used dropped), at most maxReading chunk reads at once, past it a block is read alone', async () => {
