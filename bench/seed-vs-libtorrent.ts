@@ -17,7 +17,12 @@ import { envInt, formatRow, interleave, MiB, type Sample, stderrJson } from './v
  * of a run); a run is one leecher, timed from its spawn to its "done", and the seeder's CPU is
  * what its process used during the run (sampled from /proc).
  *
+ * Before the runs, each seeder serves BENCH_SEED_WARMUP (1) untimed leechers: a seed runs for
+ * hours, so its first upload (V8 compiling the upload path, the heap growing to its working size:
+ * ~0.3 CPU s more for bt-stream) is not what a seed costs.
+ *
  * env: BENCH_SEED_MIB (512), BENCH_RUNS (3), BENCH_RUN_TIMEOUT_S (120), BENCH_PIECE_KIB (256),
+ * BENCH_SEED_WARMUP (1),
  * BENCH_SEED_PROF=dir (one more bt-stream run with the seeder under --cpu-prof, top functions
  * printed), BENCH_BT_STREAM (another build).
  */
@@ -64,6 +69,12 @@ export async function printSeedVsLibtorrent (out: NodeJS.WritableStream): Promis
         await lt.stop()
         rmSync(dir, { recursive: true, force: true })
       }
+    }
+    const warmups = envInt('BENCH_SEED_WARMUP', 1)
+    for (let i = 0; i < warmups; i++) {
+      const b = await leech(bt.port, () => bt.child.usage().cpuSeconds)
+      const l = await leech(ltPort, () => ltSeeder?.cpuSeconds() ?? 0)
+      log(`warm-up ${i + 1}/${warmups} (not counted): bt-stream ${b.mibps.toFixed(0)} MiB/s, CPU ${b.cpuSeconds.toFixed(2)} s; libtorrent ${l.mibps.toFixed(0)} MiB/s, CPU ${l.cpuSeconds.toFixed(2)} s`)
     }
     const r = await interleave(rounds,
       async () => await leech(bt.port, () => bt.child.usage().cpuSeconds),

@@ -1,3 +1,5 @@
+import { BlockIndex } from './block-index.js'
+
 /**
  * One peer's requests we hold but have not started to read: first in, first out, with a cancel
  * in O(1) (a map by block start), so thousands of held requests cost neither a scan per cancel
@@ -22,7 +24,8 @@ export class HeldRequests {
   private _items: HeldBlock[] = []
   private _head = 0
   private _size = 0
-  private readonly _byStart = new Map<number, HeldBlock>()
+  /** By block start: a BlockIndex, not a Map (block-index.ts says why: full GCs). */
+  private readonly _byStart = new BlockIndex<HeldBlock>()
 
   /** `pieceLength` turns (index, begin) into one number: the block's offset in the torrent. */
   constructor (private readonly _pieceLength: number) {}
@@ -55,6 +58,15 @@ export class HeldRequests {
     this._items = []
     this._head = 0
     return undefined
+  }
+
+  /**
+   * The request `distance` places behind the oldest, without taking it out; undefined when
+   * fewer are held, or when that place holds a cancelled one (a hint is all it is for: O(1)).
+   */
+  peekAt (distance: number): HeldBlock | undefined {
+    const b = this._items[this._head + distance]
+    return b === undefined || b.dropped ? undefined : b
   }
 
   /** Takes out the held request equal to (index, begin, length); undefined when none is. */

@@ -7,7 +7,7 @@ import type { Announcer, TransferStats } from '../tracker/announcer.js'
 import type { StorageError } from '../util/errors.js'
 import type { BitField } from '../wire/bitfield.js'
 import { connect, type EncryptionPolicy } from '../wire/connect.js'
-import { DEFAULT_REQQ, type OurExtensions } from '../wire/peer-connection-options.js'
+import type { OurExtensions } from '../wire/peer-connection-options.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { EXTENSION_IDS } from '../extensions/extension-ids.js'
 import type { PeerAddress } from '../swarm/peer-pool.js'
@@ -70,6 +70,15 @@ export interface SeederEvents {
 }
 
 export const DEFAULT_MAX_PEERS = 50
+/**
+ * The `reqq` (BEP 10) a seed advertises: 2000, libtorrent's own default
+ * (max_allowed_in_request_queue). A leecher keeps at most that many requests out to us, so it
+ * bounds what is in flight: 250 (the download side's DEFAULT_REQQ) is 4 MiB, 16 ms at
+ * 250 MiB/s, and a libtorrent leecher (max_out_request_queue 1500 in the benchmark) waited on us
+ * each time a process of the two was off the CPU longer than that. Held, a request costs ~100
+ * bytes (held-requests.ts), far below the 8192 we hold anyway.
+ */
+export const SEED_REQQ = 2000
 const DEFAULT_MAX_HALF_OPEN = 8
 
 /** A seed writes nothing: every piece it serves is verified already. */
@@ -230,8 +239,8 @@ export class Seeder extends EventEmitter<SeederEvents> {
   }
 
   private _extensions (): OurExtensions {
-    // We advertise libtorrent's 250 and hold far more (rtorrent ignores reqq): a lower maxQueued is advertised as is.
-    const base = { reqq: Math.min(this._opts.uploader?.maxQueued ?? DEFAULT_REQQ, DEFAULT_REQQ), port: this._opts.listener.port }
+    // SEED_REQQ, and we hold far more (rtorrent ignores reqq): a lower maxQueued is advertised as is.
+    const base = { reqq: Math.min(this._opts.uploader?.maxQueued ?? SEED_REQQ, SEED_REQQ), port: this._opts.listener.port }
     const m: Record<string, number> = {}
     const info = this._opts.infoBytes
     if (info !== undefined) m.ut_metadata = EXTENSION_IDS.ut_metadata

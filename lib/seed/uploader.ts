@@ -6,6 +6,7 @@ import { RateMeter } from '../util/rate.js'
 import type { BitField } from '../wire/bitfield.js'
 import { MAX_BLOCK_LENGTH, type Message } from '../wire/messages.js'
 import { HeldRequests, type HeldBlock } from './held-requests.js'
+import { ownCopy, PinWindow } from './pin-window.js'
 import { mayReply, type ReplyLimits } from './reply-gate.js'
 
 /**
@@ -38,8 +39,23 @@ import { mayReply, type ReplyLimits } from './reply-gate.js'
  * (reply-gate.ts): a peer that does not read what we sent gets nothing more queued.
  */
 export interface PieceReader {
-  /** Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. */
+  /**
+   * Resolves with exactly `length` bytes of piece `index` from `begin`, or rejects. The bytes may
+   * be a view into a larger buffer the reader shares (read-ahead.ts): never written to, and the
+   * Uploader bounds how many such buffers one connection keeps alive (pin-window.ts).
+   */
   read (index: number, begin: number, length: number): Promise<Uint8Array>
+  /**
+   * A hint: this block will be asked for soon (it waits in a peer's queue). A reader that reads
+   * ahead may start reading it now, so the answer does not wait for the disk; others ignore it.
+   */
+  prefetch? (index: number, begin: number, length: number): void
+  /**
+   * The block's bytes if they are in memory now (no I/O, no promise), else undefined and the
+   * Uploader calls `read`. What the read-ahead answers nearly every block with: one map lookup
+   * instead of a promise, two closures and a microtask per 16 KiB.
+   */
+  readNow? (index: number, begin: number, length: number): Uint8Array | undefined
 }
 
 /** What the uploader needs of a PeerConnection (which is one): tests drive it with a fake. */
@@ -96,6 +112,13 @@ interface BlockRef { readonly index: number, readonly begin: number, readonly le
 export const DEFAULT_MAX_QUEUED = 8192
 /** 4 blocks of 16 KiB: enough to keep one socket busy while the next read is on its way. */
 const DEFAULT_MAX_READING = 4
+/**
+ * Held requests this far behind the one being read are announced to the reader (`prefetch`):
+ * 32 blocks, 512 KiB, two read-ahead chunks, so a peer asking a deep queue (libtorrent keeps
+ * hundreds of requests out) finds its next chunk read already when its turn comes, rather than
+ * its socket running dry while the disk answers.
+ */
+const PREFETCH_DISTANCE = 32
 /** Refusals not paid back by served blocks, as a multiple of what we hold: room for a peer's burst. */
 const FLOOD_FACTOR = 2
 
@@ -111,6 +134,8 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   private readonly _meter: RateMeter
   private readonly _held: HeldRequests
   private readonly _reading = new Set<HeldBlock>()
+  /** Which read-ahead chunks the blocks we wrote and the socket may not have taken yet keep alive. */
+  private readonly _pins = new PinWindow()
   private _awaitingDrain = false
   private _strikes = 0
   /** Without BEP 6: a request was dropped for want of room; the peer must be made to ask again. */
@@ -228,6 +253,7 @@ export class Uploader extends EventEmitter<UploaderEvents> {
 
   private _pump (): void {
     const limiter = this._opts.rateLimiter
+    const reader = this._opts.reader
     while (!this._closed && !this._awaitingDrain && this._reading.size < this._maxReading) {
       if (limiter !== undefined && this._held.size > 0 && limiter.available() <= 0) {
         // Over the upload limit: the next block is read when the shared bucket allows it.
@@ -237,10 +263,15 @@ export class Uploader extends EventEmitter<UploaderEvents> {
       const b = this._held.shift()
       if (b === undefined) { this._askAgain(); return }
       limiter?.take(b.length)
+      const next = this._held.peekAt(PREFETCH_DISTANCE - 1)
+      if (next !== undefined) reader.prefetch?.(next.index, next.begin, next.length)
+      // In memory, and nothing read before it still on its way: answered now, in order.
+      const now = this._reading.size === 0 ? reader.readNow?.(b.index, b.begin, b.length) : undefined
+      if (now !== undefined) { this._send(b, now); continue }
       this._reading.add(b)
       let p: Promise<Uint8Array>
       try {
-        p = this._opts.reader.read(b.index, b.begin, b.length)
+        p = reader.read(b.index, b.begin, b.length)
       } catch (err) {
         p = Promise.reject(err)
       }
@@ -264,18 +295,23 @@ export class Uploader extends EventEmitter<UploaderEvents> {
   private _onRead (b: HeldBlock, data: Uint8Array): void {
     this._reading.delete(b)
     if (this._closed || b.dropped) { this._pump(); return }
+    this._send(b, data)
+    this._pump()
+  }
+
+  /** Writes the block, or refuses it when the reader returned the wrong number of bytes. */
+  private _send (b: HeldBlock, data: Uint8Array): void {
     if (data.length !== b.length) {
       this._onReadError(b, new StorageError(`read of piece ${b.index} ${b.begin}+${b.length} returned ${data.length} bytes`), false)
       return
     }
-    const ok = this.conn.piece(b.index, b.begin, data)
+    const ok = this.conn.piece(b.index, b.begin, this._pins.admit(data) ? data : ownCopy(data))
     this._meter.add(b.length, this._now())
     if (this._strikes > 0) this._strikes--
     if (!ok && !this._awaitingDrain) {
       this._awaitingDrain = true
       this.conn.once('drain', () => { this._awaitingDrain = false; this._pump() })
     }
-    this._pump()
   }
 
   private _onReadError (b: HeldBlock, err: unknown, wasReading = true): void {

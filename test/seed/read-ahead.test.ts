@@ -26,10 +26,12 @@ test('upload read-ahead: the 16 blocks of a 256 KiB piece (BEP 3 requests) cost 
   assert.equal(inner.reads, 2)
 })
 
-test('upload read-ahead: a block is a copy, so a block queued on a socket does not hold its whole chunk in memory', async () => {
+test('upload read-ahead: a block is a view into its chunk (no 16 KiB ArrayBuffer per block): the Uploader bounds what views keep alive (pin-window.ts)', async () => {
   const ra = new ReadAhead(new MemoryReader(data, PIECE), geometry)
   const b = await ra.read(1, BLOCK, BLOCK)
-  assert.equal(b.buffer.byteLength, BLOCK)
+  assert.deepEqual(b, expected(1, BLOCK, BLOCK))
+  assert.equal(b.buffer.byteLength >= PIECE, true)
+  assert.equal(ra.readNow(1, 2 * BLOCK, BLOCK)?.buffer, b.buffer, 'the same chunk')
 })
 
 test('upload read-ahead: bounded: at most maxCached chunks kept (least recently used dropped), at most maxReading chunk reads at once, past it a block is read alone', async () => {
@@ -68,4 +70,47 @@ test('upload read-ahead: a chunk read that fails leaves each block to be read al
   await assert.rejects(ra.read(5, 5 * BLOCK, BLOCK), /ends early/)
   assert.equal(ra.cached, 0, 'a failed chunk is not kept')
   assert.equal(READ_AHEAD_CHUNK, PIECE)
+})
+
+test('upload read-ahead: a prefetch hint reads the chunk once; readNow answers its blocks without a promise once it is read, and nothing before', async () => {
+  const inner = new MemoryReader(data, PIECE)
+  const gated = new GatedReader(inner)
+  const ra = new ReadAhead(gated, geometry)
+  assert.equal(ra.readNow(7, BLOCK, BLOCK), undefined, 'not read yet')
+  ra.prefetch(7, 2 * BLOCK, BLOCK)
+  ra.prefetch(7, 3 * BLOCK, BLOCK) // the same chunk: no second read
+  assert.equal(gated.started, 1)
+  assert.equal(ra.readNow(7, BLOCK, BLOCK), undefined, 'still being read')
+  gated.release()
+  assert.deepEqual(await ra.read(7, 0, BLOCK), expected(7, 0, BLOCK))
+  for (let b = 0; b < PIECE / BLOCK; b++) assert.deepEqual(ra.readNow(7, b * BLOCK, BLOCK), expected(7, b * BLOCK, BLOCK))
+  assert.equal(inner.reads, 1)
+  assert.equal(ra.readNow(PIECES - 1, 6 * BLOCK, BLOCK), undefined, 'past the last piece: never from memory')
+})
+
+test('upload read-ahead: prefetches take at most three quarters of the chunk reads, so a block asked now still gets one', async () => {
+  const inner = new MemoryReader(data, PIECE)
+  const gated = new GatedReader(inner)
+  const ra = new ReadAhead(gated, geometry, { maxCached: 16, maxReading: 4 })
+  for (let p = 0; p < 10; p++) ra.prefetch(p, 0, BLOCK)
+  assert.equal(gated.started, 3)
+  assert.equal(ra.prefetched, 3)
+  const asked = ra.read(20, 0, BLOCK)
+  assert.equal(gated.started, 4, 'the block asked now started a chunk read of its own')
+  gated.release()
+  assert.deepEqual(await asked, expected(20, 0, BLOCK))
+  assert.equal(ra.cached, 4)
+})
+
+test('upload read-ahead: the chunk dropped when the cache is full is the least recently asked for, hits included', async () => {
+  const inner = new MemoryReader(data, PIECE)
+  const ra = new ReadAhead(inner, geometry, { maxCached: 3 })
+  for (const p of [0, 1, 2]) await ra.read(p, 0, BLOCK)
+  assert.ok(ra.readNow(0, BLOCK, BLOCK) !== undefined) // 0 is now the most recent: 1 is the oldest
+  await ra.read(3, 0, BLOCK)
+  const before = inner.reads
+  assert.ok(ra.readNow(0, 2 * BLOCK, BLOCK) !== undefined)
+  assert.ok(ra.readNow(2, BLOCK, BLOCK) !== undefined)
+  assert.equal(ra.readNow(1, BLOCK, BLOCK), undefined, 'piece 1 was dropped')
+  assert.equal(inner.reads, before)
 })

@@ -14,7 +14,7 @@ import type { PeerConnection } from '../../lib/wire/peer-connection.js'
 import { next, nextOf, within } from '../wire/helpers.js'
 import { parseTorrent } from '../../lib/metainfo/parse.js'
 import { PeerListener } from '../../lib/seed/listener.js'
-import { Seeder } from '../../lib/seed/seeder.js'
+import { SEED_REQQ, Seeder } from '../../lib/seed/seeder.js'
 import type { TransferStats } from '../../lib/tracker/announcer.js'
 import { fixture } from '../helpers.js'
 import { fixturePayload, seedFixture } from './fixture-seed.js'
@@ -219,5 +219,24 @@ test('broadcastHave: a piece that verifies is announced to every peer that lacks
   } finally {
     lacks.destroy(); holds.destroy()
     await seed.close()
+  }
+})
+
+test('BEP 10: a seed advertises reqq 2000 (libtorrent\'s default), so a leecher may keep 32 MiB of requests out to it, not 4 MiB', async () => {
+  const meta = parseTorrent(fixture('single.torrent'))
+  const listener = new PeerListener({ host: '127.0.0.1' })
+  const port = await listener.listen()
+  const seeder = new Seeder({ meta, reader: new MemoryReader(fixturePayload(meta), meta.pieceLength), have: BitField.full(meta.pieceCount), listener })
+  seeder.start()
+  let conn: PeerConnection | undefined
+  try {
+    conn = await leecher(port, meta.infoHash, meta.pieceCount)
+    const ext = conn.peerExtendedHandshake ?? (await within(5000, 'extended handshake', once(conn, 'extended-handshake')))[0]
+    assert.equal(SEED_REQQ, 2000)
+    assert.equal(ext.reqq, SEED_REQQ)
+  } finally {
+    conn?.destroy()
+    await seeder.close()
+    await listener.close()
   }
 })

@@ -296,3 +296,76 @@ test('BEP 3 without BEP 6: a full queue is a strike only while the peer does not
   up.onMessage({ type: 'request', index: 1, begin: 1100, length: 100 })
   assert.equal(closed, true, 'past floodLimit strikes while not reading')
 })
+
+/** A reader with blocks in memory (readNow) for pieces in `inMemory`; the rest only through read(). */
+class NowReader extends MemoryReader {
+  nowAnswers = 0
+  hints: string[] = []
+  constructor (readonly inMemory: Set<number>) { super(DATA, PIECE_LENGTH) }
+  readNow (index: number, begin: number, length: number): Uint8Array | undefined {
+    if (!this.inMemory.has(index)) return undefined
+    this.nowAnswers++
+    const start = index * PIECE_LENGTH + begin
+    return DATA.subarray(start, start + length)
+  }
+
+  prefetch (index: number, begin: number): void { this.hints.push(`${index}/${begin}`) }
+}
+
+test('blocks the reader holds in memory (readNow) are written at once, in the order asked, with no read() and no turn of the event loop', () => {
+  const reader = new NowReader(new Set([0, 1, 3]))
+  const conn = new FakeConn(100)
+  const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY })
+  up.unchoke()
+  const asks: Array<[number, number]> = [[0, 0], [0, 16384], [1, 0], [3, 16384], [1, 16384]]
+  for (const [i, b] of asks) up.onMessage({ type: 'request', index: i, begin: b, length: 1000 })
+  // Synchronously: nothing awaited.
+  assert.deepEqual(conn.sent.filter(m => m.type === 'piece').map(m => m.type === 'piece' ? `${m.index}/${m.begin}` : ''), asks.map(([i, b]) => `${i}/${b}`))
+  assert.equal(reader.reads, 0)
+  assert.equal(reader.nowAnswers, 5)
+  assert.equal(up.uploaded, 5000)
+})
+
+test('replies stay in order when a block must be read: the blocks in memory behind it wait for it', async () => {
+  const reader = new NowReader(new Set([0, 1]))
+  const conn = new FakeConn(100)
+  const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY })
+  up.unchoke()
+  const asks: Array<[number, number]> = [[0, 0], [4, 0], [1, 0], [1, 16384]]
+  for (const [i, b] of asks) up.onMessage({ type: 'request', index: i, begin: b, length: 1000 })
+  for (let i = 0; i < 5; i++) await settle()
+  assert.deepEqual(conn.sent.filter(m => m.type === 'piece').map(m => m.type === 'piece' ? `${m.index}/${m.begin}` : ''), asks.map(([i, b]) => `${i}/${b}`))
+  assert.equal(reader.reads, 3, 'piece 4 and the two behind it went through read()')
+})
+
+test('a cancel takes out a held reply that was not written yet (BEP 6: rejected), and backpressure holds the rest: no readNow past piece() === false', () => {
+  const reader = new NowReader(new Set([0, 1, 3, 4]))
+  const conn = new FakeConn(2)
+  const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY })
+  up.unchoke()
+  for (let i = 0; i < 6; i++) up.onMessage({ type: 'request', index: 0, begin: i * 1000, length: 1000 })
+  assert.equal(conn.sent.filter(m => m.type === 'piece').length, 2, 'the second piece() said false')
+  assert.equal(reader.nowAnswers, 2)
+  up.onMessage({ type: 'cancel', index: 0, begin: 3000, length: 1000 })
+  assert.deepEqual(conn.sent.at(-1), { type: 'reject', index: 0, begin: 3000, length: 1000 })
+  conn.room = 100
+  conn.emit('drain')
+  assert.deepEqual(conn.sent.filter(m => m.type === 'piece').map(m => m.type === 'piece' ? m.begin : -1), [0, 1000, 2000, 4000, 5000])
+})
+
+test('a request 32 places behind the one being answered is announced to the reader (prefetch), so its chunk can be read before its turn', () => {
+  const reader = new NowReader(new Set())
+  const conn = new FakeConn(1000)
+  const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY, maxReading: 1 })
+  // Choked while the requests arrive would refuse them: unchoke, then queue 40 behind a read in flight.
+  up.unchoke()
+  for (let i = 0; i < 40; i++) up.onMessage({ type: 'request', index: i < 20 ? 3 : 4, begin: (i % 20) * 500, length: 500 })
+  // The first request started its read at once, with fewer than 32 behind it: no hint yet.
+  assert.deepEqual(reader.hints, [])
+  return (async () => {
+    for (let i = 0; i < 10; i++) await settle()
+    // Each later read hinted the request 32 places behind it: 4/6000 (the 34th request) first.
+    assert.equal(reader.hints[0], `4/${13 * 500}`)
+    assert.ok(reader.hints.length >= 7)
+  })()
+})
