@@ -7,7 +7,7 @@ import { newestProfile, topSelfTime } from './swarm/cpu-profile-top.js'
 import { ensureBenchData, fileSha1, torrentPath } from './swarm/data-cache.js'
 import { createScratch, removeScratch } from './swarm/downloaders.js'
 import { hasLibtorrent, startLibtorrentSeeders, SYSTEM_PYTHON } from './swarm/seeders.js'
-import { envInt, formatRow, interleave, MiB, type Sample, stderrJson } from './vs-libtorrent.js'
+import { envInt, formatRow, interleave, MiB, recordRatio, type Sample, stderrJson } from './vs-libtorrent.js'
 
 /**
  * Issue 18's seeding row: `bt-stream seed` and one libtorrent 2.0 seeder each upload the same
@@ -81,6 +81,7 @@ export async function printSeedVsLibtorrent (out: NodeJS.WritableStream): Promis
       async () => await leech(ltPort, () => ltSeeder?.cpuSeconds() ?? 0),
       log)
     out.write(formatRow(`seeding, ${sizeMiB} MiB to one libtorrent 2.0 leecher; medians of ${rounds} interleaved runs`, '`bt-stream seed` vs a libtorrent seeder', 'seeder', r))
+    recordRatio('seed.vsLibtorrent', r, `${sizeMiB} MiB to a libtorrent leecher`)
 
     const profDir = process.env.BENCH_SEED_PROF
     if (profDir !== undefined && profDir !== '') {
