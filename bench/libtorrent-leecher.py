@@ -14,30 +14,14 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import loopback_settings
+from libtorrent_loopback import start_leecher
 
 TIMEOUT_S = 300
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit('usage: libtorrent-leecher.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]')
-    torrent, save_dir, peer_list = sys.argv[1:]
-    peers = []
-    for p in peer_list.split(','):
-        host, port = p.rsplit(':', 1)
-        peers.append((host, int(port)))
-    ses = lt.session({
-        **loopback_settings(lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress),
-        'max_out_request_queue': 1500,
-    })
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(torrent)
-    atp.save_path = save_dir
-    atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
-    handle = ses.add_torrent(atp)
-    for peer in peers:
-        handle.connect_peer(peer)
+    ses, _ = start_leecher('usage: libtorrent-leecher.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
+                           lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress)
     first = False
     deadline = time.time() + TIMEOUT_S
     while time.time() < deadline:

@@ -37,3 +37,25 @@ def loopback_settings(alert_mask):
         'download_rate_limit': 0,
         **encryption_settings(),
     }
+
+
+def start_leecher(usage, alert_mask):
+    """The benchmark leecher's session from argv (TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]): the
+    torrent added unpaused and every given peer dialed. Returns (session, handle)."""
+    import sys
+    if len(sys.argv) != 4:
+        sys.exit(usage)
+    torrent, save_dir, peer_list = sys.argv[1:]
+    ses = lt.session({
+        **loopback_settings(alert_mask),
+        'max_out_request_queue': 1500,
+    })
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(torrent)
+    atp.save_path = save_dir
+    atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
+    handle = ses.add_torrent(atp)
+    for p in peer_list.split(','):
+        host, port = p.rsplit(':', 1)
+        handle.connect_peer((host, int(port)))
+    return ses, handle

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 import libtorrent as lt  # noqa: E402
 
-from libtorrent_loopback import loopback_settings  # noqa: E402
+from libtorrent_loopback import start_leecher  # noqa: E402
 
 TIMEOUT_S = 120
 # The peer log line of an unchoke the remote peer sent us ("<==": incoming; ">>> UNCHOKE" is ours).
@@ -26,25 +26,9 @@ UNCHOKE_RECEIVED = '<== UNCHOKE'
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit('usage: libtorrent-first-piece.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]')
-    torrent, save_dir, peer_list = sys.argv[1:]
-    peers = []
-    for p in peer_list.split(','):
-        host, port = p.rsplit(':', 1)
-        peers.append((host, int(port)))
-    ses = lt.session({
-        **loopback_settings(lt.alert_category.error | lt.alert_category.peer_log | lt.alert_category.piece_progress),
-        'max_out_request_queue': 1500,
-    })
     t0 = time.monotonic()
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(torrent)
-    atp.save_path = save_dir
-    atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
-    handle = ses.add_torrent(atp)
-    for peer in peers:
-        handle.connect_peer(peer)
+    ses, _ = start_leecher('usage: libtorrent-first-piece.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
+                           lt.alert_category.error | lt.alert_category.peer_log | lt.alert_category.piece_progress)
     unchoke = None
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
