@@ -23,8 +23,8 @@ import type { WriteJob, WriteResult } from './writer-worker.js'
 
 /** One slot: a 256 KiB piece, or a quarter of a 1 MiB one. */
 export const SLOT_BYTES = 256 * 1024
-/** 32 slots (8 MiB): more than the disk sink keeps in flight for pieces up to 1 MiB. */
-export const DEFAULT_SLOTS = 32
+/** 16 slots (4 MiB): the thread has work queued while the disk sink's other writes wait for slots. */
+export const DEFAULT_SLOTS = 16
 /** write(2) size that keeps the kernel's folios at or below order 3 (see above). */
 export const DEFAULT_CHUNK_BYTES = 32 * 1024
 
