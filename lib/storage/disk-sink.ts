@@ -8,8 +8,8 @@
  * Memory is bounded twice: at most `highWaterMark` bytes of pieces queue before `write` says
  * stop, and at most `maxInFlight` storage writes of at most `maxInFlightBytes` in all run at once
  * (a write is acknowledged as soon as it starts while the bounds allow, so the storage always has
- * work queued: FileStorage's writer thread makes its calls back to back instead of waiting for the
- * main thread to hand it the next piece).
+ * work queued: FileStorage merges adjacent pieces into one write, and its next write never waits
+ * for the main thread to hand over the next piece).
  */
 import { Writable, type WritableEvents } from 'streamx'
 import type { VerifiedPiece } from '../output/merging-writable.js'
@@ -35,12 +35,12 @@ export interface DiskSinkEvents extends WritableEvents {
 export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024
 /**
  * Writes handed to the storage at once. Measured (1 GiB, ext4, 256 KiB pieces, loaded 2-core VM):
- * with 4, each write waited ~3 ms for the main thread to hand over the next and the sink refused
- * pieces for 2.5-3 s of a 4-5 s download; with 64, 0.4-0.9 s. The byte bound below is what
- * limits memory.
+ * with 4 in flight the sink refused pieces for 2.5-3 s of a 4-5 s download, with 64 for 0.4-0.9 s
+ * (the download was CPU-bound either way on that machine). The byte bound below is what limits
+ * memory.
  */
 export const DEFAULT_MAX_IN_FLIGHT = 64
-/** 8 MiB: 32 pieces of 256 KiB, twice the writer thread's ring (lib/storage/writer-thread.ts). */
+/** 8 MiB: 32 pieces of 256 KiB, two merged writes' worth (lib/storage/file-writer.ts). */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
 
 type Callback = (err: Error | null) => void

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
-import { openSync, closeSync, readFileSync } from 'node:fs'
+import { openSync, closeSync, readFileSync, writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'node:test'
 import type { FileHandles } from '../../lib/storage/file-handles.js'
 import { FileHandles as RealHandles } from '../../lib/storage/file-handles.js'
 import { FileWriter } from '../../lib/storage/file-writer.js'
-import { SLOT_BYTES, WriterThread } from '../../lib/storage/writer-thread.js'
 import { prng } from '../helpers.js'
 import { tempDir } from './helpers.js'
 
@@ -17,42 +16,38 @@ function bytes (n: number, seed: number): Uint8Array {
   return out
 }
 
-test('writer thread: writes bigger than the ring, in any order and at once, land exactly at their offsets', async () => {
-  const { dir, cleanup } = tempDir('writer')
+test('file writer: writes queued behind a running one go out merged when adjacent, each at its own offset', async () => {
+  const { dir, cleanup } = tempDir('merge')
+  const handles = new RealHandles(dir)
+  const writer = new FileWriter(handles)
   const path = join(dir, 'f.bin')
-  const fd = openSync(path, 'w+')
-  // Two slots and 5 KiB calls: every write waits for slots and is cut into many calls.
-  const thread = new WriterThread({ slots: 2, chunkBytes: 5 * 1024 })
   try {
-    const whole = bytes(5 * SLOT_BYTES + 12345, 7)
-    const cuts = [0, SLOT_BYTES + 1, 3 * SLOT_BYTES - 100, 3 * SLOT_BYTES + 4096, whole.byteLength]
+    const whole = bytes(40 * 1000 + 77, 7)
+    const cuts = Array.from({ length: 41 }, (_, i) => Math.min(whole.byteLength, i * 1000 + (i === 40 ? 77 : 0)))
     const parts = cuts.slice(1).map((end, i) => ({ at: cuts[i] as number, data: whole.subarray(cuts[i], end) }))
-    await Promise.all(parts.reverse().map(async p => await thread.write(fd, p.data, p.at)))
+    // Every second part first, then the rest: adjacent runs only form once the gaps are queued.
+    const order = [...parts.filter((_, i) => i % 2 === 0), ...parts.filter((_, i) => i % 2 === 1)]
+    await Promise.all(order.map(async p => await writer.write(path, p.data, p.at)))
+    assert.equal(writer.writes, 40)
+    assert.ok(writer.calls < 40, `adjacent queued writes merge (${writer.calls} calls for 40 writes)`)
+    await writer.settleAll()
+    await handles.closeAll(true)
     assert.deepEqual(new Uint8Array(readFileSync(path)), whole)
-  } finally {
-    thread.close()
-    closeSync(fd)
-    cleanup()
-  }
+  } finally { cleanup() }
 })
 
-test('writer thread: a failed write(2) rejects with the system error code (EBADF), later writes still work', async () => {
+test('file writer: a failed write (EBADF: a read-only descriptor) rejects every write it carried, with the system error', async () => {
   const { dir, cleanup } = tempDir('writer-err')
-  const path = join(dir, 'f.bin')
-  const readOnly = openSync(join(dir, 'ro.bin'), 'w')
-  closeSync(readOnly)
+  closeSync(openSync(join(dir, 'ro.bin'), 'w'))
   const ro = openSync(join(dir, 'ro.bin'), 'r')
-  const fd = openSync(path, 'w+')
-  const thread = new WriterThread()
+  const fh = { fd: ro, write: async () => { throw Object.assign(new Error('EBADF: bad file descriptor, write'), { code: 'EBADF' }) }, writev: async () => { throw Object.assign(new Error('EBADF: bad file descriptor, write'), { code: 'EBADF' }) } } as unknown as FileHandle
+  const handles = { use: async <T>(_p: string, _w: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> => await fn(fh) } as unknown as FileHandles
+  const writer = new FileWriter(handles)
   try {
-    await assert.rejects(thread.write(ro, bytes(1000, 1), 0), (err: NodeJS.ErrnoException) => err.code === 'EBADF')
-    const data = bytes(3000, 2)
-    await thread.write(fd, data, 10)
-    assert.deepEqual(new Uint8Array(readFileSync(path)).subarray(10), data)
+    const results = await Promise.allSettled([writer.write('f', bytes(10, 1), 0), writer.write('f', bytes(10, 2), 10)])
+    for (const r of results) assert.ok(r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code === 'EBADF')
   } finally {
-    thread.close()
     closeSync(ro)
-    closeSync(fd)
     cleanup()
   }
 })
@@ -60,7 +55,7 @@ test('writer thread: a failed write(2) rejects with the system error code (EBADF
 /** FileHandles whose datasync does what the test says, the writes going to a real descriptor. */
 function fakeHandles (fd: number, datasync: () => Promise<void>): { handles: FileHandles, syncs: () => number } {
   let syncs = 0
-  const fh = { fd, datasync: async () => { syncs++; await datasync() } } as unknown as FileHandle
+  const fh = { fd, write: async (b: Uint8Array, o: number, l: number, p: number) => ({ bytesWritten: writeSync(fd, b, o, l, p) }), datasync: async () => { syncs++; await datasync() } } as unknown as FileHandle
   const handles = { use: async <T>(_path: string, _writable: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> => await fn(fh) } as unknown as FileHandles
   return { handles, syncs: () => syncs }
 }
@@ -108,12 +103,12 @@ test('early flush: a background datasync that fails (EIO) fails the file\'s next
   }
 })
 
-test('file writer over real handles: bytes land, settleAll ends the thread (the process is free to exit)', async () => {
+test('file writer over real handles: a write into a missing directory creates it; bytes land', async () => {
   const { dir, cleanup } = tempDir('writer-real')
   const handles = new RealHandles(dir)
   const writer = new FileWriter(handles)
   try {
-    const data = bytes(3 * SLOT_BYTES + 5, 3)
+    const data = bytes(3 * 256 * 1024 + 5, 3)
     await writer.write(join(dir, 'a', 'b.bin'), data, 7)
     await writer.settleAll()
     await handles.closeAll(true)
