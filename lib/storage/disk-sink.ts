@@ -6,8 +6,10 @@
  * to their final names), and any storage error destroys the sink with that StorageError.
  *
  * Memory is bounded twice: at most `highWaterMark` bytes of pieces queue before `write` says
- * stop, and at most `maxInFlight` storage writes run at once (a write is acknowledged as soon as
- * it starts while fewer run, so the disk sees some parallelism).
+ * stop, and at most `maxInFlight` storage writes of at most `maxInFlightBytes` in all run at once
+ * (a write is acknowledged as soon as it starts while the bounds allow, so the storage always has
+ * work queued: FileStorage merges adjacent pieces into one write, and its next write never waits
+ * for the main thread to hand over the next piece).
  */
 import { Writable, type WritableEvents } from 'streamx'
 import type { VerifiedPiece } from '../output/merging-writable.js'
@@ -18,6 +20,8 @@ export interface DiskSinkOptions {
   readonly highWaterMark?: number
   /** Storage writes running at once. */
   readonly maxInFlight?: number
+  /** Bytes of storage writes running at once (one piece may exceed it: it then runs alone). */
+  readonly maxInFlightBytes?: number
 }
 
 export interface DiskSinkEvents extends WritableEvents {
@@ -29,15 +33,24 @@ export interface DiskSinkEvents extends WritableEvents {
 
 /** A few pieces' worth: enough to keep the disk busy while the engine verifies the next. */
 export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024
-/** Parallel writes help on SSDs and network file systems; more only adds memory. */
-export const DEFAULT_MAX_IN_FLIGHT = 4
+/**
+ * Writes handed to the storage at once. Measured (1 GiB, ext4, 256 KiB pieces, loaded 2-core VM):
+ * with 4 in flight the sink refused pieces for 2.5-3 s of a 4-5 s download, with 64 for 0.4-0.9 s
+ * (the download was CPU-bound either way on that machine). The byte bound below is what limits
+ * memory.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 64
+/** 8 MiB: 32 pieces of 256 KiB, two merged writes' worth (lib/storage/file-writer.ts). */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
 
 type Callback = (err: Error | null) => void
 
 export class DiskSink extends Writable<DiskSinkEvents> {
   readonly storage: Storage
   private readonly maxInFlight: number
+  private readonly maxInFlightBytes: number
   private readonly running = new Set<Promise<void>>()
+  private runningBytes = 0
   /** The `_write` callback held back because `maxInFlight` writes are running. */
   private waiting: Callback | null = null
   /** The `_final` callback, once every running write has settled. */
@@ -52,7 +65,9 @@ export class DiskSink extends Writable<DiskSinkEvents> {
     })
     this.storage = storage
     this.maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
+    this.maxInFlightBytes = opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${this.maxInFlight}`)
+    if (!Number.isInteger(this.maxInFlightBytes) || this.maxInFlightBytes < 1) throw new RangeError(`maxInFlightBytes must be a positive integer, got ${this.maxInFlightBytes}`)
   }
 
   /** Pieces the storage has taken. */
@@ -68,22 +83,26 @@ export class DiskSink extends Writable<DiskSinkEvents> {
 
   override _write (piece: unknown, cb: Callback): void {
     const { index, data, release } = piece as VerifiedPiece
+    const bytes = data.byteLength
     const job: Promise<void> = this.storage.write(index, data).then(
       () => {
         // The bytes are in the file: the engine may reuse their memory.
         release?.()
         this.running.delete(job)
+        this.runningBytes -= bytes
         this.writtenCount++
         this.emit('written', index)
         this.settled()
       },
       (err: unknown) => {
         this.running.delete(job)
+        this.runningBytes -= bytes
         this.fail(err instanceof Error ? err : new Error(String(err)))
       }
     )
     this.running.add(job)
-    if (this.running.size < this.maxInFlight) cb(null)
+    this.runningBytes += bytes
+    if (this.roomForMore()) cb(null)
     else this.waiting = cb
   }
 
@@ -103,7 +122,7 @@ export class DiskSink extends Writable<DiskSinkEvents> {
   /** A write finished: let the next one start, or finish once all have. */
   private settled (): void {
     if (this.failure !== null) return
-    if (this.waiting !== null && this.running.size < this.maxInFlight) {
+    if (this.waiting !== null && this.roomForMore()) {
       const cb = this.waiting
       this.waiting = null
       cb(null)
@@ -113,6 +132,11 @@ export class DiskSink extends Writable<DiskSinkEvents> {
       this.finalCallback = null
       this.storage.close().then(() => cb(null), (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))))
     }
+  }
+
+  /** Another write may start: both bounds leave room (the next piece's size is not known yet). */
+  private roomForMore (): boolean {
+    return this.running.size < this.maxInFlight && this.runningBytes < this.maxInFlightBytes
   }
 
   /**

@@ -18,13 +18,14 @@
  * selection finished it, and the side file is gone) keeps its name, and those pieces are fetched
  * into it.
  */
-import { lstat, rename, rm, type FileHandle } from 'node:fs/promises'
+import { lstat, rename, rm } from 'node:fs/promises'
 import { filesInPiece, filesInRange, pieceLengthAt, pieceSpanAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { kindBelow, openBelow } from './below-root.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
+import { FileWriter } from './file-writer.js'
 import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
 import type { OutputTarget } from './output-path.js'
 import { SideFile } from './side-file.js'
@@ -39,12 +40,16 @@ export interface FileStorageOptions {
   readonly maxOpenFiles?: number
   /** Symbolic links below the root (default 'refuse'; a seeder may follow them to read). */
   readonly links?: LinkPolicy
+  /** Bytes written to a file between background flushes (file-writer.ts); 0: none. */
+  readonly flushBytes?: number
 }
 
 export class FileStorage implements Storage {
   readonly layout: StorageLayout
   private readonly meta: Metainfo
   private readonly handles: FileHandles
+  /** Every file write goes through it: one at a time per file, adjacent ones merged. */
+  private readonly writer: FileWriter
   /** Pieces written (or verified before opening). */
   private readonly written: BitField
   /** Per file: where its bytes are now, and how many of its pieces are still missing. */
@@ -57,10 +62,11 @@ export class FileStorage implements Storage {
   /** heldBytes' answers, asked while opening (a neighbour is looked at once). */
   private readonly held = new Map<number, Promise<number>>()
 
-  private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number) {
+  private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number, flushBytes: number | undefined) {
     this.layout = layout
     this.meta = layout.meta
     this.handles = new FileHandles(layout.root, maxOpenFiles, layout.links === 'follow-reads')
+    this.writer = new FileWriter(this.handles, flushBytes === undefined ? {} : { flushBytes })
     this.written = new BitField(this.meta.pieceCount, have.bytes.slice())
     this.current = layout.temps.slice()
     this.remaining = this.meta.files.map((_, i) => {
@@ -78,7 +84,7 @@ export class FileStorage implements Storage {
    */
   static async open (meta: Metainfo, out: string | OutputTarget, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const layout = planLayout(meta, out, opts.selection, opts.links)
-    const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
+    const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, opts.flushBytes)
     try {
       if (layout.sidePath !== undefined) storage.side = await SideFile.open(layout.sidePath, meta, storage.handles)
       for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
@@ -150,7 +156,8 @@ export class FileStorage implements Storage {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight.values()])
       try {
-        await this.handles.closeAll(true)
+        // A background flush's failure is the file's (file-writer.ts); the handles still close.
+        await this.writer.settleAll().finally(async () => await this.handles.closeAll(true))
       } catch (err) {
         throw toStorageError('close', this.layout.root, err)
       }
@@ -308,6 +315,7 @@ export class FileStorage implements Storage {
     const final = this.layout.finals[i] as string
     const path = this.current[i] as string
     try {
+      await this.writer.settle(path)
       // Through the handle (opened O_NOFOLLOW), not stat(path), which would follow a symlink.
       await this.handles.use(path, true, async fh => { if ((await fh.stat()).size !== file.length) await fh.truncate(file.length) })
       await this.handles.close(path, true)
@@ -320,7 +328,7 @@ export class FileStorage implements Storage {
 
   private async writeAt (path: string, data: Uint8Array, position: number): Promise<void> {
     try {
-      await this.handles.use(path, true, async fh => await writeAll(fh, data, position))
+      await this.writer.write(path, data, position)
     } catch (err) {
       throw toStorageError('write', path, err)
     }
@@ -349,13 +357,3 @@ function isMissingBytes (err: unknown): boolean {
 
 /** A file shorter than a read needs. */
 class EndsEarly extends StorageError {}
-
-/** fh.write may write less than asked (a full disk mid-write, a signal): loop until all is out. */
-async function writeAll (fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0
-  while (done < data.byteLength) {
-    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done)
-    if (bytesWritten === 0) throw new StorageError('write made no progress')
-    done += bytesWritten
-  }
-}

@@ -71,6 +71,19 @@ test('disk sink backpressure: write() says stop past the high-water mark, and st
   assert.equal(sink.piecesWritten, fx.meta.pieceCount)
 })
 
+test('disk sink: storage writes in flight stay within maxInFlightBytes whatever the count allows', async () => {
+  const fx = makeTorrent('bytes.bin', 24 * PL, PL, 9)
+  const slow = new SlowStorage(new MemoryStorage(fx.meta), { latencyMs: 3 })
+  const sink = createDiskSink(slow, { highWaterMark: 64 * PL, maxInFlight: 100, maxInFlightBytes: 3 * PL })
+  const done = finished(sink)
+  for (let i = 0; i < fx.meta.pieceCount; i++) sink.write({ index: i, data: pieceOf(fx, i) })
+  sink.end()
+  await done
+  assert.ok(slow.peakInFlight <= 3, `at most 3 pieces' bytes in flight, saw ${slow.peakInFlight} pieces`)
+  assert.ok(slow.peakInFlight >= 2, 'the byte bound still lets several writes run at once')
+  assert.equal(sink.piecesWritten, fx.meta.pieceCount)
+})
+
 test('disk sink: a sink that never emits advance still accepts the listener (PieceSink shape)', () => {
   const fx = makeTorrent('x.bin', PL, PL, 5)
   const sink: PieceSink = createDiskSink(new MemoryStorage(fx.meta))
