@@ -6,7 +6,7 @@ import { Children, deadline, watchLines } from './swarm/children.js'
 import { newestProfile, topSelfTime } from './swarm/cpu-profile-top.js'
 import { type BenchData, ensureBenchData, fileSha1, torrentPath } from './swarm/data-cache.js'
 import { hasLibtorrent, startLibtorrentSeeders, SYSTEM_PYTHON } from './swarm/seeders.js'
-import { diskScratch, envInt, formatRow, interleave, MiB, type Sample } from './vs-libtorrent.js'
+import { diskScratch, envInt, formatRow, interleave, MiB, recordRatio, type Sample } from './vs-libtorrent.js'
 
 /**
  * Issue 18's `-o` row: `bt-stream x.torrent -o DIR/` and libtorrent 2.0's leecher
@@ -52,6 +52,7 @@ export async function printDiskDownload (out: NodeJS.WritableStream): Promise<vo
       async () => await runLibtorrentToDisk(children, target, synced, log),
       log)
     out.write(formatRow(`-o to disk (${disk.fs}), ${sizeMiB} MiB from ${count} libtorrent seeders; medians of ${rounds} interleaved runs`, '`bt-stream -o` vs libtorrent leecher', 'leecher', r))
+    recordRatio('disk.vsLibtorrent', r, `${sizeMiB} MiB from ${count} seeders, -o to ${disk.fs}`)
     const bt = median(r.bt.samples.map(s => s.mibps))
     const lt = median(synced)
     if (lt !== undefined) out.write(`libtorrent with an fsync of its file at done (as bt-stream ends): ${lt.toFixed(0)} MiB/s median${bt === undefined ? '' : `; bt/lt ${(bt / lt).toFixed(2)}x`}\n`)

@@ -129,9 +129,13 @@ export class FileStorage implements Storage {
     if (this.closing !== undefined) throw new StorageError(`cannot read piece ${index}: storage is closed`)
     // BEP 52 v2-only: a peer may read a file's last block whole, into the padding (zeros).
     checkRange(index, begin, length, pieceSpanAt(this.meta, index))
-    const out = new Uint8Array(length)
     const start = index * this.meta.pieceLength + begin
-    for (const s of filesInRange(this.meta, Math.min(start, this.meta.length), Math.min(start + length, this.meta.length))) {
+    const spans = filesInRange(this.meta, Math.min(start, this.meta.length), Math.min(start + length, this.meta.length))
+    // Every byte is read into `out` unless it is padding or past the end, which must read as
+    // zeros: only then is zeroing worth its cost (a seed reads 256 KiB chunks all day).
+    const zeros = start + length > this.meta.length || spans.some(s => this.meta.files[s.fileIndex]?.padding === true)
+    const out = zeros ? new Uint8Array(length) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
+    for (const s of spans) {
       const file = this.meta.files[s.fileIndex]
       if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
       const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
