@@ -67,11 +67,19 @@ export function headFor (rescuer: PeerSession, cursor: number, windowPieces: num
   const queued = peers.outstanding(rescuer)
   // A peer with nothing asked of it answers its first request after a round trip, rate or not.
   const mine = queued === 0 ? 0 : drainMs(queued + 1, rescuer.download.rate(now))
+  // Blocks of a piece mostly share a holder: its drain time is worked out once per run of them
+  // (a rate is a 20-bucket sum, and a fill may look at every block of the head).
+  let last: PeerSession | undefined
+  let lastDrain: number | undefined
   return {
     end: cursor + headPieces(windowPieces) - 1,
     late (holder, ageMs) {
-      if (peers.idle(holder)) return true
-      return rescueWorthIt(mine, drainMs(peers.outstanding(holder), holder.download.rate(now)), ageMs, staleMs)
+      if (holder !== last) {
+        last = holder
+        lastDrain = peers.idle(holder) ? -1 : drainMs(peers.outstanding(holder), holder.download.rate(now))
+      }
+      if (lastDrain === -1) return true // went quiet: anyone is sooner
+      return rescueWorthIt(mine, lastDrain, ageMs, staleMs)
     }
   }
 }
