@@ -50,6 +50,14 @@ export class QueueTime {
   }
 }
 
+/**
+ * Window mode: requests to a peer that has sent no block yet. Peers unchoke within milliseconds of
+ * each other, and the first one used to take 32 requests, the whole of the first two pieces: the
+ * first byte then waited for 16 blocks from one peer (a second at 256 KiB/s). Four each spread the
+ * first piece over the first four peers; from its first block on, a peer's queue follows its rate.
+ */
+export const FRESH_QUEUE = 4
+
 /** Requests beyond `target` to release from a queue of `outstanding` (window mode), or 0. */
 export function trimExcess (outstanding: number, target: number): number {
   const excess = outstanding - target

@@ -24,7 +24,7 @@ import { PeerSession } from './peer-session.js'
 import { dropSeedPeer, dropSeedPeers } from './seed-mode.js'
 import { stallError } from './stall.js'
 import { headFor, type HeadPeers } from './head-of-line.js'
-import { QueueTime, trimExcess } from './queue-time.js'
+import { FRESH_QUEUE, QueueTime, trimExcess } from './queue-time.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
 import { HashService } from '../v2/hash-service.js'
@@ -432,7 +432,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (s.peerChoking || !s.amInterested || s.link.backlogged?.() === true) return
     const now = Date.now()
     const queueSeconds = this.queueSeconds(now)
-    const target = s.targetQueue(now, queueSeconds)
+    let target = s.targetQueue(now, queueSeconds)
+    // The output's first piece goes to several peers, not all of it to the first one to unchoke.
+    if (this.opts.windowPieces !== undefined && s.received === 0) target = Math.min(target, FRESH_QUEUE)
     const outstanding = this.tracker.outstandingCount(s)
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
