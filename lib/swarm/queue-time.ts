@@ -3,7 +3,9 @@
  * (libtorrent's request_queue_time), enough for a long round trip. With one, a block asked for
  * now arrives after about the queue's time, and the window slides only as fast as its head
  * piece completes, so what is in flight (the swarm's rate times the queue time) must leave most
- * of the window for pieces that wait on the head: a quarter of the window's worth of time.
+ * of the window for pieces that wait on the head: a quarter of the window's worth of time, but
+ * not under 50 ms while half the window allows it (shorter queues cost CPU in refills, see
+ * MIN_WINDOW_QUEUE_SECONDS).
  *
  * The rate is the swarm's best recent one, not its current one: when the head starves the swarm
  * (the window is full of pieces waiting for one late block), the current rate falls, and queues
@@ -18,6 +20,16 @@ import { QUEUE_SECONDS } from './peer-session.js'
  * most of the time on 16 peers at 1 MiB/s; a quarter left it mostly empty).
  */
 const IN_FLIGHT_SHARE = 1 / 4
+/**
+ * ...but a queue shorter than this is refilled every few blocks: on a fast loopback swarm (4
+ * seeders, ~300 MiB/s, 16 MiB window) a quarter of the window is 13 ms of queue, and the extra
+ * refills and request batches cost up to 10% more CPU (measured) where the main thread, not the
+ * head, is the limit. So queues keep this length while what is in flight stays within half the
+ * window (the rule before the quarter). Slow swarms (250 ms at 16 MiB/s) never reach it.
+ */
+const MIN_WINDOW_QUEUE_SECONDS = 0.05
+/** ...the most of the window in flight that MIN_WINDOW_QUEUE_SECONDS may take. */
+const MAX_IN_FLIGHT_SHARE = 1 / 2
 /** The best rate halves in this long when the swarm stays slower (a few seconds of history). */
 const PEAK_HALF_LIFE_MS = 5000
 /**
@@ -46,7 +58,9 @@ export class QueueTime {
     this.peak = Math.max(rate, this.peak * fade)
     this.peakAt = now
     if (this.peak === 0) return QUEUE_SECONDS
-    return Math.min(QUEUE_SECONDS, this.windowBytes * IN_FLIGHT_SHARE / this.peak)
+    const quarter = this.windowBytes * IN_FLIGHT_SHARE / this.peak
+    const floor = Math.min(MIN_WINDOW_QUEUE_SECONDS, this.windowBytes * MAX_IN_FLIGHT_SHARE / this.peak)
+    return Math.min(QUEUE_SECONDS, Math.max(quarter, floor))
   }
 }
 

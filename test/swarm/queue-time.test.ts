@@ -36,3 +36,10 @@ test('a queue deeper than twice its target is trimmed back to the target, by at 
   assert.equal(trimExcess(9, 4), 0, 'an excess of 5 blocks is not worth the cancels')
   assert.equal(trimExcess(135, 18), 117)
 })
+
+test('a very fast swarm keeps 50 ms of queue while half the window allows (a quarter would be refilled every few blocks)', () => {
+  assert.equal(new QueueTime(16 * MiB).seconds(100 * MiB, 1000), 0.05, 'a quarter would be 40 ms')
+  const fast = new QueueTime(16 * MiB).seconds(400 * MiB, 1000)
+  assert.equal(fast * 400 * MiB, 8 * MiB, 'at 400 MiB/s: half the window in flight, 20 ms')
+  assert.equal(new QueueTime(16 * MiB).seconds(16 * MiB, 1000), 0.25, 'a slow swarm is far above it')
+})
