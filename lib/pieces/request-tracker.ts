@@ -36,6 +36,18 @@ export interface FillOptions<P = unknown> {
    * toward MAX_HOLDERS, so a silent peer cannot keep a block from its second, live holder.
    */
   readonly isIdle?: (holder: P) => boolean
+  /**
+   * The output's head (window mode): the active pieces from the cursor to `end` (inclusive) hold
+   * the bytes the output needs next. A block there that one peer holds is asked of this peer too
+   * when `late(holder, ageMs)` says the holder is holding the output back; this replaces
+   * `staleMs` at the head. Absent: only the cursor's piece, after `staleMs`.
+   */
+  readonly head?: HeadOptions<P>
+}
+
+export interface HeadOptions<P> {
+  readonly end: number
+  late (holder: P, ageMs: number): boolean
 }
 
 export class RequestTracker<P extends PieceSource> {
@@ -289,12 +301,17 @@ export class RequestTracker<P extends PieceSource> {
    */
   private takeStalled (peer: P, max: number, opts: FillOptions<P>, out: BlockRequest[], urgent: readonly number[]): void {
     const head = this.order[0]
-    if (head !== undefined && head === this.picker.cursor && peer.has(head)) {
+    if (opts.head !== undefined) {
+      for (const index of this.order) {
+        if (index > opts.head.end || out.length >= max) break
+        if (peer.has(index)) this.takeDuplicatesOf(this.active.get(index)!, peer, max, opts.now, 0, out, opts.isIdle, opts.head.late)
+      }
+    } else if (head !== undefined && head === this.picker.cursor && peer.has(head)) {
       this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
     }
     for (const index of urgent) {
       const piece = this.active.get(index)
-      if (piece === undefined || index === head || !peer.has(index)) continue
+      if (piece === undefined || index === head || (opts.head !== undefined && index <= opts.head.end) || !peer.has(index)) continue
       this.takeDuplicatesOf(piece, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
     }
   }
@@ -308,7 +325,7 @@ export class RequestTracker<P extends PieceSource> {
     }
   }
 
-  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
+  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined, late?: (holder: P, ageMs: number) => boolean): void {
     // A piece on parole is not shared, not even its stalled blocks: its owner's release frees it.
     if (piece.exclusive) return
     for (let b = 0; b < piece.blockCount && out.length < max; b++) {
@@ -316,6 +333,7 @@ export class RequestTracker<P extends PieceSource> {
       const holders = piece.holders[b]!
       if (holders.includes(peer) || liveHolders(holders, isIdle) >= MAX_HOLDERS) continue
       if (now - piece.requestedAt[b]! < minAgeMs) continue
+      if (late !== undefined && !late(holders[holders.length - 1]!, now - piece.requestedAt[b]!)) continue
       this.hold(peer, piece, b, now)
       out.push(piece.request(b))
     }

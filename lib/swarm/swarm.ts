@@ -20,9 +20,11 @@ import { pieceGeometry } from '../metainfo/geometry.js'
 import { ProtocolError } from '../util/errors.js'
 import { RateMeter } from '../util/rate.js'
 import { PeerPool, addressKey, type PeerAddress, type PeerSource } from './peer-pool.js'
-import { PeerSession, QUEUE_SECONDS } from './peer-session.js'
+import { PeerSession } from './peer-session.js'
 import { dropSeedPeer, dropSeedPeers } from './seed-mode.js'
 import { stallError } from './stall.js'
+import { headFor, type HeadPeers } from './head-of-line.js'
+import { FRESH_QUEUE, QueueTime, trimExcess } from './queue-time.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
 import { HashService } from '../v2/hash-service.js'
@@ -89,6 +91,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly blocks: BlockStreamer<PeerSession> | undefined
   /** Piece memory, reused once the sink gives a piece back (VerifiedPiece.release). */
   private readonly buffers: PieceBufferPool
+  /** How deep each peer's request queue is, in seconds of its rate (queue-time.ts). */
+  private readonly queueTime: QueueTime
   private timer: NodeJS.Timeout | null = null
   private lastProgress = Date.now()
   private lastInterestCheck = 0
@@ -131,6 +135,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (!this.picker.complete) this.verification.warm()
     this.hashes = HashService.for<PeerSession>(meta, { connectionOf: s => (s.link as WirePeer).connection, blame: (s, why) => this.ban(s, why) })
     this.buffers = new PieceBufferPool(meta.pieceLength, maxActive)
+    this.queueTime = new QueueTime(opts.windowPieces === undefined ? undefined : opts.windowPieces * meta.pieceLength)
     this.tracker = new RequestTracker<PeerSession>(this.picker, pieceGeometry(meta), maxActive, length => this.buffers.take(length))
     this.blocks = opts.windowPieces === undefined
       ? undefined
@@ -418,6 +423,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private readonly isIdleHolder = (holder: PeerSession): boolean => Date.now() - holder.lastBlockAt > IDLE_HOLDER_MS
+  private readonly headPeers: HeadPeers = { outstanding: s => this.tracker.outstandingCount(s), idle: this.isIdleHolder }
 
   /** Top the peer's pipeline up to its target depth. */
   private refill (s: PeerSession): void {
@@ -426,7 +432,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     if (s.peerChoking || !s.amInterested || s.link.backlogged?.() === true) return
     const now = Date.now()
     const queueSeconds = this.queueSeconds(now)
-    const target = s.targetQueue(now, queueSeconds)
+    let target = s.targetQueue(now, queueSeconds)
+    // The output's first piece goes to several peers, not all of it to the first one to unchoke.
+    if (this.opts.windowPieces !== undefined && s.received === 0) target = Math.min(target, FRESH_QUEUE)
     const outstanding = this.tracker.outstandingCount(s)
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
@@ -441,7 +449,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       budget = Math.min(want, Math.ceil(available / BLOCK_LENGTH))
     }
     const staleMs = Math.min(MIN_STALE_MS, Math.max(STALE_FLOOR_MS, 2000 * queueSeconds))
-    const reqs = this.tracker.fill(s, budget, { now, staleMs, startNew: !this.sinkBlocked, isIdle: this.isIdleHolder })
+    // Window mode: a head block the output will wait for goes to this peer too if it is sooner.
+    const window = this.opts.windowPieces
+    const head = window === undefined ? undefined : headFor(s, this.picker.cursor, window, this.headPeers, now, staleMs)
+    const reqs = this.tracker.fill(s, budget, { now, staleMs, startNew: !this.sinkBlocked, isIdle: this.isIdleHolder, head })
     if (limiter !== undefined) for (const r of reqs) limiter.take(r.length)
     // The snub clock starts when the peer has something to answer, not when it connected.
     if (outstanding === 0 && reqs.length > 0) s.lastBlockAt = now
@@ -449,20 +460,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     s.sendRequests(reqs)
   }
 
-  /**
-   * How many seconds of each peer's rate its request queue should cover. Two (libtorrent's
-   * request_queue_time) without a window. With one, a block asked for now arrives after about the
-   * queue's length in time, and the window slides only as fast as its head piece completes: a
-   * queue longer than half the window's worth of time at the swarm's rate starves the swarm (16
-   * peers at 1 MiB/s, 2 s queues and a 16 MiB window: 8 MiB/s out of 16). So the queues shrink to
-   * fit the window.
-   */
+  /** How many seconds of each peer's rate its request queue should cover (queue-time.ts). */
   private queueSeconds (now: number): number {
-    const window = this.opts.windowPieces
-    if (window === undefined) return QUEUE_SECONDS
-    const rate = this.rate.rate(now)
-    if (rate === 0) return QUEUE_SECONDS
-    return Math.min(QUEUE_SECONDS, window * this.opts.meta.pieceLength / (2 * rate))
+    return this.queueTime.seconds(this.rate.rate(now), now)
   }
 
   private refillAll (): void {
@@ -492,6 +492,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         }
       }
     }
+    if (this.opts.windowPieces !== undefined) this.trimQueues(now)
     if (this.pex !== undefined && now - this.lastPexCheck > PEX_CHECK_MS) {
       this.lastPexCheck = now
       this.pex.sendDue()
@@ -502,6 +503,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     }
     this.refillAll()
     this.checkStall(now)
+  }
+
+  /**
+   * Window mode: a queue filled while its peer's rate was overestimated (a seeder's burst, a fast
+   * start) takes several queue times to drain, and the head's blocks wait in it. Its newest
+   * requests are released and cancelled; faster queues take them.
+   */
+  private trimQueues (now: number): void {
+    const seconds = this.queueSeconds(now)
+    for (const s of this.sessions.values()) {
+      const target = s.targetQueue(now, seconds)
+      const excess = trimExcess(this.tracker.outstandingCount(s), target)
+      if (excess === 0) continue
+      for (const r of this.tracker.preempt(s, target)) s.link.cancel(r.index, r.begin, r.length)
+    }
   }
 
   /**

@@ -142,3 +142,23 @@ test('parole ends: a piece that failed with one sender is shared again when refe
   assert.equal(tracker.fill(a, 1, at).length, 1)
   assert.equal(tracker.fill(b, 1, at).length, 1, 'not exclusive: the second peer gets a block')
 })
+
+test('the output\'s head: a late block of any head piece, not only the cursor\'s, is asked of a second peer at once; past the head it is not', () => {
+  const { tracker } = setup(8, 2 * BLOCK_LENGTH, 2 * BLOCK_LENGTH, 8)
+  const slow = new FakePeer('slow'); const fast = new FakePeer('fast')
+  tracker.fill(slow, 8, { staleMs: 1000, now: 0 }) // pieces 0..3, every block of them
+  // The engine's judgement (head-of-line.ts): slow will deliver later than fast would.
+  const head = { end: 2, late: (holder: FakePeer) => holder === slow }
+  const rescue = tracker.fill(fast, 8, { staleMs: 1000, now: 10, head })
+  assert.deepEqual(rescue.slice(0, 6).map(r => r.index), [0, 0, 1, 1, 2, 2], 'pieces 0..2 duplicated at 10 ms, long before staleMs')
+  assert.ok(!rescue.some(r => r.index === 3 && r.begin === 0), 'piece 3 is past the head: not duplicated')
+  // The first copy wins; the slow peer's request is cancelled.
+  const r = tracker.receive(fast, 1, 0, new Uint8Array(BLOCK_LENGTH))
+  assert.ok(r.accepted)
+  assert.deepEqual(r.cancels.map(p => p.name), ['slow'])
+  // A holder that is on time keeps its blocks to itself.
+  const { tracker: t2 } = setup(8, 2 * BLOCK_LENGTH, 2 * BLOCK_LENGTH, 8)
+  t2.fill(slow, 4, { staleMs: 1000, now: 0 })
+  const onTime = t2.fill(fast, 4, { staleMs: 1000, now: 10, head: { end: 2, late: () => false } })
+  assert.deepEqual(onTime.map(r => r.index), [2, 2, 3, 3], 'nothing duplicated: new pieces instead')
+})
