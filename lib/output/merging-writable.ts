@@ -96,8 +96,11 @@ export class MergingWritable extends Writable<MergingEvents> {
   private returnedBytes = 0
 
   constructor (opts: MergingOptions) {
-    // Each write is a whole verified piece already in memory: count pieces, not bytes.
-    super({ highWaterMark: 1, byteLength: () => 1 })
+    // Each write is a whole verified piece already in memory: count pieces, not bytes. _write takes
+    // a piece at once (the window, checked there, is the bound), so the queue holds pieces only
+    // between write() and _write; with a limit of 1 every write() said "stop" and the engine paused
+    // new pieces and refilled every peer once per verified piece for nothing.
+    super({ highWaterMark: Math.max(1, Math.floor(opts.maxHeldBytes / opts.pieceLength)), byteLength: () => 1 })
     if (opts.end < opts.start || opts.start < 0) throw new RangeError(`bad byte range ${opts.start}..${opts.end}`)
     this.opts = opts
     this.copyChunk = Math.max(1, opts.copyChunk ?? STDOUT_CHUNK)

@@ -169,3 +169,11 @@ test('lend mode: a reader that reads and never gives back stalls the output at t
   assert.ok(Buffer.concat(read).byteLength > 8, 'given back: the output moves again')
   assert.ok(m.lentBytes <= 8)
 })
+
+test('a verified piece written while the window has room does not ask the engine to stop (write returns true)', async () => {
+  const m = new MergingWritable({ pieceLength: 4, start: 0, end: 8, maxHeldBytes: 16 })
+  assert.equal(m.write(piece(1, 4)), true, 'one piece held of a four-piece window')
+  assert.equal(m.write(piece(0, 4)), true)
+  m.end(null)
+  assert.equal((await collect(m.output)).length, 8)
+})
