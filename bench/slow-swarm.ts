@@ -5,7 +5,8 @@
  * ROUNDS rounds; the table gives medians. What it shows: whether streaming to stdout keeps up
  * with a download to disk when the head of the window waits on slow peers (issue 18).
  *
- *   BENCH_ONLY=slow npm run bench          SLOW_SEEDERS=50 SLOW_RATE_KIB=256 for the wider swarm
+ *   BENCH_ONLY=slow npm run bench          both swarms of issue 18: 16 x 1 MiB/s, then 50 x 256 KiB/s
+ *   SLOW_SWARMS=16x1024,50x256             seeders x KiB/s each (SLOW_SEEDERS + SLOW_RATE_KIB: one swarm)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -16,17 +17,24 @@ import { fileURLToPath } from 'node:url'
 import { createTorrent } from '../lib/metainfo/create.js'
 import { parseTorrent } from '../lib/metainfo/parse.js'
 import { seedFromDisk, type SeedSession } from '../lib/session/seed.js'
+import { recordGoal } from './goals.js'
 
 const MiB = 1024 * 1024
-const SEEDERS = Number(process.env.SLOW_SEEDERS ?? 16)
-const RATE = Number(process.env.SLOW_RATE_KIB ?? 1024) * 1024
+interface Swarm { readonly seeders: number, readonly rate: number }
+const SWARMS: readonly Swarm[] = process.env.SLOW_SEEDERS !== undefined || process.env.SLOW_RATE_KIB !== undefined
+  ? [{ seeders: Number(process.env.SLOW_SEEDERS ?? 16), rate: Number(process.env.SLOW_RATE_KIB ?? 1024) * 1024 }]
+  : (process.env.SLOW_SWARMS ?? '16x1024,50x256').split(',').map(spec => {
+      const [n, kib] = spec.split('x').map(Number)
+      if (n === undefined || kib === undefined || !(n > 0) || !(kib > 0)) throw new Error(`SLOW_SWARMS: "${spec}" is not SEEDERSxKIB`)
+      return { seeders: n, rate: kib * 1024 }
+    })
 const SIZE = Number(process.env.SLOW_SIZE_MIB ?? 128) * MiB
 const ROUNDS = Number(process.env.SLOW_ROUNDS ?? 3)
 const BIN = fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
 const LT_LEECHER = fileURLToPath(new URL('../../bench/libtorrent-leecher.py', import.meta.url))
 const SYSTEM_PYTHON = '/usr/bin/python3'
 /** No run may take longer than the swarm's capacity allows, four times over. */
-const RUN_TIMEOUT_MS = Math.max(60_000, 4 * 1000 * SIZE / (SEEDERS * RATE))
+const RUN_TIMEOUT_MS = Math.max(60_000, 4 * 1000 * SIZE / Math.min(...SWARMS.map(w => w.seeders * w.rate)))
 
 interface Sample { readonly seconds: number, readonly firstByteMs: number | undefined }
 interface Client { readonly name: string, run (torrent: string, peers: string, scratch: string, expectSha1: string): Promise<Sample> }
@@ -98,9 +106,31 @@ if (spawnSync(SYSTEM_PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore' }).s
   })
 }
 
+/** Issue 18's slow-swarm goals (bench/goals.ts), for the two swarms the issue names. */
+function recordSlowGoals (seeders: number, rate: number, samples: Map<string, Sample[]>): void {
+  const key = seeders === 16 && rate === 1024 * 1024 ? 'slow16' : seeders === 50 && rate === 256 * 1024 ? 'slow50' : undefined
+  if (key === undefined) return
+  const mibps = (name: string): number | undefined => {
+    const s = samples.get(name) ?? []
+    return s.length === 0 ? undefined : SIZE / MiB / median(s.map(x => x.seconds))
+  }
+  const stdout = mibps(CLIENTS[0]!.name)
+  const disk = mibps(CLIENTS[1]!.name)
+  const lt = CLIENTS[2] === undefined ? undefined : mibps(CLIENTS[2].name)
+  if (stdout === undefined) return
+  if (disk !== undefined) recordGoal(`${key}.stdoutVsO`, stdout / disk, `${stdout.toFixed(1)} vs ${disk.toFixed(1)} MiB/s, ${ROUNDS} rounds`)
+  if (lt !== undefined) recordGoal(`${key}.stdoutVsLibtorrent`, stdout / lt, `${stdout.toFixed(1)} vs ${lt.toFixed(1)} MiB/s`)
+  const firsts = (samples.get(CLIENTS[0]!.name) ?? []).map(x => x.firstByteMs).filter((x): x is number => x !== undefined)
+  if (firsts.length > 0) recordGoal(`${key}.firstByte`, median(firsts) / 1000, 'bt-stream > stdout, from spawn')
+}
+
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] as number }
 
 export async function printSlowSwarm (out: NodeJS.WritableStream): Promise<void> {
+  for (const swarm of SWARMS) await printOneSwarm(out, swarm)
+}
+
+async function printOneSwarm (out: NodeJS.WritableStream, { seeders: SEEDERS, rate: RATE }: Swarm): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bt-bench-slow-'))
   const seeds: SeedSession[] = []
   try {
@@ -134,6 +164,7 @@ export async function printSlowSwarm (out: NodeJS.WritableStream): Promise<void>
       const firsts = s.map(x => x.firstByteMs).filter((x): x is number => x !== undefined)
       out.write(`| ${c.name} | ${(SIZE / MiB / median(s.map(x => x.seconds))).toFixed(1)} | ${firsts.length === 0 ? '-' : `${(median(firsts) / 1000).toFixed(2)} s`} |\n`)
     }
+    recordSlowGoals(SEEDERS, RATE, samples)
   } finally {
     for (const s of seeds) await s.close()
     rmSync(dir, { recursive: true, force: true })
