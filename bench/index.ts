@@ -16,12 +16,14 @@ import { printWireParser } from './wire-parser.js'
 
 /**
  * `npm run bench`: every benchmark, numbers printed (never asserted: speed varies by machine).
- * BENCH_ONLY=wire|seed|metadata|swarm|disk|slow|webseed|utp|serve|v2 runs one group; bench/README.md has the swarm's setup.
+ * BENCH_ONLY=wire|seed|metadata|swarm|memory|disk|slow|webseed|utp|serve|v2 runs one group, or several
+ * comma-separated (`BENCH_ONLY=swarm,slow,disk,seed`: issue 18's rows and one goals table);
+ * bench/README.md has the swarm's setup.
  */
 const GROUPS = ['wire', 'seed', 'metadata', 'swarm', 'memory', 'disk', 'slow', 'webseed', 'utp', 'serve', 'v2'] as const
-const only = process.env.BENCH_ONLY
-if (only !== undefined && only !== '' && !(GROUPS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: one of ${GROUPS.join(', ')}`)
-const run = (group: typeof GROUPS[number]): boolean => only === undefined || only === '' || only === group
+const only = (process.env.BENCH_ONLY ?? '').split(',').filter(g => g !== '')
+for (const g of only) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`BENCH_ONLY=${g}: one of ${GROUPS.join(', ')}`)
+const run = (group: typeof GROUPS[number]): boolean => only.length === 0 || only.includes(group)
 if (run('wire')) {
   printWireParser(process.stdout)
   await printWireLoopback(process.stdout)
