@@ -98,8 +98,12 @@ const thread = new HashClient()
 export class PieceHasher {
   private using = false
   private closed = false
-  /** This hasher's jobs at the shared thread: closing forgets them, and only them. */
-  private readonly pending = new Set<number>()
+  /**
+   * This hasher's jobs at the shared thread, with when each was posted and how to fail it:
+   * closing forgets them, and only them; one sweep (not a timer per piece) gives up on a late one.
+   */
+  private readonly pending = new Map<number, { readonly at: number, readonly fail: (err: Error) => void }>()
+  private sweep: ReturnType<typeof setInterval> | undefined
 
   /** Pieces go to the thread now (it runs); before, they are hashed on the caller's thread. */
   get threaded (): boolean { return this.using && thread.online }
@@ -123,26 +127,39 @@ export class PieceHasher {
     if (ownsItsMemory(data)) this.use()
     if (!ownsItsMemory(data) || !this.threaded) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
     return new Promise<Hashed>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        thread.forget(id)
-        this.pending.delete(id)
-        reject(new Error(`no digest from the hash worker within ${JOB_TIMEOUT_MS} ms`))
-      }, JOB_TIMEOUT_MS)
-      timer.unref()
       const id = thread.post(data, merkleHeight, {
-        resolve: r => { clearTimeout(timer); this.pending.delete(id); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
-        reject: err => { clearTimeout(timer); this.pending.delete(id); reject(err) }
+        resolve: r => { this.pending.delete(id); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
+        reject: err => { this.pending.delete(id); reject(err) }
       })
-      this.pending.add(id)
+      this.pending.set(id, { at: Date.now(), fail: reject })
+      this.sweep ??= setInterval(() => { this.giveUpOnLate() }, JOB_TIMEOUT_MS / 4).unref()
     })
+  }
+
+  /** Jobs posted more than JOB_TIMEOUT_MS ago fail (their pieces are fetched again); none left: no sweep. */
+  private giveUpOnLate (): void {
+    const now = Date.now()
+    for (const [id, job] of this.pending) {
+      if (now - job.at < JOB_TIMEOUT_MS) continue
+      thread.forget(id)
+      this.pending.delete(id)
+      job.fail(new Error(`no digest from the hash worker within ${JOB_TIMEOUT_MS} ms`))
+    }
+    if (this.pending.size === 0) this.stopSweep()
+  }
+
+  private stopSweep (): void {
+    if (this.sweep !== undefined) clearInterval(this.sweep)
+    this.sweep = undefined
   }
 
   /** Done with the thread; pending digests never resolve (their download is over). */
   close (): void {
     if (this.closed) return
     this.closed = true
-    for (const id of this.pending) thread.forget(id)
+    for (const id of this.pending.keys()) thread.forget(id)
     this.pending.clear()
+    this.stopSweep()
     if (this.using) thread.release()
   }
 

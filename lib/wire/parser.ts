@@ -68,6 +68,8 @@ export class WireParser {
   private _dead = false
   /** The chunk being parsed is lent (writeBorrowed): what outlives the call is copied. */
   private _borrowed = false
+  /** Lent reads: the reused buffer straddling payloads are assembled in (_payloadBuffer). */
+  private _lentPayload: Uint8Array | undefined
   /** Header bytes are read at once and never kept, so one scratch buffer serves every straddle. */
   private readonly _scratch = new Uint8Array(HANDSHAKE_LENGTH)
 
@@ -145,7 +147,10 @@ export class WireParser {
       this._partialLength += n
       off = n
       if (this._partialLength < this._need) return
-      const whole = this._partial
+      let whole = this._partial
+      // Assembled in the reused buffer but finished from an owned chunk (never, by how
+      // PeerConnection switches to lent reads; cheap to be sure): its message gets its own bytes.
+      if (!this._borrowed && whole.buffer === this._lentPayload?.buffer) whole = copyBytes(whole)
       this._partial = null
       this._partialLength = 0
       this._next(whole)
@@ -164,8 +169,9 @@ export class WireParser {
       const need = this._need
       if (avail < need) {
         if (avail > 0) {
-          // Payloads may be kept by the message (views), so only headers use the scratch buffer.
-          this._partial = this._next !== this._onPayload ? this._scratch : new Uint8Array(need)
+          // Payloads may be kept by the message (views), so only headers use the scratch buffer,
+          // and lent reads (whose messages are handled before the call returns) one reused buffer.
+          this._partial = this._next !== this._onPayload ? this._scratch : this._payloadBuffer(need)
           this._partial.set(chunk.subarray(off), 0)
           this._partialLength = avail
         }
@@ -177,6 +183,19 @@ export class WireParser {
     }
     // Held bytes come before any chunk held earlier: this one was being consumed first.
     if (this._paused && off < end) this._held.unshift(this._borrowed ? copyBytes(chunk, off) : chunk.subarray(off))
+  }
+
+  /**
+   * Where a payload that straddles reads is assembled. Parsing lent reads, a piece (the payload
+   * that straddles a 64 KiB read every few blocks: a quarter of all bytes) goes in one reused
+   * buffer, since its message is handled, and its block copied, before the call returns; what
+   * else a handler keeps is copied by _keep. Otherwise a buffer of its own.
+   */
+  private _payloadBuffer (need: number): Uint8Array {
+    const size = 9 + this._limits.maxBlockLength
+    if (!this._borrowed || need > size) return new Uint8Array(need)
+    if (this._lentPayload === undefined || this._lentPayload.byteLength < size) this._lentPayload = new Uint8Array(size)
+    return this._lentPayload.subarray(0, need)
   }
 
   private _expect (need: number, next: (bytes: Uint8Array) => void): void {

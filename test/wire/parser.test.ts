@@ -97,6 +97,28 @@ test('a lent chunk (writeBorrowed, one reused read buffer): every payload a hand
   assert.deepEqual(plain(out.filter(m => m.type !== 'piece')), plain(messages.filter(m => m.type !== 'piece')))
 })
 
+test('lent reads: pieces straddling reads are assembled in one reused buffer, each whole while its handler runs', () => {
+  const blocks = [Uint8Array.from({ length: 100 }, (_, i) => i), Uint8Array.from({ length: 100 }, (_, i) => 255 - i)]
+  const bytes = frames(blocks.map((block, i) => ({ type: 'piece', index: i, begin: 0, block })))
+  const seen: number[][] = []
+  const buffers = new Set<ArrayBufferLike>()
+  const parser = new WireParser({
+    message: (m) => { if (m.type === 'piece') { seen.push([...m.block]); buffers.add(m.block.buffer) } },
+    error: (e) => { throw e }
+  }, { pieceCount: PIECES, handshake: false })
+  // Each piece message is 113 bytes: cut every one in the middle, the read buffer reused between.
+  const read = new Uint8Array(60)
+  for (let at = 0; at < bytes.length; at += 60) {
+    const n = Math.min(60, bytes.length - at)
+    read.set(bytes.subarray(at, at + n))
+    parser.writeBorrowed(read.subarray(0, n))
+    read.fill(0xee)
+  }
+  assert.deepEqual(seen, blocks.map(b => [...b]))
+  assert.equal(buffers.size, 1, 'both straddling blocks came from the same reused buffer')
+  assert.ok(!buffers.has(read.buffer))
+})
+
 test('a piece straddling chunks is assembled into its own buffer of exactly its size', () => {
   const block = new Uint8Array(16384).fill(9)
   const chunk = frames([{ type: 'piece', index: 2, begin: 0, block }])
