@@ -53,9 +53,13 @@ export interface HeadOptions<P> {
 export class RequestTracker<P extends PieceSource> {
   readonly picker: PiecePicker
   private readonly geometry: TrackerGeometry
-  /** Active pieces by index; `order` keeps them sorted so the output's next bytes go first. */
+  /**
+   * Active pieces by index; `order` holds them sorted by index so the output's next bytes go
+   * first (the pieces themselves: a fill walks it, a Map lookup per piece per fill was most of
+   * fill's time with 64 KiB pieces).
+   */
   private readonly active = new Map<number, ActivePiece<P>>()
-  private order: number[] = []
+  private readonly order: Array<ActivePiece<P>> = []
   /** Each peer's outstanding requests, keyed by piece then block. */
   private readonly outstanding = new Map<P, Map<ActivePiece<P>, Set<number>>>()
   private readonly counts = new Map<P, number>()
@@ -118,10 +122,9 @@ export class RequestTracker<P extends PieceSource> {
     if (this.picker.cursorCount > 0) {
       // The readers' windows next, before pieces started for no reader (rarest-first while
       // nobody read, or left half-requested by a seek's preempt).
-      for (const index of this.order) {
+      for (const piece of this.order) {
         if (out.length >= max) return out
-        const piece = this.active.get(index)!
-        if (piece.unrequested === 0 || !peer.has(index) || !this.picker.inCursorWindow(index)) continue
+        if (piece.unrequested === 0 || !peer.has(piece.index) || !this.picker.inCursorWindow(piece.index)) continue
         this.takeMissing(piece, peer, max, opts.now, out)
       }
       while (out.length < max && opts.startNew !== false && this.active.size < this.maxActive) {
@@ -130,10 +133,9 @@ export class RequestTracker<P extends PieceSource> {
         this.takeMissing(this.startPiece(index), peer, max, opts.now, out)
       }
     }
-    for (const index of this.order) {
+    for (const piece of this.order) {
       if (out.length >= max) return out
-      const piece = this.active.get(index)!
-      if (piece.unrequested === 0 || !peer.has(index)) continue
+      if (piece.unrequested === 0 || !peer.has(piece.index)) continue
       this.takeMissing(piece, peer, max, opts.now, out)
     }
     while (out.length < max && opts.startNew !== false && this.active.size < this.maxActive) {
@@ -283,7 +285,7 @@ export class RequestTracker<P extends PieceSource> {
 
   /** Every active piece, lowest index first (for abort and for tests). */
   pieces (): ActivePiece<P>[] {
-    return this.order.map(i => this.active.get(i)!)
+    return [...this.order]
   }
 
   private takeMissing (piece: ActivePiece<P>, peer: P, max: number, now: number, out: BlockRequest[]): void {
@@ -300,11 +302,11 @@ export class RequestTracker<P extends PieceSource> {
    * urgent pieces, whose blocks one slow peer has held too long.
    */
   private takeStalled (peer: P, max: number, opts: FillOptions<P>, out: BlockRequest[], urgent: readonly number[]): void {
-    const head = this.order[0]
+    const head = this.order[0]?.index
     if (opts.head !== undefined) {
-      for (const index of this.order) {
-        if (index > opts.head.end || out.length >= max) break
-        if (peer.has(index)) this.takeDuplicatesOf(this.active.get(index)!, peer, max, opts.now, 0, out, opts.isIdle, opts.head.late)
+      for (const piece of this.order) {
+        if (piece.index > opts.head.end || out.length >= max) break
+        if (peer.has(piece.index)) this.takeDuplicatesOf(piece, peer, max, opts.now, 0, out, opts.isIdle, opts.head.late)
       }
     } else if (head !== undefined && head === this.picker.cursor && peer.has(head)) {
       this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
@@ -318,10 +320,10 @@ export class RequestTracker<P extends PieceSource> {
 
   /** Endgame: any block one other peer holds, whatever its age. */
   private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
-    for (const index of this.order) {
+    for (const piece of this.order) {
       if (out.length >= max) return
-      if (!peer.has(index)) continue
-      this.takeDuplicatesOf(this.active.get(index)!, peer, max, now, 0, out, isIdle)
+      if (!peer.has(piece.index)) continue
+      this.takeDuplicatesOf(piece, peer, max, now, 0, out, isIdle)
     }
   }
 
@@ -353,8 +355,8 @@ export class RequestTracker<P extends PieceSource> {
     piece.exclusive = this.parole.has(index)
     this.active.set(index, piece)
     let at = this.order.length
-    while (at > 0 && this.order[at - 1]! > index) at--
-    this.order.splice(at, 0, index)
+    while (at > 0 && this.order[at - 1]!.index > index) at--
+    this.order.splice(at, 0, piece)
     return piece
   }
 
@@ -363,7 +365,7 @@ export class RequestTracker<P extends PieceSource> {
       for (const holder of piece.holders[b] ?? []) this.forget(holder, piece, b)
     }
     this.active.delete(piece.index)
-    this.order.splice(this.order.indexOf(piece.index), 1)
+    this.order.splice(this.order.indexOf(piece), 1)
   }
 
   private hold (peer: P, piece: ActivePiece<P>, b: number, now: number): void {
