@@ -20,7 +20,7 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import loopback_settings
+from libtorrent_loopback import leech_session, loopback_settings
 
 TIMEOUT_S = 300
 
@@ -95,19 +95,8 @@ def seed(data, torrent, transport, piece_length):
 
 
 def leech(torrent, save_dir, peer_list, transport):
-    ses = lt.session({
-        **loopback_settings(lt.alert_category.error | lt.alert_category.status),
-        **transport_settings(transport),
-        'max_out_request_queue': 1500,
-    })
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(torrent)
-    atp.save_path = save_dir
-    atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
-    handle = ses.add_torrent(atp)
-    for p in peer_list.split(','):
-        host, port = p.rsplit(':', 1)
-        handle.connect_peer((host, int(port)))
+    ses, _ = leech_session(torrent, save_dir, peer_list, lt.alert_category.error | lt.alert_category.status,
+                           transport_settings(transport))
     deadline = time.time() + TIMEOUT_S
     while time.time() < deadline:
         ses.wait_for_alert(100)

@@ -39,15 +39,12 @@ def loopback_settings(alert_mask):
     }
 
 
-def start_leecher(usage, alert_mask):
-    """The benchmark leecher's session from argv (TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]): the
-    torrent added unpaused and every given peer dialed. Returns (session, handle)."""
-    import sys
-    if len(sys.argv) != 4:
-        sys.exit(usage)
-    torrent, save_dir, peer_list = sys.argv[1:]
+def leech_session(torrent, save_dir, peer_list, alert_mask, extra_settings=None):
+    """A leeching session: the torrent added unpaused to SAVE_DIR and every peer of
+    "HOST:PORT[,HOST:PORT...]" dialed. Returns (session, handle)."""
     ses = lt.session({
         **loopback_settings(alert_mask),
+        **(extra_settings or {}),
         'max_out_request_queue': 1500,
     })
     atp = lt.add_torrent_params()
@@ -59,3 +56,12 @@ def start_leecher(usage, alert_mask):
         host, port = p.rsplit(':', 1)
         handle.connect_peer((host, int(port)))
     return ses, handle
+
+
+def start_leecher(usage, alert_mask):
+    """leech_session from argv (TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]), or exit with usage."""
+    import sys
+    if len(sys.argv) != 4:
+        sys.exit(usage)
+    torrent, save_dir, peer_list = sys.argv[1:]
+    return leech_session(torrent, save_dir, peer_list, alert_mask)
