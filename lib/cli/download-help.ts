@@ -31,7 +31,7 @@ export const DOWNLOAD_OPTIONS_HELP = `${OUTPUT_HELP}
   --no-trackers      do not ask the torrent's trackers (use --peer)
   --no-dht           never ask the DHT (BEP 5); it is asked for magnets and torrents without
                      trackers, and when every tracker failed (never for private torrents)
-  --dht-bootstrap L  DHT nodes to join through: host:port[,host:port...] (default: public routers)
+  --dht-bootstrap L  DHT nodes to join through: host:port[,host:port...] (repeatable; default: public routers)
   --dht-port N       UDP port of our DHT node
   --metadata-timeout S  a magnet's metadata must arrive within S seconds (default 120)
   --stall-timeout S  give up after S seconds with no peer and no data (default 60)

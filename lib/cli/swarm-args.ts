@@ -143,10 +143,12 @@ export function encryptionOption (args: ParsedArgs): EncryptionPolicy {
  * `--dht-bootstrap` turns it on whatever the torrent says.
  */
 export function dhtOptions (args: ParsedArgs, needed: boolean): DhtOptions {
-  const bootstrap = optionString(args, 'dht-bootstrap')
+  // Repeatable, as --peer: every one given counts.
+  const given = optionList(args, 'dht-bootstrap')
+  const bootstrap = given.length === 0 ? undefined : given.flatMap(list => list.split(',')).filter(s => s !== '')
   return {
     dht: args.options.has('no-dht') ? false : needed || bootstrap !== undefined ? true : 'fallback',
-    dhtBootstrap: bootstrap?.split(',').filter(s => s !== ''),
+    dhtBootstrap: bootstrap,
     dhtPort: optionInt(args, 'dht-port', 1, 65535)
   }
 }
