@@ -21,6 +21,7 @@ import { helperThread, type HelperClient } from '../util/helper-thread.js'
 import type { HelperReply } from '../util/helper-worker.js'
 import { ownsItsMemory } from '../util/transferable.js'
 import type { DecryptRequest } from './decrypt-worker.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /** An idle thread is ended after this long (a swarm between connections keeps it). */
 const IDLE_MS = 5000
@@ -62,7 +63,7 @@ class ThreadDecryptor implements Decryptor {
     }
     // Only a buffer that is the whole of its memory can move to the thread: Node's socket chunks
     // are (measured), a view into something larger (uTP, the handshake's leftover) is copied.
-    const buffer = ownsItsMemory(chunk) ? chunk.buffer : Uint8Array.prototype.slice.call(chunk).buffer
+    const buffer = ownsItsMemory(chunk) ? chunk.buffer : copyBytes(chunk).buffer
     this.queue.push(done)
     this.thread.sent()
     this.thread.post({ op: 'data', id: this.id, buffer }, [buffer])

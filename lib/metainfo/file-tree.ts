@@ -14,6 +14,7 @@
 import { MetainfoError } from '../util/errors.js'
 import { bytesToText } from './fields.js'
 import { dictEntries, findEntry, kindName, rawBytes, rawInt, rawKind, type RawEntry } from './raw-dict.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /** BEP 52: `pieces root` is a SHA2-256 digest. */
 export const PIECES_ROOT_LENGTH = 32
@@ -74,5 +75,5 @@ function fileEntry (bytes: Uint8Array, self: RawEntry, where: string, components
   if (rk !== 'bytes') throw new MetainfoError(`${where}.pieces root must be a byte string, found ${kindName(rk)}`)
   const piecesRoot = rawBytes(bytes, rootEntry)
   if (piecesRoot.length !== PIECES_ROOT_LENGTH) throw new MetainfoError(`${where}.pieces root must be ${PIECES_ROOT_LENGTH} bytes, found ${piecesRoot.length}`)
-  return { components, length, piecesRoot: piecesRoot.slice() }
+  return { components, length, piecesRoot: copyBytes(piecesRoot) }
 }

@@ -10,6 +10,7 @@ import { parseAnnounce, parseUrlList } from './trackers.js'
 import type { Metainfo, MetaVersion, PieceLayersStatus, TorrentFile, V2File } from './types.js'
 import { layoutFileTree, mergeHybrid } from './v2-layout.js'
 import { UNKNOWN_PIECE_COUNT_CAP } from '../wire/limits.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 /** BEP 3 piece hashes are 20-byte SHA-1 digests, concatenated. */
 const HASH_LENGTH = 20
@@ -97,7 +98,7 @@ export function parseTorrent (bytes: Uint8Array, opts: ParseOptions = {}): Metai
 export function parseInfoDict (infoBytes: Uint8Array, extras: MetainfoExtras = {}, opts: ParseOptions = {}): Metainfo {
   const { value } = decodeBencodeDetailed(infoBytes, false)
   if (!isDict(value)) throw new MetainfoError('the info value must be a bencoded dictionary')
-  return buildMetainfo(value, infoBytes.slice(), extras, opts, undefined)
+  return buildMetainfo(value, copyBytes(infoBytes), extras, opts, undefined)
 }
 
 interface LayersSource { readonly bytes: Uint8Array, readonly start: number }

@@ -12,6 +12,7 @@
 import { MetainfoError } from '../util/errors.js'
 import { equalHashes, filePieceCount, HASH_SIZE, rootFromPieceLayer, splitHashes } from '../v2/merkle.js'
 import { dictEntries, kindName, rawBytes, rawKind } from './raw-dict.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 
 export interface LayerFile {
@@ -43,7 +44,7 @@ export function parsePieceLayers (bytes: Uint8Array, start: number, files: reado
     const layer = given.get(key)
     if (layer === undefined) throw new MetainfoError(`piece layers has no entry for "${f.path}" (pieces root ${key}), which spans more than one piece`)
     checkLayer(layer, f, pieceLength)
-    out.set(key, layer.slice())
+    out.set(key, copyBytes(layer))
   }
   return out
 }

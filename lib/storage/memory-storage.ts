@@ -8,6 +8,7 @@ import type { Metainfo } from '../metainfo/types.js'
 import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { checkRange, type Storage } from './storage.js'
+import { copyBytes } from '../util/copy-bytes.js'
 
 type Geometry = Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'length' | 'lastPieceLength' | 'pieceHashes' | 'files'>
 
@@ -31,7 +32,7 @@ export class MemoryStorage implements Storage {
     if (this.closed) throw new StorageError(`cannot write piece ${index}: storage is closed`)
     const length = pieceLengthAt(this.meta, index)
     if (data.byteLength !== length) throw new RangeError(`piece ${index} is ${length} bytes, got ${data.byteLength}`)
-    this.pieces.set(index, Uint8Array.prototype.slice.call(data))
+    this.pieces.set(index, copyBytes(data))
   }
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {

@@ -129,6 +129,14 @@ test('BEP 9: parseInfoDict builds the same Metainfo from the info bytes plus mag
   assert.equal(m.comment, undefined)
 })
 
+test('BEP 9: parseInfoDict keeps its own copy of the info bytes, even when given a Buffer view the caller reuses', () => {
+  const fromFile = parseTorrent(fixture('multi.torrent'))
+  const received = Buffer.from(fromFile.infoBytes)
+  const m = parseInfoDict(received.subarray(0), { expectedInfoHash: fromFile.infoHash })
+  received.fill(0)
+  assert.deepEqual([...m.infoBytes], [...fromFile.infoBytes], 'the bytes we would serve to peers (BEP 9) are still the info dict')
+})
+
 test('BEP 9: info bytes that do not hash to the magnet\'s info hash are rejected', () => {
   const fromFile = parseTorrent(fixture('multi.torrent'))
   assert.throws(() => parseInfoDict(fromFile.infoBytes, { expectedInfoHash: new Uint8Array(20) }),
