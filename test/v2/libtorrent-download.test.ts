@@ -82,6 +82,14 @@ export function writeTree (root: string, files: Record<string, number>): void {
   }
 }
 
+/** One file of `length` seeded-by-name bytes in a temp dir, seeded by libtorrent as v2. */
+export async function seedSingle (t: Cleanup, name: string, length: number, pieceLength = PIECE_LENGTH): Promise<{ data: Buffer, s: Seeded }> {
+  const file = join(tempDir(t), `${name}.bin`)
+  const data = bytes(name, length)
+  writeFileSync(file, data)
+  return { data, s: await seed('v2', file, t, pieceLength) }
+}
+
 export function peersOf (s: Seeded): { peers: { host: string, port: number }[], trackers: false, webSeeds: false, utp: 'off' } {
   return { peers: [{ host: '127.0.0.1', port: s.port }], trackers: false, webSeeds: false, utp: 'off' }
 }
@@ -96,10 +104,7 @@ export async function toDirectory (meta: Metainfo, s: Seeded, out: string): Prom
 const sum = (files: Record<string, number>): number => Object.values(files).reduce((a, b) => a + b, 0)
 
 test('BEP 52: a v2-only single-file torrent from a libtorrent seeder streams byte-identical (stdout)', { skip }, async t => {
-  const dir = tempDir(t)
-  const data = bytes('single', 7 * PIECE_LENGTH + 1000)
-  writeFileSync(join(dir, 'single.bin'), data)
-  const s = await seed('v2', join(dir, 'single.bin'), t)
+  const { data, s } = await seedSingle(t, 'single', 7 * PIECE_LENGTH + 1000)
   const meta = parseTorrent(readFileSync(s.torrent))
   assert.equal(meta.version, 'v2')
   assert.equal(meta.infoHashV2Hex, s.v2)
@@ -110,10 +115,7 @@ test('BEP 52: a v2-only single-file torrent from a libtorrent seeder streams byt
 const BIN = fileURLToPath(new URL('../../../bin/bt-stream.js', import.meta.url))
 
 test('BEP 52: `bt-stream download v2.torrent --peer ...` writes the v2-only file to stdout byte-identical', { skip }, async t => {
-  const dir = tempDir(t)
-  const data = bytes('cli', 9 * PIECE_LENGTH + 4321)
-  writeFileSync(join(dir, 'cli.bin'), data)
-  const s = await seed('v2', join(dir, 'cli.bin'), t)
+  const { data, s } = await seedSingle(t, 'cli', 9 * PIECE_LENGTH + 4321)
   const child = spawn(process.execPath, [BIN, 'download', s.torrent, '--peer', `127.0.0.1:${s.port}`, '--no-trackers', '--no-dht', '--no-utp', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => { if (child.exitCode === null) child.kill() })
   const out: Buffer[] = []
@@ -241,10 +243,7 @@ test('BEP 52 upload: bt-stream seeds a v2-only torrent libtorrent made (pieces c
 })
 
 test('BEP 52: beside a peer corrupting its blocks, a v2 download from libtorrent is exact, the corrupt peer is banned and libtorrent never', { skip }, async t => {
-  const dir = tempDir(t)
-  const data = bytes('blame', 40 * PIECE_LENGTH + 777)
-  writeFileSync(join(dir, 'blame.bin'), data)
-  const s = await seed('v2', join(dir, 'blame.bin'), t)
+  const { data, s } = await seedSingle(t, 'blame', 40 * PIECE_LENGTH + 777)
   const meta = parseTorrent(readFileSync(s.torrent))
   const corrupt = await startFakeSeeder(meta, data, { kind: 'corrupt' })
   t.after(() => corrupt.close())
@@ -264,10 +263,7 @@ test('BEP 52: beside a peer corrupting its blocks, a v2 download from libtorrent
 })
 
 test('BEP 52 block streaming from libtorrent 2.0: block hashes answered (v2 handshake), verified blocks leave before their piece is whole, output byte-identical, nobody banned', { skip }, async t => {
-  const dir = tempDir(t)
-  const data = bytes('blocks', 9 * 256 * 1024 + 4321)
-  writeFileSync(join(dir, 'blocks.bin'), data)
-  const s = await seed('v2', join(dir, 'blocks.bin'), t, 256 * 1024)
+  const { data, s } = await seedSingle(t, 'blocks', 9 * 256 * 1024 + 4321, 256 * 1024)
   const meta = parseTorrent(readFileSync(s.torrent))
   assert.equal(meta.version, 'v2')
   const stream = download(meta, { ...peersOf(s), stallTimeoutMs: 30_000 })
