@@ -8,13 +8,11 @@ given peers itself (no tracker, no DHT). Prints "first" on stdout when the first
 verified and "done" when the torrent is complete, so the benchmark timestamps both on its own
 clock; exits 0 after "done".
 """
-import os
 import sys
-import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import start_leecher
+from libtorrent_loopback import alerts, start_leecher
 
 TIMEOUT_S = 300
 
@@ -23,18 +21,13 @@ def main():
     ses, _ = start_leecher('usage: libtorrent-leecher.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
                            lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress)
     first = False
-    deadline = time.time() + TIMEOUT_S
-    while time.time() < deadline:
-        ses.wait_for_alert(100)
-        for a in ses.pop_alerts():
-            if isinstance(a, lt.piece_finished_alert) and not first:
-                first = True
-                print('first', flush=True)
-            elif isinstance(a, lt.torrent_finished_alert):
-                print('done', flush=True)
-                return 0
-            elif a.category() & lt.alert_category.error:
-                sys.stderr.write('libtorrent: %s\n' % a.message())
+    for a in alerts(ses, TIMEOUT_S):
+        if isinstance(a, lt.piece_finished_alert) and not first:
+            first = True
+            print('first', flush=True)
+        elif isinstance(a, lt.torrent_finished_alert):
+            print('done', flush=True)
+            return 0
     sys.exit('libtorrent leecher: not complete after %d s' % TIMEOUT_S)
 
 

@@ -20,7 +20,7 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import leech_session, loopback_settings
+from libtorrent_loopback import alerts, leech_session, loopback_settings
 
 TIMEOUT_S = 300
 
@@ -97,15 +97,10 @@ def seed(data, torrent, transport, piece_length):
 def leech(torrent, save_dir, peer_list, transport):
     ses, _ = leech_session(torrent, save_dir, peer_list, lt.alert_category.error | lt.alert_category.status,
                            transport_settings(transport))
-    deadline = time.time() + TIMEOUT_S
-    while time.time() < deadline:
-        ses.wait_for_alert(100)
-        for a in ses.pop_alerts():
-            if isinstance(a, lt.torrent_finished_alert):
-                print('done', flush=True)
-                return 0
-            if a.category() & lt.alert_category.error:
-                sys.stderr.write('libtorrent: %s\n' % a.message())
+    for a in alerts(ses, TIMEOUT_S):
+        if isinstance(a, lt.torrent_finished_alert):
+            print('done', flush=True)
+            return 0
     sys.exit('libtorrent-utp leecher: not complete after %d s' % TIMEOUT_S)
 
 

@@ -65,3 +65,17 @@ def start_leecher(usage, alert_mask):
         sys.exit(usage)
     torrent, save_dir, peer_list = sys.argv[1:]
     return leech_session(torrent, save_dir, peer_list, alert_mask)
+
+
+def alerts(ses, timeout_s):
+    """The session's alerts as they come, for at most `timeout_s` seconds; error alerts are also
+    written to stderr. Ends at the deadline (the caller says what did not happen)."""
+    import sys
+    import time
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if a.category() & lt.alert_category.error:
+                sys.stderr.write('libtorrent: %s\n' % a.message())
+            yield a

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 import libtorrent as lt  # noqa: E402
 
-from libtorrent_loopback import start_leecher  # noqa: E402
+from libtorrent_loopback import alerts, start_leecher  # noqa: E402
 
 TIMEOUT_S = 120
 # The peer log line of an unchoke the remote peer sent us ("<==": incoming; ">>> UNCHOKE" is ours).
@@ -30,18 +30,13 @@ def main():
     ses, _ = start_leecher('usage: libtorrent-first-piece.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
                            lt.alert_category.error | lt.alert_category.peer_log | lt.alert_category.piece_progress)
     unchoke = None
-    deadline = time.monotonic() + TIMEOUT_S
-    while time.monotonic() < deadline:
-        ses.wait_for_alert(100)
-        for a in ses.pop_alerts():
-            if isinstance(a, lt.peer_log_alert):
-                if unchoke is None and UNCHOKE_RECEIVED in a.message():
-                    unchoke = time.monotonic() - t0
-            elif isinstance(a, lt.piece_finished_alert):
-                print(json.dumps({'unchoke': unchoke, 'first': time.monotonic() - t0}), flush=True)
-                return 0
-            elif a.category() & lt.alert_category.error:
-                sys.stderr.write('libtorrent: %s\n' % a.message())
+    for a in alerts(ses, TIMEOUT_S):
+        if isinstance(a, lt.peer_log_alert):
+            if unchoke is None and UNCHOKE_RECEIVED in a.message():
+                unchoke = time.monotonic() - t0
+        elif isinstance(a, lt.piece_finished_alert):
+            print(json.dumps({'unchoke': unchoke, 'first': time.monotonic() - t0}), flush=True)
+            return 0
     sys.exit('libtorrent first piece: none after %d s' % TIMEOUT_S)
 
 
