@@ -19,7 +19,7 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import loopback_settings
+from libtorrent_loopback import loopback_settings, make_torrent
 
 # Loopback moves GB/s: the default 500 KB send watermark keeps too little in flight per peer.
 SEND_BUFFER_WATERMARK = 16 * 1024 * 1024
@@ -44,19 +44,6 @@ def parse_args(argv):
     if len(pos) != 2:
         sys.exit('usage: libtorrent-seeders.py DATA TORRENT [--seeders N] [--piece-kib K] [--tracker URL]')
     return pos[0], pos[1], int(opts['seeders']), int(opts['piece-kib']) * 1024, opts['tracker']
-
-
-def make_torrent(data, torrent, piece_length):
-    fs = lt.file_storage()
-    lt.add_files(fs, data)
-    # v1 only: bt-stream (like most clients) reads BEP 3 metainfo.
-    ct = lt.create_torrent(fs, piece_length, lt.create_torrent.v1_only)
-    ct.set_creator('bt-stream bench')
-    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(data)))
-    tmp = torrent + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(lt.bencode(ct.generate()))
-    os.replace(tmp, torrent)
 
 
 def session_settings():
@@ -104,7 +91,8 @@ def wait_seeding(handle, deadline):
 def main():
     data, torrent, count, piece_length, tracker = parse_args(sys.argv[1:])
     if not os.path.exists(torrent):
-        make_torrent(data, torrent, piece_length)
+        # v1 only: bt-stream (like most clients) reads BEP 3 metainfo.
+        make_torrent(data, torrent, piece_length, lt.create_torrent.v1_only, 'bt-stream bench')
     ti = lt.torrent_info(torrent)
     seeders = [start_seeder(ti, data, tracker) for _ in range(count)]
     deadline = time.time() + 60

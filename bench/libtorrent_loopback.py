@@ -79,3 +79,16 @@ def alerts(ses, timeout_s):
             if a.category() & lt.alert_category.error:
                 sys.stderr.write('libtorrent: %s\n' % a.message())
             yield a
+
+
+def make_torrent(data, path, piece_length, flags, creator):
+    """A .torrent of the file `data` at `path`, written whole or not at all (via a temp file)."""
+    fs = lt.file_storage()
+    lt.add_files(fs, data)
+    ct = lt.create_torrent(fs, piece_length, flags=flags)
+    ct.set_creator(creator)
+    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(data)))
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(lt.bencode(ct.generate()))
+    os.replace(tmp, path)

@@ -18,21 +18,12 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import loopback_settings
+from libtorrent_loopback import loopback_settings, make_torrent
 
 
-def make_torrent(data, path, piece_length, flags):
-    if os.path.exists(path):
-        return
-    fs = lt.file_storage()
-    lt.add_files(fs, data)
-    ct = lt.create_torrent(fs, piece_length, flags=flags)
-    ct.set_creator('bt-stream v2 bench')
-    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(data)))
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(lt.bencode(ct.generate()))
-    os.replace(tmp, path)
+def make_torrent_once(data, path, piece_length, flags):
+    if not os.path.exists(path):
+        make_torrent(data, path, piece_length, flags, 'bt-stream v2 bench')
 
 
 def main():
@@ -40,8 +31,8 @@ def main():
     rate_kib = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     base = os.path.join(outdir, os.path.basename(data).rsplit('.', 1)[0] + '-%dK' % piece_kib)
     paths = {'v1': base + '-v1.torrent', 'v2': base + '-v2.torrent'}
-    make_torrent(data, paths['v1'], piece_kib * 1024, lt.create_torrent.v1_only)
-    make_torrent(data, paths['v2'], piece_kib * 1024, lt.create_torrent.v2_only)
+    make_torrent_once(data, paths['v1'], piece_kib * 1024, lt.create_torrent.v1_only)
+    make_torrent_once(data, paths['v2'], piece_kib * 1024, lt.create_torrent.v2_only)
     sessions = []
     handles = []
     for _ in range(count):
