@@ -35,7 +35,7 @@ export interface FillOptions<P = unknown> {
    * A holder that has delivered nothing lately (the engine's judgement): it does not count
    * toward MAX_HOLDERS, so a silent peer cannot keep a block from its second, live holder.
    */
-  readonly isIdle?: (holder: P) => boolean
+  readonly isIdle?: (holder: P, now: number) => boolean
   /**
    * The output's head (window mode): the active pieces from the cursor to `end` (inclusive) hold
    * the bytes the output needs next. A block there that one peer holds is asked of this peer too
@@ -319,7 +319,7 @@ export class RequestTracker<P extends PieceSource> {
   }
 
   /** Endgame: any block one other peer holds, whatever its age. */
-  private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined): void {
+  private takeDuplicates (peer: P, max: number, now: number, out: BlockRequest[], isIdle: ((holder: P, now: number) => boolean) | undefined): void {
     for (const piece of this.order) {
       if (out.length >= max) return
       if (!peer.has(piece.index)) continue
@@ -327,13 +327,13 @@ export class RequestTracker<P extends PieceSource> {
     }
   }
 
-  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P) => boolean) | undefined, late?: (holder: P, ageMs: number) => boolean): void {
+  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P, now: number) => boolean) | undefined, late?: (holder: P, ageMs: number) => boolean): void {
     // A piece on parole is not shared, not even its stalled blocks: its owner's release frees it.
     if (piece.exclusive) return
     for (let b = 0; b < piece.blockCount && out.length < max; b++) {
       if (piece.state[b] !== BlockState.requested) continue
       const holders = piece.holders[b]!
-      if (holders.includes(peer) || liveHolders(holders, isIdle) >= MAX_HOLDERS) continue
+      if (holders.includes(peer) || liveHolders(holders, now, isIdle) >= MAX_HOLDERS) continue
       if (now - piece.requestedAt[b]! < minAgeMs) continue
       if (late !== undefined && !late(holders[holders.length - 1]!, now - piece.requestedAt[b]!)) continue
       this.hold(peer, piece, b, now)
@@ -389,9 +389,9 @@ export class RequestTracker<P extends PieceSource> {
 }
 
 /** Holders that still count toward MAX_HOLDERS: all of them, less those the engine calls idle. */
-function liveHolders<P> (holders: readonly P[], isIdle: ((holder: P) => boolean) | undefined): number {
+function liveHolders<P> (holders: readonly P[], now: number, isIdle: ((holder: P, now: number) => boolean) | undefined): number {
   if (isIdle === undefined) return holders.length
   let n = 0
-  for (const h of holders) if (!isIdle(h)) n++
+  for (const h of holders) if (!isIdle(h, now)) n++
   return n
 }

@@ -35,7 +35,7 @@ const BEHIND_FACTOR = 1.5
 /** What the policy needs of the engine: each peer's outstanding requests and whether it went quiet. */
 export interface HeadPeers {
   outstanding (s: PeerSession): number
-  idle (s: PeerSession): boolean
+  idle (s: PeerSession, now: number): boolean
 }
 
 /** How long `blocks` requests take at `rate` bytes/s (ms), or undefined while no rate is known. */
@@ -76,7 +76,7 @@ export function headFor (rescuer: PeerSession, cursor: number, windowPieces: num
     late (holder, ageMs) {
       if (holder !== last) {
         last = holder
-        lastDrain = peers.idle(holder) ? -1 : drainMs(peers.outstanding(holder), holder.download.rate(now))
+        lastDrain = peers.idle(holder, now) ? -1 : drainMs(peers.outstanding(holder), holder.download.rate(now))
       }
       if (lastDrain === -1) return true // went quiet: anyone is sooner
       return rescueWorthIt(mine, lastDrain, ageMs, staleMs)
