@@ -114,6 +114,56 @@ export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, 
 }
 
 /**
+ * The same bad bytes, sent later: after its handshake a full bitfield and an unchoke, and the
+ * case's bytes only once our first request arrived. By then the engine takes messages straight
+ * from the parser, and a dialed plaintext socket is read into the shared reused buffer
+ * (lib/wire/borrowed-reads.ts): the path every block of a download goes through.
+ * `triggered`: connections that got the bad bytes; `droppedWithin(ms)`: of those, the ones we
+ * closed within `ms` of their bad bytes (not when the download ended).
+ */
+export async function startLateHostileServer (c: HostileCase, infoHash: Uint8Array, pieceCount: number, pieceLength: number): Promise<HostileServer & { triggered: () => number, droppedWithin: (ms: number) => number }> {
+  const sockets = new Set<Socket>()
+  let connections = 0
+  let closed = 0
+  let triggered = 0
+  /** For each connection that got the bad bytes: how long after them we closed it (ms). */
+  const closedAfterMs: number[] = []
+  const REQUEST_HEAD = Buffer.from([0, 0, 0, 13, 6])
+  const server: Server = createServer((socket) => {
+    connections++
+    sockets.add(socket)
+    let seen = Buffer.alloc(0)
+    let sentAt: number | undefined
+    socket.on('error', () => {})
+    socket.on('close', () => { sockets.delete(socket); closed++; if (sentAt !== undefined) closedAfterMs.push(Date.now() - sentAt) })
+    socket.on('data', (chunk: Buffer) => {
+      if (sentAt !== undefined) return
+      // Bounded: only the tail that may hold the start of a request is kept.
+      seen = Buffer.concat([seen.subarray(-4), chunk])
+      if (seen.indexOf(REQUEST_HEAD) === -1) return
+      sentAt = Date.now()
+      triggered++
+      socket.write(c.bytes(pieceCount, pieceLength))
+    })
+    const hs = c.handshake?.(infoHash) ?? encodeHandshake({ reserved: c.reserved ?? ALL, infoHash, peerId: HOSTILE_ID })
+    socket.write(Buffer.concat([hs, frames([{ type: 'bitfield', bitfield: fullBitfield(pieceCount) }, { type: 'unchoke' }])]))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as { port: number }).port,
+    connections: () => connections,
+    closedByPeer: () => closed,
+    triggered: () => triggered,
+    droppedWithin: (ms: number) => closedAfterMs.filter(d => d <= ms).length,
+    async close () {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+/**
  * A hostile peer that dials (our side accepts): the handshake and the bad bytes in one write.
  * Resolves with whether we closed the connection within `waitMs`.
  */

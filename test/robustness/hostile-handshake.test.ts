@@ -24,7 +24,7 @@ import { MemoryReader } from '../seed/helpers.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
 import { within } from '../wire/helpers.js'
-import { HOSTILE_CASES, hostileDial, startHostileServer, type HostileServer } from './hostile-bytes.js'
+import { HOSTILE_CASES, hostileDial, startHostileServer, startLateHostileServer, type HostileServer } from './hostile-bytes.js'
 
 // 21 pieces: not a multiple of 8, so a bitfield has spare bits to set.
 const PIECE = 16 * 1024
@@ -59,6 +59,28 @@ test('dialing (stdout download): each hostile peer beside an honest one, bad byt
       } finally { await bad.close() }
     }
   } finally { await honest.close() }
+})
+
+test('dialing (stdout download): the bad bytes once the download is under way (lent reads, messages straight from the parser), beside a thin honest peer', async () => {
+  // The honest peer is slow, so every hostile peer is asked for blocks while the download runs.
+  const honest = await startFakeSeeder(meta, t.data, { kind: 'slow', delayMs: 40 })
+  const cases = HOSTILE_CASES.filter(c => c.handshake === undefined)
+  const servers = await Promise.all(cases.map(c => startLateHostileServer(c, meta.infoHash, meta.pieceCount, meta.pieceLength)))
+  try {
+    const stream = download(meta, { peers: [...servers.map(s => local(s.port)), local(honest.port)], trackers: false })
+    const out = await within(30_000, 'download beside late hostile peers', collect(stream))
+    assert.ok(out.equals(t.data), 'byte-identical')
+    cases.forEach((c, i) => {
+      const s = servers[i]!
+      assert.ok(s.triggered() > 0, `${c.name}: asked for a block, so it sent its bad bytes`)
+      // The thin honest peer makes the download last 0.8 s or more; a violation closes at once.
+      if (c.dropped) assert.ok(s.droppedWithin(500) > 0, `${c.name}: dropped right after its bad bytes`)
+      else assert.equal(s.droppedWithin(300), 0, `${c.name}: liberal, kept (lib/wire/README.md)`)
+    })
+  } finally {
+    await Promise.all(servers.map(s => s.close()))
+    await honest.close()
+  }
 })
 
 test('dialing (-o): every kind of hostile peer at once beside one honest peer; the file is exact', async (ctx) => {
