@@ -12,22 +12,17 @@ import sys
 
 import libtorrent as lt
 
-from libtorrent_loopback import alerts, start_leecher
+from libtorrent_loopback import start_leecher, wait_complete
 
 TIMEOUT_S = 300
 
 
 def main():
-    ses, _ = start_leecher('usage: libtorrent-leecher.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
-                           lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress)
-    first = False
-    for a in alerts(ses, TIMEOUT_S):
-        if isinstance(a, lt.piece_finished_alert) and not first:
-            first = True
-            print('first', flush=True)
-        elif isinstance(a, lt.torrent_finished_alert):
-            print('done', flush=True)
-            return 0
+    ses, handle = start_leecher('usage: libtorrent-leecher.py TORRENT SAVE_DIR HOST:PORT[,HOST:PORT...]',
+                                lt.alert_category.error | lt.alert_category.status | lt.alert_category.piece_progress)
+    if wait_complete(ses, handle, TIMEOUT_S, lambda: print('first', flush=True)):
+        print('done', flush=True)
+        return 0
     sys.exit('libtorrent leecher: not complete after %d s' % TIMEOUT_S)
 
 

@@ -20,7 +20,7 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import alerts, leech_session, loopback_settings
+from libtorrent_loopback import leech_session, loopback_settings, wait_complete
 
 TIMEOUT_S = 300
 
@@ -95,12 +95,11 @@ def seed(data, torrent, transport, piece_length):
 
 
 def leech(torrent, save_dir, peer_list, transport):
-    ses, _ = leech_session(torrent, save_dir, peer_list, lt.alert_category.error | lt.alert_category.status,
-                           transport_settings(transport))
-    for a in alerts(ses, TIMEOUT_S):
-        if isinstance(a, lt.torrent_finished_alert):
-            print('done', flush=True)
-            return 0
+    ses, handle = leech_session(torrent, save_dir, peer_list, lt.alert_category.error | lt.alert_category.status,
+                                transport_settings(transport))
+    if wait_complete(ses, handle, TIMEOUT_S):
+        print('done', flush=True)
+        return 0
     sys.exit('libtorrent-utp leecher: not complete after %d s' % TIMEOUT_S)
 
 

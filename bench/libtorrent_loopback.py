@@ -43,7 +43,8 @@ def leech_session(torrent, save_dir, peer_list, alert_mask, extra_settings=None)
     """A leeching session: the torrent added unpaused to SAVE_DIR and every peer of
     "HOST:PORT[,HOST:PORT...]" dialed. Returns (session, handle)."""
     ses = lt.session({
-        **loopback_settings(alert_mask),
+        # storage: the cache_flushed_alert that wait_complete waits for.
+        **loopback_settings(alert_mask | lt.alert_category.storage),
         **(extra_settings or {}),
         'max_out_request_queue': 1500,
     })
@@ -92,3 +93,23 @@ def make_torrent(data, path, piece_length, flags, creator):
     with open(tmp, 'wb') as f:
         f.write(lt.bencode(ct.generate()))
     os.replace(tmp, path)
+
+
+def wait_complete(ses, handle, timeout_s, on_first_piece=None):
+    """True once the torrent is complete AND its bytes are in its files: libtorrent says finished
+    when every piece verified, possibly from its write buffers, so whoever reads the file right
+    after could see a piece missing; a flush_cache after it and its cache_flushed_alert close
+    that gap. False at the deadline."""
+    first = False
+    finished = False
+    for a in alerts(ses, timeout_s):
+        if isinstance(a, lt.piece_finished_alert) and not first:
+            first = True
+            if on_first_piece:
+                on_first_piece()
+        elif isinstance(a, lt.torrent_finished_alert) and not finished:
+            finished = True
+            handle.flush_cache()
+        elif isinstance(a, lt.cache_flushed_alert) and finished:
+            return True
+    return False
