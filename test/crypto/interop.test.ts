@@ -161,10 +161,13 @@ test('interop MSE: a webtorrent leecher with its default secure mode (MSE first)
 /** Starts test/crypto/libtorrent-peer.py; resolves with its first JSON line. */
 async function python (t: TestContext, args: string[]): Promise<{ child: ChildProcess, first: Record<string, unknown>, lines: AsyncIterator<string> }> {
   const child = spawn(PYTHON, [LT_SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let spawnError: Error | undefined
+  child.on('error', err => { spawnError = err })
   t.after(() => { child.stdin?.end(); if (child.exitCode === null) child.kill('SIGKILL') })
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]()
   const got = await within(60_000, 'libtorrent started', lines.next())
-  assert.ok(got.done !== true, 'libtorrent printed its first line')
+  if (got.done === true) await new Promise(resolve => setImmediate(resolve))
+  assert.ok(got.done !== true, `libtorrent printed its first line (it ended: exit ${String(child.exitCode)}, signal ${String(child.signalCode)}${spawnError === undefined ? '' : `, ${spawnError.message}`})`)
   return { child, first: JSON.parse(got.value) as Record<string, unknown>, lines }
 }
 

@@ -33,7 +33,8 @@ def settings(policy='forced'):
         'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
         'enable_incoming_utp': False, 'enable_outgoing_utp': False,
         'allow_multiple_connections_per_ip': True,
-        'alert_mask': lt.alert_category.error | lt.alert_category.status,
+        # storage: the cache_flushed_alert the leecher waits for before it says done.
+        'alert_mask': lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage,
         'send_buffer_watermark': 16 * 1024 * 1024,
         'send_buffer_low_watermark': 4 * 1024 * 1024,
         'unchoke_slots_limit': -1,
@@ -95,12 +96,18 @@ def leech(torrent, save_dir, peer):
     handle.connect_peer((host, int(port)))
     exit_on_stdin_close()
     rc4 = False
+    finished = False
     deadline = time.time() + 120
     while time.time() < deadline:
         ses.wait_for_alert(100)
         rc4 = rc4 or any(p['rc4'] for p in peers_of(handle))
         for a in ses.pop_alerts():
-            if isinstance(a, lt.torrent_finished_alert):
+            # Finished can come while pieces sit in libtorrent's write buffers: done once they
+            # are in the file, which the test reads next.
+            if isinstance(a, lt.torrent_finished_alert) and not finished:
+                finished = True
+                handle.flush_cache()
+            elif isinstance(a, lt.cache_flushed_alert) and finished:
                 print(json.dumps({'done': True, 'rc4': rc4}), flush=True)
                 return 0
             if a.category() & lt.alert_category.error:
