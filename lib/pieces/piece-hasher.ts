@@ -13,7 +13,7 @@
 import { helperThread, type HelperClient } from '../util/helper-thread.js'
 import type { HelperReply } from '../util/helper-worker.js'
 import { ownsItsMemory } from '../util/transferable.js'
-import { digestOf, type HashResult } from './hash-worker.js'
+import { digestOf, SHA1_PIECE } from './hash-worker.js'
 
 export interface Hashed {
   readonly digest: Uint8Array
@@ -25,7 +25,7 @@ export interface Hashed {
 const JOB_TIMEOUT_MS = 30_000
 
 interface Job {
-  resolve (r: HashResult): void
+  resolve (digest: Uint8Array, buffer: ArrayBuffer): void
   reject (err: Error): void
 }
 
@@ -56,17 +56,33 @@ class HashClient implements HelperClient {
     helperThread.release(this)
   }
 
+  /** Pieces waiting for the end of this event-loop turn, to go to the thread in one message. */
+  private waiting: Array<{ readonly id: number, readonly buffer: ArrayBuffer, readonly height: number }> = []
+
   /**
-   * Sends `data` to the thread; `job` hears back. The caller checked `online`. The piece's only
-   * copy is there until it comes back, so the thread keeps the process alive meanwhile.
+   * Sends `data` to the thread with the other pieces completed in this turn of the event loop;
+   * `job` hears back. The caller checked `online`. The piece's only copy is there until it comes
+   * back, so the thread keeps the process alive meanwhile.
    */
   post (data: Uint8Array<ArrayBuffer>, merkleHeight: number | undefined, job: Job): number {
     const id = this.nextId++
     this.jobs.set(id, job)
     helperThread.ref()
-    const buffer = data.buffer
-    helperThread.post(merkleHeight === undefined ? { kind: 'hash', id, buffer } : { kind: 'hash', id, buffer, merkleHeight }, [buffer])
+    // setImmediate runs after the poll phase has handled every socket that was ready, so the
+    // pieces those reads completed travel together (a microtask would send them one by one).
+    if (this.waiting.length === 0) setImmediate(() => { this.flush() })
+    this.waiting.push({ id, buffer: data.buffer, height: merkleHeight ?? SHA1_PIECE })
     return id
+  }
+
+  private flush (): void {
+    // A job forgotten meanwhile (its hasher closed, the thread failed) stays here: its buffer
+    // was never moved.
+    const batch = this.waiting.filter(w => this.jobs.has(w.id))
+    this.waiting = []
+    if (batch.length === 0) return
+    const buffers = batch.map(w => w.buffer)
+    helperThread.post({ kind: 'hash', ids: batch.map(w => w.id), buffers, heights: batch.map(w => w.height) }, buffers)
   }
 
   /** The job's answer is no longer wanted (timed out, or its hasher closed). */
@@ -76,10 +92,17 @@ class HashClient implements HelperClient {
 
   onReply (r: HelperReply): void {
     if (r.kind !== 'hash') return
-    const job = this.jobs.get(r.id)
-    if (job === undefined) return
-    this.forget(r.id)
-    job.resolve(r)
+    let start = 0
+    r.ids.forEach((id, i) => {
+      const end = r.ends[i] ?? start
+      const buffer = r.buffers[i]
+      const job = this.jobs.get(id)
+      if (job !== undefined && buffer !== undefined) {
+        this.forget(id)
+        job.resolve(r.digests.subarray(start, end), buffer)
+      }
+      start = end
+    })
   }
 
   /**
@@ -128,7 +151,7 @@ export class PieceHasher {
     if (!ownsItsMemory(data) || !this.threaded) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
     return new Promise<Hashed>((resolve, reject) => {
       const id = thread.post(data, merkleHeight, {
-        resolve: r => { this.pending.delete(id); resolve({ digest: r.digest, data: Buffer.from(r.buffer) }) },
+        resolve: (digest, buffer) => { this.pending.delete(id); resolve({ digest, data: Buffer.from(buffer) }) },
         reject: err => { this.pending.delete(id); reject(err) }
       })
       this.pending.set(id, { at: Date.now(), fail: reject })

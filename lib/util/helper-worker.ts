@@ -6,16 +6,16 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { decryptJob, type DecryptReply, type DecryptRequest } from '../crypto/decrypt-worker.js'
-import { hashJob, type HashJob, type HashResult } from '../pieces/hash-worker.js'
+import { hashBatch, type HashBatch, type HashedBatch } from '../pieces/hash-worker.js'
 
-export type HelperRequest = ({ readonly kind: 'hash' } & HashJob) | ({ readonly kind: 'decrypt' } & DecryptRequest)
-export type HelperReply = ({ readonly kind: 'hash' } & HashResult) | ({ readonly kind: 'decrypt' } & DecryptReply)
+export type HelperRequest = ({ readonly kind: 'hash' } & HashBatch) | ({ readonly kind: 'decrypt' } & DecryptRequest)
+export type HelperReply = ({ readonly kind: 'hash' } & HashedBatch) | ({ readonly kind: 'decrypt' } & DecryptReply)
 
 parentPort?.on('message', (m: HelperRequest) => {
   if (m.kind === 'hash') {
-    const r = hashJob(m)
+    const r = hashBatch(m)
     const reply: HelperReply = { kind: 'hash', ...r }
-    parentPort?.postMessage(reply, [r.buffer])
+    parentPort?.postMessage(reply, [...r.buffers])
     return
   }
   const r = decryptJob(m)

@@ -162,3 +162,19 @@ test('the output\'s head: a late block of any head piece, not only the cursor\'s
   const onTime = t2.fill(fast, 4, { staleMs: 1000, now: 10, head: { end: 2, late: () => false } })
   assert.deepEqual(onTime.map(r => r.index), [2, 2, 3, 3], 'nothing duplicated: new pieces instead')
 })
+
+test('blocks a choke or reject gave back are asked for again lowest piece first, among many fully requested pieces', () => {
+  // BEP 3: a choke discards the peer's requests; the tracker keeps an index of the pieces with
+  // blocks nobody holds, so the fill per arriving block does not walk every active piece.
+  const { tracker } = setup(64, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b'); const c = new FakePeer('c')
+  assert.equal(tracker.fill(a, 40, at).length, 40, 'pieces 0-19 requested from a')
+  assert.equal(tracker.fill(b, 40, at).length, 40, 'pieces 20-39 requested from b')
+  assert.ok(tracker.releaseOne(b, 31, BLOCK_LENGTH), 'b rejects one block of piece 31')
+  tracker.release(a)
+  assert.ok(tracker.receive(b, 20, 0, new Uint8Array(BLOCK_LENGTH)).accepted, 'a block that arrives does not reopen its piece')
+  const again = tracker.fill(c, 41, at)
+  assert.deepEqual(again.slice(0, 40).map(r => r.index), Array.from({ length: 40 }, (_, i) => i >> 1), 'a\'s pieces first, in order')
+  assert.deepEqual([again[40]!.index, again[40]!.begin], [31, BLOCK_LENGTH], 'then the rejected block')
+  assert.deepEqual(tracker.fill(c, 2, at).map(r => r.index), [40, 40], 'then a new piece: nothing else was left open')
+})
