@@ -9,11 +9,12 @@
  *
  * MEMORY_BENCH_SIZES  sizes in MiB (256,1024); 4096 makes a 4 GiB file in BENCH_DIR once (check
  *                     `df -h /tmp`; remove bench-4096MiB.* when done).
- * MEMORY_BENCH_MODES  stdout,mse,dir,library,library-lend (stdout): `> /dev/shm/f`; the same
- *                     with `--encryption require` against seeders that require MSE/PE; `-o DIR`
- *                     into /dev/shm; the library's download() in a plain `node` (no CLI flags),
- *                     piped to a file on /dev/shm; the same with `lendBuffers` and a
- *                     lendingWriter (no copy of each byte), as the CLI does.
+ * MEMORY_BENCH_MODES  stdout,mse,dir,library,library-lend,library-iterate (stdout): `> /dev/shm/f`;
+ *                     the same with `--encryption require` against seeders that require MSE/PE;
+ *                     `-o DIR` into /dev/shm; the library's download() in a plain `node` (no CLI
+ *                     flags, bench/memory-library.ts) piped to a file on /dev/shm (the file
+ *                     borrows piece memory); the same with `lendBuffers` and a lendingWriter, as
+ *                     the CLI does; `for await` over it into the file (copies).
  * MEMORY_BENCH_BIN    the CLI to measure (this tree's bin/bt-stream.js): another build's, to compare.
  * MEMORY_BENCH_ROUNDS runs per size and mode (1); BENCH_SEEDERS libtorrent seeders (4).
  * MEMORY_BENCH_LIBRARY_FLAGS  node flags for the library mode's process, e.g.
@@ -42,11 +43,14 @@ const SMAPS_STEP = MIB
 /** RAM, so the sink never slows the download and costs no page cache the process is charged for. */
 const SINK_DIR = '/dev/shm'
 
-const MODES = ['stdout', 'mse', 'dir', 'library', 'library-lend'] as const
+const MODES = ['stdout', 'mse', 'dir', 'library', 'library-lend', 'library-iterate'] as const
+/** The library modes: how bench/memory-library.ts reads the download. */
+const LIBRARY_HOW: Partial<Record<Mode, string>> = { library: 'pipe', 'library-lend': 'lend', 'library-iterate': 'iterate' }
 type Mode = typeof MODES[number]
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const PROBE = join(HERE, 'memory-probe.js')
+const LIBRARY_CHILD = join(HERE, 'memory-library.js')
 const DEFAULT_BIN = fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
 
 interface Peak {
@@ -65,27 +69,6 @@ interface Run {
   readonly wallS: number
   readonly cpuS: number
   readonly ok: boolean
-}
-
-/** The library's download() into a file, in a `node` with no flags: what a library user gets. */
-async function libraryChild (lend: boolean, torrent: string, out: string, peers: string[]): Promise<void> {
-  const { parseTorrent } = await import('../lib/metainfo/parse.js')
-  const { download } = await import('../lib/session/download.js')
-  const { lendingWriter } = await import('../lib/output/lending-writer.js')
-  const { pipeline } = await import('node:stream/promises')
-  const { createWriteStream } = await import('node:fs')
-  const meta = parseTorrent(readFileSync(torrent))
-  const stream = download(meta, {
-    peers: peers.map(p => ({ host: '127.0.0.1', port: Number(p) })),
-    trackers: false,
-    webSeeds: false,
-    utp: 'off',
-    lendBuffers: lend
-  })
-  const file = createWriteStream(out)
-  if (lend) await pipeline(stream, lendingWriter(file, n => { stream.giveBack(n) }))
-  else await pipeline(stream, file)
-  if (lend) await new Promise<void>((resolve, reject) => { file.end((err?: Error | null) => { if (err !== undefined && err !== null) reject(err); else resolve() }) })
 }
 
 function statusField (status: string, key: string): number {
@@ -151,9 +134,10 @@ async function runOnce (children: Children, mode: Mode, sizeMiB: number, torrent
   const peers = ports.flatMap(p => ['--peer', `127.0.0.1:${p}`])
   let args: string[]
   let stdoutFd: number | 'ignore' = 'ignore'
-  if (mode === 'library' || mode === 'library-lend') {
+  const how = LIBRARY_HOW[mode]
+  if (how !== undefined) {
     const flags = (process.env.MEMORY_BENCH_LIBRARY_FLAGS ?? '').split(' ').filter(f => f !== '')
-    args = [...flags, '--import', PROBE, fileURLToPath(import.meta.url), mode === 'library' ? 'library-child' : 'library-lend-child', torrent, file, ...ports.map(String)]
+    args = [...flags, '--import', PROBE, LIBRARY_CHILD, how, torrent, file, ...ports.map(String)]
   } else {
     args = ['--import', PROBE, bin, torrent, ...peers, '--no-utp', '--quiet']
     if (mode === 'mse') args.push('--encryption', 'require')
@@ -262,19 +246,9 @@ export async function printMemoryBench (out: NodeJS.WritableStream): Promise<voi
   }
 }
 
-async function main (): Promise<void> {
-  const role = process.argv[2]
-  if (role === 'library-child' || role === 'library-lend-child') {
-    const [torrent, out, ...ports] = process.argv.slice(3)
-    await libraryChild(role === 'library-lend-child', torrent as string, out as string, ports)
-    return
-  }
-  await printMemoryBench(process.stdout)
-}
-
-// Run as a script (`node dist/bench/memory.js`, and the library modes' child); imported, it only exports.
+// Run as a script (`node dist/bench/memory.js`); imported, it only exports.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
+  printMemoryBench(process.stdout).catch((err: unknown) => {
     process.stderr.write(`memory: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
     process.exitCode = 1
   })

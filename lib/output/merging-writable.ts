@@ -94,6 +94,10 @@ export class MergingWritable extends Writable<MergingEvents> {
   /** Lend mode: bytes pushed to `output` in all, and bytes the reader gave back. */
   private pushedBytes = 0
   private returnedBytes = 0
+  /** Lend mode (the option, or `lendFromStart`). */
+  private lending: boolean
+  /** The views lent to `output`, so a reader other than the borrowing sink can be given copies. */
+  private readonly lentViews = new WeakSet<Uint8Array>()
 
   constructor (opts: MergingOptions) {
     // Each write is a whole verified piece already in memory: count pieces, not bytes. _write takes
@@ -104,6 +108,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     if (opts.end < opts.start || opts.start < 0) throw new RangeError(`bad byte range ${opts.start}..${opts.end}`)
     this.opts = opts
     this.copyChunk = Math.max(1, opts.copyChunk ?? STDOUT_CHUNK)
+    this.lending = opts.lend === true
     this.cursorIndex = Math.floor(opts.start / opts.pieceLength)
     this.lastIndex = opts.end === opts.start ? this.cursorIndex - 1 : Math.floor((opts.end - 1) / opts.pieceLength)
     const hooks: ReadableOptions = {
@@ -157,6 +162,22 @@ export class MergingWritable extends Writable<MergingEvents> {
   /** Lend mode: bytes of pieces lent to the reader and not given back yet. */
   get lentBytes (): number { return this.lentNow }
 
+  /** Reused pieces leave as views that the reader gives back (`lend`, or `lendFromStart`). */
+  get lends (): boolean { return this.lending }
+
+  /**
+   * Switch to lend mode, for a reader that will give back every byte of `output` from its first
+   * (`giveBack`): only possible while no byte has left yet, since bytes read before the switch
+   * would never be given back. Returns whether lend mode is on.
+   */
+  lendFromStart (): boolean {
+    if (this.pushedBytes === 0 && this.prefixOut === 0) this.lending = true
+    return this.lending
+  }
+
+  /** `chunk` (read from `output`) is a view of piece memory that goes back to its producer. */
+  isLent (chunk: Uint8Array): boolean { return this.lentViews.has(chunk) }
+
   /** Every byte of the range has been pushed to `output`. */
   get delivered (): boolean { return this.cursorIndex > this.lastIndex }
   /** Bytes waiting for the cursor right now, and the most there ever were. */
@@ -206,8 +227,8 @@ export class MergingWritable extends Writable<MergingEvents> {
     while (!this.outputFull && this.cursorIndex <= this.lastIndex) {
       const piece = this.held.get(this.cursorIndex)
       if (piece === undefined) break
-      if (piece.release !== undefined && this.opts.lend === true && this.lentNow >= this.opts.maxHeldBytes) break
-      const more = piece.release === undefined ? this.pushView(piece) : this.opts.lend === true ? this.pushLent(piece) : this.pushCopies(piece)
+      if (piece.release !== undefined && this.lending && this.lentNow >= this.opts.maxHeldBytes) break
+      const more = piece.release === undefined ? this.pushView(piece) : this.lending ? this.pushLent(piece) : this.pushCopies(piece)
       if (this.cursorOffset === 0) {
         moved = true
         if (this.cursorIndex > this.lastIndex) this.output.push(null)
@@ -264,6 +285,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     while (more && this.cursorOffset < bytes.byteLength) {
       const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
       const view = bytes.subarray(this.cursorOffset, end)
+      this.lentViews.add(view)
       this.cursorOffset = end
       more = this.pushOut(view)
     }

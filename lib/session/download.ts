@@ -9,6 +9,7 @@ import { RateLimiter } from '../util/rate-limiter.js'
 import { Readable, type ReadableEvents, type ReadableOptions } from 'streamx'
 import type { Metainfo } from '../metainfo/types.js'
 import { MergingWritable } from '../output/merging-writable.js'
+import { isLendingSink, lendingSink } from '../output/lending-sink.js'
 import type { Announcer } from '../tracker/announcer.js'
 import type { TrackerFailure } from '../tracker/announcer.js'
 import type { PeerAddress } from '../tracker/compact.js'
@@ -52,6 +53,9 @@ export interface DownloadOptions extends SourceOptions {
    * Hand out views of the engine's reused piece memory instead of copies: the reader must call
    * `giveBack(n)` once it no longer holds the next n bytes it read (lib/output/lending-writer.ts
    * does that for a byte sink). Off by default: a reader that keeps chunks would see them change.
+   * Without it, a stream piped (`pipe`, `stream.pipeline`) straight into a file, socket or stdout
+   * before its first byte lends to that sink by itself, and gives back as the sink's writes
+   * complete (lib/output/lending-sink.ts); every other reader gets copies.
    */
   readonly lendBuffers?: boolean
 }
@@ -93,6 +97,8 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
   announcer: Announcer | undefined
   /** Resolves when everything is shut down after the stream closed (trackers told `stopped`). */
   stopped: Promise<void> = Promise.resolve()
+  /** Piped into a sink that borrows the piece memory (`pipe`). */
+  private sinkLends = false
 
   constructor (hooks: ReadableOptions, meta: Metainfo, selection: Selection) {
     super(hooks)
@@ -102,6 +108,40 @@ export class DownloadStream extends Readable<DownloadStreamEvents> {
 
   /** With `lendBuffers`: the reader no longer holds the next `bytes` bytes it read. */
   giveBack (bytes: number): void { this.merger.giveBack(bytes) }
+
+  /**
+   * Piped straight into a file, socket or stdout (lib/output/lending-sink.ts) before the first
+   * byte left: that sink borrows the piece memory (views, given back as its writes complete)
+   * instead of getting a copy of every byte. Any other destination gets copies, as before.
+   */
+  override pipe<S> (dest: S, cb?: (err: Error | null) => void): S {
+    if (!this.merger.lends && isLendingSink(dest) && this.merger.lendFromStart()) {
+      this.sinkLends = true
+      super.pipe(lendingSink(dest as S & object, n => { this.merger.giveBack(n) }), cb)
+      return dest
+    }
+    return super.pipe(dest, cb)
+  }
+
+  /**
+   * A 'data' listener beside a borrowing sink may keep what it is given: it gets a copy of a lent
+   * view, never the view (whose memory holds another piece's bytes once the sink is done).
+   */
+  override emit<E extends keyof DownloadStreamEvents> (name: E, ...args: DownloadStreamEvents[E]): boolean {
+    if (name === 'data' && this.lentBySink(args[0] as Uint8Array)) return super.emit('data', Buffer.from(args[0] as Uint8Array))
+    return super.emit(name, ...args)
+  }
+
+  /** So does a `read()` (and `for await`, which reads) beside a borrowing sink. */
+  override read (): Uint8Array | null {
+    const chunk = super.read() as Uint8Array | null
+    return chunk !== null && this.lentBySink(chunk) ? Buffer.from(chunk) : chunk
+  }
+
+  /** A view lent to a sink this stream was piped into (not to a `lendBuffers` reader). */
+  private lentBySink (chunk: Uint8Array): boolean {
+    return this.sinkLends && this.merger.isLent(chunk)
+  }
 
   get progress (): DownloadProgress {
     return { ...this.swarm.stats, total: this.selection.end - this.selection.start }

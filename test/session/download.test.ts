@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises'
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { download, type DownloadProgress } from '../../lib/session/download.js'
+import { Writable } from 'node:stream'
+import { download, type DownloadProgress, type DownloadStream } from '../../lib/session/download.js'
 import { chunker } from '../../lib/output/chunker.js'
 import { startFakeSeeder } from '../swarm/fake-seeder.js'
 import { makeTorrent } from '../swarm/fixture-torrent.js'
@@ -72,3 +73,64 @@ test('download(meta, { signal }) with a signal already aborted fails at once and
     assert.equal(seeder.connections(), 0, 'no peer was dialed')
   } finally { await seeder.close() }
 })
+
+/**
+ * Piped straight into a file, the download lends its piece memory to it (no copy of each byte)
+ * and reuses a piece once the file's writes of it completed. The small window makes every piece
+ * buffer hold many pieces' bytes in turn, so a chunk kept by anyone sees them change.
+ */
+test('pipeline(download(meta), createWriteStream(path)) lends to the file: the file is exact and piece memory is reused', async () => {
+  const t = makeTorrent({ length: 1024 * 1024 + 5, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-lib-'))
+  try {
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, windowBytes: 64 * 1024 })
+    await pipeline(stream, createWriteStream(join(dir, 'out')))
+    assert.ok(readFileSync(join(dir, 'out')).equals(t.data))
+    assert.equal(stream.merger.lends, true, 'a file borrows')
+    assert.equal(stream.merger.lentBytes, 0, 'every lent piece came back')
+    assert.ok(buffersOf(stream).reused > 0, 'piece memory was reused')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await seeder.close()
+  }
+})
+
+test('a \'data\' listener beside a file that borrows gets copies: the chunks it keeps never change', async () => {
+  const t = makeTorrent({ length: 1024 * 1024 + 5, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-lib-'))
+  try {
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, windowBytes: 64 * 1024 })
+    const kept: Uint8Array[] = []
+    stream.on('data', chunk => { kept.push(chunk) })
+    await pipeline(stream, createWriteStream(join(dir, 'out')))
+    assert.equal(stream.merger.lends, true)
+    assert.ok(buffersOf(stream).reused > 0, 'piece memory was reused under the kept chunks')
+    assert.ok(Buffer.concat(kept).equals(t.data), 'what the listener kept is still the file')
+    assert.ok(readFileSync(join(dir, 'out')).equals(t.data))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await seeder.close()
+  }
+})
+
+test('a Writable of the user that keeps every chunk gets copies, never lent memory', async () => {
+  const t = makeTorrent({ length: 1024 * 1024 + 5, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  try {
+    const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, windowBytes: 64 * 1024 })
+    const kept: Uint8Array[] = []
+    await pipeline(stream, new Writable({ write (chunk: Uint8Array, _enc, cb) { kept.push(chunk); cb() } }))
+    assert.equal(stream.merger.lends, false)
+    assert.ok(buffersOf(stream).reused > 0, 'piece memory was reused under the kept chunks')
+    assert.ok(Buffer.concat(kept).equals(t.data))
+  } finally {
+    await seeder.close()
+  }
+})
+
+/** The swarm's piece buffer pool (private: what these tests need to see reuse). */
+function buffersOf (stream: DownloadStream): { reused: number } {
+  return (stream.swarm as unknown as { buffers: { reused: number } }).buffers
+}
