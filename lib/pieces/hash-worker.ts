@@ -16,14 +16,16 @@ export const SHA1_PIECE = -1
 
 export interface HashBatch {
   readonly ids: readonly number[]
-  readonly buffers: readonly ArrayBuffer[]
+  /** Shared memory is read in place; an ArrayBuffer was moved here and goes back. */
+  readonly buffers: ReadonlyArray<ArrayBuffer | SharedArrayBuffer>
   /** Per piece: SHA1_PIECE, or the BEP 52 merkle subtree height to hash it as. */
   readonly heights: readonly number[]
 }
 
 export interface HashedBatch {
   readonly ids: readonly number[]
-  readonly buffers: readonly ArrayBuffer[]
+  /** The moved pieces' memory, back; null for shared memory (the main thread still has it). */
+  readonly buffers: ReadonlyArray<ArrayBuffer | null>
   /** Every piece's digest, one after the other: piece i's ends at `ends[i]`. */
   readonly digests: Uint8Array
   readonly ends: readonly number[]
@@ -48,5 +50,5 @@ export function hashBatch (batch: HashBatch): HashedBatch {
     end += d.byteLength
     ends.push(end)
   }
-  return { ids: batch.ids, buffers: batch.buffers, digests, ends }
+  return { ids: batch.ids, buffers: batch.buffers.map(b => b instanceof ArrayBuffer ? b : null), digests, ends }
 }

@@ -10,7 +10,7 @@
  * Only buffers of the torrent's piece length are kept (the short last piece is allocated on its
  * own), and at most `maxFree` of them wait here: the pool never holds more than the window did.
  */
-import { ownsItsMemory } from '../util/transferable.js'
+import { ownsSharedMemory } from '../util/transferable.js'
 
 export class PieceBufferPool {
   readonly pieceLength: number
@@ -31,9 +31,10 @@ export class PieceBufferPool {
     if (length !== this.pieceLength) return Buffer.allocUnsafe(length)
     let buf = this.free.pop()
     if (buf === undefined) {
-      // allocUnsafeSlow: never a slice of Node's shared 8 KiB pool, so the buffer owns its whole
-      // ArrayBuffer and can be transferred to the hashing thread.
-      buf = Buffer.allocUnsafeSlow(length)
+      // Shared memory: the hashing thread reads the piece where it is. A transferred ArrayBuffer
+      // came back as a new one per piece, and V8 runs a minor GC for every ~16 MiB of new
+      // ArrayBuffers (with the Buffer rebuilt around each, a GiB of pieces made ~60 of them).
+      buf = Buffer.from(new SharedArrayBuffer(length))
       this.allocated++
     } else {
       this.reused++
@@ -46,9 +47,8 @@ export class PieceBufferPool {
    * buffer that someone still reads would hand them another piece's bytes.
    */
   give (buf: Buffer): void {
-    // Only whole buffers of the pool's size: a view or a slice of Node's small-buffer pool
-    // shares its memory with something else.
-    if (buf.byteLength !== this.pieceLength || !ownsItsMemory(buf)) return
+    // Only the pool's own buffers: a view, or any other memory, may be read by someone else.
+    if (buf.byteLength !== this.pieceLength || !ownsSharedMemory(buf)) return
     if (this.free.length < this.maxFree && !this.free.includes(buf)) this.free.push(buf)
   }
 

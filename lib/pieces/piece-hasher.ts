@@ -2,9 +2,10 @@
  * SHA-1 (v1) or the SHA-256 merkle root (BEP 52) of verified-to-be pieces on the process's helper
  * thread (lib/util/helper-thread.ts, shared with the decryption of encrypted connections), so the
  * main thread keeps reading sockets while a piece is hashed (SHA-1 is ~0.6 s of CPU per GiB here,
- * a fifth of the engine's). The piece's memory moves to the thread and back (transferred, never
- * copied); a buffer that does not own its whole ArrayBuffer (a small slice of Node's pool) is
- * hashed here instead, as is everything when no thread can be started.
+ * a fifth of the engine's). A piece in shared memory (the engine's piece buffers) is read there in
+ * place; one that owns an ArrayBuffer moves to the thread and back (transferred, never copied); a
+ * buffer that does neither (a small slice of Node's pool) is hashed here instead, as is
+ * everything when no thread can be started.
  *
  * Every PieceHasher of the process (one per download) uses that one thread: a thread is a V8
  * isolate of its own, ~8.5 MiB of RSS before it hashes a byte, so three downloads in one process
@@ -12,12 +13,12 @@
  */
 import { helperThread, type HelperClient } from '../util/helper-thread.js'
 import type { HelperReply } from '../util/helper-worker.js'
-import { ownsItsMemory } from '../util/transferable.js'
+import { ownsItsMemory, ownsSharedMemory } from '../util/transferable.js'
 import { digestOf, SHA1_PIECE } from './hash-worker.js'
 
 export interface Hashed {
   readonly digest: Uint8Array
-  /** The piece's bytes, back from the worker (the buffer given was detached). */
+  /** The piece's bytes: the buffer given, or (moved to the thread and detached) back from it. */
   readonly data: Buffer
 }
 
@@ -25,7 +26,8 @@ export interface Hashed {
 const JOB_TIMEOUT_MS = 30_000
 
 interface Job {
-  resolve (digest: Uint8Array, buffer: ArrayBuffer): void
+  /** `buffer`: the moved memory, back; null when the thread read shared memory in place. */
+  resolve (digest: Uint8Array, buffer: ArrayBuffer | null): void
   reject (err: Error): void
 }
 
@@ -57,14 +59,14 @@ class HashClient implements HelperClient {
   }
 
   /** Pieces waiting for the end of this event-loop turn, to go to the thread in one message. */
-  private waiting: Array<{ readonly id: number, readonly buffer: ArrayBuffer, readonly height: number }> = []
+  private waiting: Array<{ readonly id: number, readonly buffer: ArrayBuffer | SharedArrayBuffer, readonly height: number }> = []
 
   /**
    * Sends `data` to the thread with the other pieces completed in this turn of the event loop;
    * `job` hears back. The caller checked `online`. The piece's only copy is there until it comes
    * back, so the thread keeps the process alive meanwhile.
    */
-  post (data: Uint8Array<ArrayBuffer>, merkleHeight: number | undefined, job: Job): number {
+  post (data: Uint8Array<ArrayBuffer | SharedArrayBuffer>, merkleHeight: number | undefined, job: Job): number {
     const id = this.nextId++
     this.jobs.set(id, job)
     helperThread.ref()
@@ -82,7 +84,8 @@ class HashClient implements HelperClient {
     this.waiting = []
     if (batch.length === 0) return
     const buffers = batch.map(w => w.buffer)
-    helperThread.post({ kind: 'hash', ids: batch.map(w => w.id), buffers, heights: batch.map(w => w.height) }, buffers)
+    const moved = buffers.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
+    helperThread.post({ kind: 'hash', ids: batch.map(w => w.id), buffers, heights: batch.map(w => w.height) }, moved)
   }
 
   /** The job's answer is no longer wanted (timed out, or its hasher closed). */
@@ -147,11 +150,12 @@ export class PieceHasher {
   }
 
   private run (data: Buffer, merkleHeight: number | undefined): Promise<Hashed> {
-    if (ownsItsMemory(data)) this.use()
-    if (!ownsItsMemory(data) || !this.threaded) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
+    const whole = ownsSharedMemory(data) || ownsItsMemory(data)
+    if (whole) this.use()
+    if (!whole || !this.threaded) return Promise.resolve({ digest: digestOf(data, merkleHeight), data })
     return new Promise<Hashed>((resolve, reject) => {
       const id = thread.post(data, merkleHeight, {
-        resolve: (digest, buffer) => { this.pending.delete(id); resolve({ digest, data: Buffer.from(buffer) }) },
+        resolve: (digest, buffer) => { this.pending.delete(id); resolve({ digest, data: buffer === null ? data : Buffer.from(buffer) }) },
         reject: err => { this.pending.delete(id); reject(err) }
       })
       this.pending.set(id, { at: Date.now(), fail: reject })

@@ -15,7 +15,7 @@ parentPort?.on('message', (m: HelperRequest) => {
   if (m.kind === 'hash') {
     const r = hashBatch(m)
     const reply: HelperReply = { kind: 'hash', ...r }
-    parentPort?.postMessage(reply, [...r.buffers])
+    parentPort?.postMessage(reply, r.buffers.filter(b => b !== null))
     return
   }
   const r = decryptJob(m)

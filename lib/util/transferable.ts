@@ -6,3 +6,11 @@
 export function ownsItsMemory (bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
   return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer
 }
+
+/**
+ * True when `bytes` is the whole of a SharedArrayBuffer: a worker thread can read it in place
+ * (postMessage shares it; nothing is moved, and nothing new comes back).
+ */
+export function ownsSharedMemory (bytes: Uint8Array): bytes is Uint8Array<SharedArrayBuffer> {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof SharedArrayBuffer
+}

@@ -15,10 +15,11 @@ test('a buffer given back is the next piece\'s memory; a fresh one is allocated 
   assert.equal(pool.freeBytes, 1024, 'a buffer given twice is kept once')
 })
 
-test('whole buffers of the piece length own their memory (transferable to the hashing thread)', () => {
+test('whole buffers of the piece length are shared memory of their own (the hashing thread reads them in place)', () => {
   const buf = new PieceBufferPool(4096, 1).take(4096)
   assert.equal(buf.byteOffset, 0)
   assert.equal(buf.buffer.byteLength, 4096)
+  assert.ok(buf.buffer instanceof SharedArrayBuffer)
 })
 
 test('the short last piece, views and small-pool slices are never kept', () => {
@@ -26,6 +27,8 @@ test('the short last piece, views and small-pool slices are never kept', () => {
   pool.give(pool.take(100))
   pool.give(Buffer.allocUnsafeSlow(2048).subarray(0, 1024))
   pool.give(Buffer.allocUnsafe(1024).subarray(0))
+  pool.give(Buffer.allocUnsafeSlow(1024))
+  pool.give(Buffer.from(new SharedArrayBuffer(2048)).subarray(1024))
   assert.equal(pool.freeBytes, 0)
 })
 

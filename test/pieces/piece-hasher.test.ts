@@ -44,6 +44,23 @@ test('a piece that owns its memory is hashed on the worker: moved there and back
   }
 })
 
+test('a piece in shared memory (the engine\'s piece buffers) is hashed on the worker in place: nothing moves, the same buffer comes back', async () => {
+  const hasher = await threaded()
+  try {
+    const piece = Buffer.from(new SharedArrayBuffer(256 * 1024))
+    randomBytes(piece.length).copy(piece)
+    const pieces = [piece, Buffer.from(new SharedArrayBuffer(64 * 1024)).fill(7)]
+    const results = await Promise.all(pieces.map(p => hasher.digest(p)))
+    results.forEach((r, i) => {
+      assert.deepEqual(Buffer.from(r.digest), sha1(pieces[i]!))
+      assert.equal(r.data, pieces[i], 'the very same buffer')
+    })
+    assert.equal(piece.byteLength, 256 * 1024, 'shared memory is never detached')
+  } finally {
+    hasher.close()
+  }
+})
+
 test('a slice of a shared ArrayBuffer is hashed in place (transferring it would take its neighbours)', async () => {
   const hasher = await threaded()
   try {
