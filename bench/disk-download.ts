@@ -21,6 +21,9 @@ import { diskScratch, envInt, formatRow, interleave, MiB, recordRatio, type Samp
  * `done` from this process, takes, added to its time). The SHA-1 of each file is checked after
  * the clock stopped.
  *
+ * Below the row: each client's peak RssAnon (sampled every 50 ms; libtorrent maps its file, so its
+ * VmHWM would count the file's pages, RssAnon does not).
+ *
  * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_SEEDERS (4), BENCH_RUNS (3),
  * BENCH_RUN_TIMEOUT_S (120), BENCH_DISK_DIR, BENCH_DISK_PROF=dir (one more bt-stream run under
  * --cpu-prof), BENCH_BT_ARGS, BENCH_BT_STREAM.
@@ -47,15 +50,17 @@ export async function printDiskDownload (out: NodeJS.WritableStream): Promise<vo
     seeders = await startLibtorrentSeeders(children, data, torrentPath(data, pieceKiB), { count, pieceKiB })
     const target = { data, torrent: seeders.torrent, peers: seeders.ports.map(p => `127.0.0.1:${p}`).join(','), timeoutMs, dir: disk.dir }
     const synced: number[] = []
+    const rss: Rss = { bt: [], lt: [] }
     const r = await interleave(rounds,
-      async () => await runBtStreamToDisk(children, target, btExtra),
-      async () => await runLibtorrentToDisk(children, target, synced, log),
+      async () => await runBtStreamToDisk(children, target, btExtra, [], rss.bt),
+      async () => await runLibtorrentToDisk(children, target, synced, log, rss.lt),
       log)
     out.write(formatRow(`-o to disk (${disk.fs}), ${sizeMiB} MiB from ${count} libtorrent seeders; medians of ${rounds} interleaved runs`, '`bt-stream -o` vs libtorrent leecher', 'leecher', r))
     recordRatio('disk.vsLibtorrent', r, `${sizeMiB} MiB from ${count} seeders, -o to ${disk.fs}`)
     const bt = median(r.bt.samples.map(s => s.mibps))
     const lt = median(synced)
     if (lt !== undefined) out.write(`libtorrent with an fsync of its file at done (as bt-stream ends): ${lt.toFixed(0)} MiB/s median${bt === undefined ? '' : `; bt/lt ${(bt / lt).toFixed(2)}x`}\n`)
+    out.write(`peak RssAnon (MiB, median and min-max): bt-stream -o ${rssCell(rss.bt)}, libtorrent ${rssCell(rss.lt)}\n`)
     const profDir = process.env.BENCH_DISK_PROF
     if (profDir !== undefined && profDir !== '') {
       mkdirSync(profDir, { recursive: true })
@@ -75,13 +80,23 @@ interface DiskTarget { readonly data: BenchData, readonly torrent: string, reado
 
 const fileName = (d: BenchData): string => d.path.slice(d.path.lastIndexOf('/') + 1)
 
-async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: string[], nodeArgs: string[] = []): Promise<Sample> {
+/** Peak RssAnon (bytes) of each run, per client: the process's own memory (bench/swarm/proc-stats.ts). */
+interface Rss { readonly bt: number[], readonly lt: number[] }
+
+function rssCell (xs: number[]): string {
+  const m = median(xs)
+  if (m === undefined) return '-'
+  return `${(m / MiB).toFixed(0)} (${(Math.min(...xs) / MiB).toFixed(0)}-${(Math.max(...xs) / MiB).toFixed(0)})`
+}
+
+async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: string[], nodeArgs: string[] = [], rss: number[] = []): Promise<Sample> {
   const dir = mkdtempSync(join(t.dir, 'bt-'))
   const bt = children.start(process.execPath, [...nodeArgs, BT_STREAM, t.torrent, '--peer', t.peers, '--no-trackers', '--no-dht', '--quiet', '-o', dir + '/', ...extra])
   try {
     const exit = await deadline(bt.exited, t.timeoutMs, 'bt-stream -o')
     if (exit.code !== 0) throw new Error(`bt-stream exited ${exit.code ?? exit.signal}\n${bt.stderrTail()}`)
     await checkFile(join(dir, fileName(t.data)), t.data)
+    rss.push(bt.usage().peakRssAnon)
     return { mibps: t.data.size / MiB / ((exit.at - bt.startedAt) / 1000), cpuSeconds: bt.usage().cpuSeconds }
   } finally {
     await bt.stop()
@@ -94,7 +109,7 @@ async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: stri
  * at its `done` (libtorrent 2.0 maps the file: an fsync through any descriptor writes the mapped
  * pages back).
  */
-async function runLibtorrentToDisk (children: Children, t: DiskTarget, synced: number[], log: (s: string) => void): Promise<Sample> {
+async function runLibtorrentToDisk (children: Children, t: DiskTarget, synced: number[], log: (s: string) => void, rss: number[]): Promise<Sample> {
   const dir = mkdtempSync(join(t.dir, 'lt-'))
   const lt = children.start(SYSTEM_PYTHON, [LT_LEECHER, t.torrent, dir, t.peers])
   try {
@@ -108,6 +123,7 @@ async function runLibtorrentToDisk (children: Children, t: DiskTarget, synced: n
     const exit = await deadline(lt.exited, 30_000, 'libtorrent leecher exit')
     if (exit.code !== 0) throw new Error(`libtorrent leecher exited ${exit.code ?? exit.signal}\n${lt.stderrTail()}`)
     await checkFile(join(dir, fileName(t.data)), t.data)
+    rss.push(lt.usage().peakRssAnon)
     return { mibps: t.data.size / MiB / ((done.at - lt.startedAt) / 1000), cpuSeconds: lt.usage().cpuSeconds }
   } finally {
     await lt.stop()

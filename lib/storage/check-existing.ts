@@ -11,7 +11,7 @@
  * process died: its hash does not match.
  */
 import type { FileHandle } from 'node:fs/promises'
-import { filesInPiece, pieceLengthAt } from '../metainfo/geometry.js'
+import { filesInPiece, pieceLengthAt, piecesForFile } from '../metainfo/geometry.js'
 import type { Metainfo } from '../metainfo/types.js'
 import { pieceVerifies } from '../pieces/verify.js'
 import { StorageError } from '../util/errors.js'
@@ -59,9 +59,16 @@ export async function checkExisting (
   let checked = 0
   let verified = 0
   let bytes = 0
-  // Two buffers: the next piece is read while this one is hashed.
-  const buffers = [Buffer.allocUnsafe(meta.pieceLength), Buffer.allocUnsafe(meta.pieceLength)]
   try {
+    if (wanted.length > 0 && await reader.nothingOnDisk()) {
+      // A fresh download: no piece can verify. Asking each piece's files one by one only to find
+      // none cost 13 ms warm and 40-80 ms in a cold process (4096 pieces), before the first peer.
+      opts.signal?.throwIfAborted()
+      onProgress?.({ checked: wanted.length, total: wanted.length, verified: 0, bytes: 0 })
+      return have
+    }
+    // Two buffers: the next piece is read while this one is hashed.
+    const buffers = [Buffer.allocUnsafe(meta.pieceLength), Buffer.allocUnsafe(meta.pieceLength)]
     let next = wanted.length > 0 ? handled(reader.read(wanted[0] as number, buffers[0] as Buffer)) : undefined
     for (let k = 0; k < wanted.length; k++) {
       opts.signal?.throwIfAborted()
@@ -120,6 +127,23 @@ class PieceReader {
 
   async close (): Promise<void> {
     await this.handles.closeAll(false).catch(() => {})
+  }
+
+  /**
+   * No wanted piece has a byte on disk: no file that `read` would look at exists under either
+   * name and the side file has no record. What `read` would find for each piece, asked once per
+   * file. A wanted piece of a file is at either end of its span unless the file is selected.
+   */
+  async nothingOnDisk (): Promise<boolean> {
+    const { meta, wanted } = this.layout
+    for (let i = 0; i < meta.files.length; i++) {
+      const span = piecesForFile(meta, i)
+      if (meta.files[i]?.padding !== false || span === undefined) continue
+      if (!wanted.has(span.first) && !wanted.has(span.last)) continue
+      if (await this.source(i) !== undefined) return false
+    }
+    const side = await this.side()
+    return side === undefined || side.pieces().next().done === true
   }
 
   /**

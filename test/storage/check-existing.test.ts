@@ -112,3 +112,23 @@ test('resume: nothing on disk means no piece, and an abort stops the check', asy
     await assert.rejects(checkExisting(fx.meta, dir, undefined, undefined, { signal: ac.signal }), { name: 'AbortError' })
   } finally { cleanup() }
 })
+
+test('resume (BEP 3): nothing on disk is one look per file, not one read per piece; one file present goes piece by piece', async () => {
+  const fx = album()
+  const { dir, cleanup } = tempDir('check')
+  try {
+    const progress: CheckProgress[] = []
+    const have = await checkExisting(fx.meta, dir, undefined, p => progress.push(p))
+    assert.equal(have.count(), 0)
+    assert.deepEqual(progress, [{ checked: 5, total: 5, verified: 0, bytes: 0 }], 'one report: every piece checked, none verified')
+    assert.deepEqual(listTree(dir), [], 'the check creates nothing')
+
+    // Only c.bin's last piece on disk: the other files are absent, yet that piece verifies.
+    const storage = await FileStorage.open(fx.meta, dir)
+    await storage.write(4, pieceOf(fx, 4))
+    await storage.close()
+    progress.length = 0
+    assert.deepEqual([...(await checkExisting(fx.meta, dir, undefined, p => progress.push(p))).indexes()], [4])
+    assert.deepEqual(progress.map(p => p.checked), [1, 2, 3, 4, 5])
+  } finally { cleanup() }
+})
