@@ -12,6 +12,7 @@
  * Nothing is held for a prefix, so the window's bound is unchanged.
  */
 import { Readable, Writable, type ReadableOptions, type WritableEvents } from 'streamx'
+import { copyInto } from '../util/copy-bytes.js'
 import { BtStreamError } from '../util/errors.js'
 import { STDOUT_CHUNK } from './chunker.js'
 
@@ -307,7 +308,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     while (more && this.cursorOffset < bytes.byteLength) {
       const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
       const chunk = Buffer.allocUnsafe(end - this.cursorOffset)
-      chunk.set(bytes.subarray(this.cursorOffset, end))
+      copyInto(chunk, bytes.subarray(this.cursorOffset, end), 0)
       this.cursorOffset = end
       more = this.pushOut(chunk)
     }

@@ -6,6 +6,7 @@
  */
 import { ActivePiece, BLOCK_LENGTH, BlockState, MAX_HOLDERS, type BlockRequest } from './active-piece.js'
 import { PiecePicker, type PieceSource } from './piece-picker.js'
+import { copyInto } from '../util/copy-bytes.js'
 
 export interface TrackerGeometry {
   readonly pieceLength: number
@@ -201,7 +202,7 @@ export class RequestTracker<P extends PieceSource> {
       this.forget(peer, piece, b)
       return { accepted: false, reason: 'already-have' }
     }
-    piece.buffer.set(block, begin)
+    copyInto(piece.buffer, block, begin)
     if (piece.state[b] === BlockState.missing && --piece.unrequested === 0) this.noteOpen(piece)
     piece.state[b] = BlockState.received
     piece.senders[b] = peer
