@@ -14,8 +14,8 @@
  * Bounds (one ReadAhead per swarm, shared by every peer): at most `maxCached` chunks kept
  * (least recently used dropped first) and at most `maxReading` chunk reads running (prefetches
  * take at most three quarters of them); past that a block is read on its own, as before. So the
- * cache is at most (maxCached + maxReading) × CHUNK: 8 MiB with the defaults, whatever the number
- * of peers, plus the chunks the connections pin.
+ * cache is at most (maxCached + maxReading + maxFree) × CHUNK: 10 MiB with the defaults, whatever
+ * the number of peers, plus the chunks the connections pin.
  *
  * Recycling: when the inner reader can read into a buffer it is given (`readInto`), chunks are
  * read into buffers that come back: a chunk's buffer is reused once the chunk left the cache and
