@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import { Duplex, type Duplex as NodeDuplex } from 'node:stream'
 import { MseError } from './errors.js'
 import { HandshakeReader } from './handshake-reader.js'
@@ -20,9 +21,10 @@ import { decryptorFor, type Decryptor } from './decrypt-thread.js'
  * - Read: decrypted chunks are pushed; when push() says the reader is full (`highWaterMark`), the
  *   socket is paused until _read() asks again. During the handshake the HandshakeReader pauses
  *   the socket itself past HANDSHAKE_READ_LIMIT.
- * - Write: a write completes when the socket took the bytes (socket.write() true, or its
- *   'drain'); until then Node holds later writes and write() returns false past
- *   `writableHighWaterMark`. During the handshake the first write waits (its callback held).
+ * - Write: a write completes when the socket took the bytes (with RC4: socket.write() true, or
+ *   its 'drain'; plaintext over a net.Socket: once the socket wrote them, so a writer may reuse
+ *   the buffer then, see `writeCallbackFrees`); until then Node holds later writes and write()
+ *   returns false past `writableHighWaterMark`. During the handshake the first write waits (its callback held).
  *   Decryption is in place (socket chunks are ours); encryption copies (a block we send may be
  *   shared with the cache).
  *
@@ -75,6 +77,11 @@ export class EncryptedStream extends Duplex {
   private _drainCb: ((err?: Error | null) => void) | undefined
   private _socketPaused = false
   private _socketEnded = false
+  /**
+   * A write's callback means the bytes are held no more (peer-connection.ts writeCallbackFrees):
+   * RC4 copies what it is given; plaintext completes a write only when the net.Socket's does.
+   */
+  readonly writeCallbackFrees: boolean
   private readonly _timer: ReturnType<typeof setTimeout>
   private readonly _onSocket: Array<[string, (...args: any[]) => void]>
 
@@ -82,6 +89,7 @@ export class EncryptedStream extends Duplex {
     const hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
     super({ readableHighWaterMark: hwm, writableHighWaterMark: hwm, allowHalfOpen: false })
     this.socket = socket
+    this.writeCallbackFrees = socket instanceof Socket
     this._decryptOffThread = opts.decryptOffThread ?? true
     this._reader = new HandshakeReader({ pause: () => { socket.pause() }, resume: () => { socket.resume() } }, HANDSHAKE_READ_LIMIT)
     const timeout = opts.handshakeTimeout ?? DEFAULT_MSE_HANDSHAKE_TIMEOUT
@@ -199,6 +207,16 @@ export class EncryptedStream extends Duplex {
     let ok: boolean
     const enc = this._encrypt
     if (enc === undefined) {
+      // The bytes pass as they are: the write completes when the socket's last one does, so our
+      // writes' callbacks come once the socket holds their bytes no more (writeCallbackFrees).
+      // Node keeps later writes until then and writes them as one batch, as the socket would.
+      if (this.writeCallbackFrees) {
+        socket.cork()
+        for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i] as Uint8Array)
+        socket.write(chunks[chunks.length - 1] as Uint8Array, (err?: Error | null) => { cb(err ?? null) })
+        socket.uncork()
+        return
+      }
       socket.cork()
       ok = true
       for (const c of chunks) ok = socket.write(c)

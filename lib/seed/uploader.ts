@@ -56,6 +56,18 @@ export interface PieceReader {
    * instead of a promise, two closures and a microtask per 16 KiB.
    */
   readNow? (index: number, begin: number, length: number): Uint8Array | undefined
+  /**
+   * Reads `into.length` bytes of piece `index` from `begin` into `into`: a reader over this one
+   * that recycles its buffers (read-ahead.ts) reads with it instead of `read`.
+   */
+  readInto? (index: number, begin: number, into: Uint8Array): Promise<void>
+  /**
+   * The caller is done with a block `read` or `readNow` returned: nothing holds its bytes any
+   * more (the socket wrote them, or they were dropped), so a reader that recycles its buffers may
+   * reuse them. Called at most once per block returned, and only when that is certain; a block
+   * never released is left to the garbage collector.
+   */
+  release? (block: Uint8Array): void
 }
 
 /** What the uploader needs of a PeerConnection (which is one): tests drive it with a fake. */
@@ -64,7 +76,11 @@ export interface UploadConnection {
   readonly fastEnabled: boolean
   choke (): boolean
   unchoke (): boolean
-  piece (index: number, begin: number, block: Uint8Array): boolean
+  /**
+   * `sent`, if given, is called once the connection and its transport hold the block's bytes no
+   * more, or never (a transport that cannot tell): only then may the block's buffer be reused.
+   */
+  piece (index: number, begin: number, block: Uint8Array, sent?: () => void): boolean
   reject (index: number, begin: number, length: number): boolean
   destroy (err?: Error): void
   once (event: 'drain' | 'close', fn: () => void): unknown
@@ -294,18 +310,31 @@ export class Uploader extends EventEmitter<UploaderEvents> {
 
   private _onRead (b: HeldBlock, data: Uint8Array): void {
     this._reading.delete(b)
-    if (this._closed || b.dropped) { this._pump(); return }
+    if (this._closed || b.dropped) { this._opts.reader.release?.(data); this._pump(); return }
     this._send(b, data)
     this._pump()
   }
 
   /** Writes the block, or refuses it when the reader returned the wrong number of bytes. */
   private _send (b: HeldBlock, data: Uint8Array): void {
+    const reader = this._opts.reader
     if (data.length !== b.length) {
+      reader.release?.(data)
       this._onReadError(b, new StorageError(`read of piece ${b.index} ${b.begin}+${b.length} returned ${data.length} bytes`), false)
       return
     }
-    const ok = this.conn.piece(b.index, b.begin, this._pins.admit(data) ? data : ownCopy(data))
+    let ok: boolean
+    if (!this._pins.admit(data)) {
+      const copy = ownCopy(data)
+      reader.release?.(data)
+      ok = this.conn.piece(b.index, b.begin, copy)
+    } else if (reader.release === undefined) {
+      ok = this.conn.piece(b.index, b.begin, data)
+    } else {
+      // The reader gets its buffer back once the socket wrote the block (or never, if the
+      // connection cannot tell: the buffer is then the garbage collector's).
+      ok = this.conn.piece(b.index, b.begin, data, () => { reader.release?.(data) })
+    }
     this._meter.add(b.length, this._now())
     if (this._strikes > 0) this._strikes--
     if (!ok && !this._awaitingDrain) {

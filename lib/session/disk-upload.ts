@@ -127,9 +127,28 @@ class UploadReader implements PieceReader {
     }
   }
 
+  /** As `read`, into the caller's buffer (the read-ahead reuses its chunks' buffers). */
+  async readInto (index: number, begin: number, into: Uint8Array): Promise<void> {
+    const r = await this.current
+    try {
+      await readInto(r, index, begin, into)
+    } catch (err) {
+      const next = this.replaced === undefined ? undefined : await this.replaced
+      if (next === undefined || next === r) throw err
+      await readInto(next, index, begin, into)
+    }
+  }
+
   /** Closes the storage this reader opened (the download's own is the sink's to close). */
   async close (): Promise<void> {
     const r = await this.replaced?.catch(() => undefined)
     if (r instanceof FileStorage) await r.close().catch(() => {})
   }
+}
+
+async function readInto (r: PieceReader, index: number, begin: number, into: Uint8Array): Promise<void> {
+  if (r.readInto !== undefined) { await r.readInto(index, begin, into); return }
+  const bytes = await r.read(index, begin, into.length)
+  if (bytes.length !== into.length) throw new RangeError(`read of piece ${index} ${begin}+${into.length} returned ${bytes.length} bytes`)
+  into.set(bytes)
 }

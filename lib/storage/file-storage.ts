@@ -126,25 +126,36 @@ export class FileStorage implements Storage {
   }
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
+    await this.readInto(index, begin, out)
+    return out
+  }
+
+  /**
+   * `into.length` bytes of piece `index` from `begin`, written into `into` (every byte of it):
+   * what a reader that recycles its buffers calls (lib/seed/read-ahead.ts), so a seed does not
+   * allocate 256 KiB per chunk it serves. Nothing writes into `into` once the promise settled.
+   */
+  async readInto (index: number, begin: number, into: Uint8Array): Promise<void> {
+    const length = into.length
     if (this.closing !== undefined) throw new StorageError(`cannot read piece ${index}: storage is closed`)
     // BEP 52 v2-only: a peer may read a file's last block whole, into the padding (zeros).
     checkRange(index, begin, length, pieceSpanAt(this.meta, index))
     const start = index * this.meta.pieceLength + begin
     const spans = filesInRange(this.meta, Math.min(start, this.meta.length), Math.min(start + length, this.meta.length))
-    // Every byte is read into `out` unless it is padding or past the end, which must read as
-    // zeros: only then is zeroing worth its cost (a seed reads 256 KiB chunks all day).
-    const zeros = start + length > this.meta.length || spans.some(s => this.meta.files[s.fileIndex]?.padding === true)
-    const out = zeros ? new Uint8Array(length) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
+    // Every byte is read into `into` unless it is padding or past the end, which must read as
+    // zeros (`into` may hold another read's bytes): only then is zeroing worth its cost.
+    if (start + length > this.meta.length || spans.some(s => this.meta.files[s.fileIndex]?.padding === true)) into.fill(0)
     for (const s of spans) {
       const file = this.meta.files[s.fileIndex]
       if (file === undefined || file.padding) continue // BEP 47: padding reads as zeros
-      const into = out.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
+      const part = into.subarray(file.offset + s.fileOffset - start, file.offset + s.fileOffset - start + s.length)
       // The side file holds what a file does not: a boundary piece's part of an unselected file,
       // or (a seeder after a `--file` download) of a file never fetched.
-      const fromSide = async (): Promise<boolean> => await (this.side?.read(index, begin + (into.byteOffset - out.byteOffset), into) ?? false)
+      const fromSide = async (): Promise<boolean> => await (this.side?.read(index, begin + (part.byteOffset - into.byteOffset), part) ?? false)
       if (this.layout.selected[s.fileIndex] === true) {
         try {
-          await this.readAt(this.current[s.fileIndex] as string, into, s.fileOffset)
+          await this.readAt(this.current[s.fileIndex] as string, part, s.fileOffset)
         } catch (err) {
           if (!isMissingBytes(err) || !await fromSide()) throw err
         }
@@ -152,7 +163,6 @@ export class FileStorage implements Storage {
         throw new StorageError(`cannot read piece ${index}: file ${JSON.stringify(file.path)} is not selected`)
       }
     }
-    return out
   }
 
   /** Waits for writes in flight, fsyncs what was written and closes every file. Idempotent. */

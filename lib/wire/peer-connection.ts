@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { Duplex, type DuplexEvents } from 'streamx'
 import { copyBytes } from '../util/copy-bytes.js'
@@ -56,6 +57,19 @@ export class InternalPeerError extends BtStreamError {}
 /** The peer's handshake carried our own peer id: we dialed ourselves (a tracker gave us our address). */
 export class SelfConnectionError extends ProtocolError {}
 
+/** A piece written with a `sent` callback (PeerConnection.piece). */
+interface SentPiece { readonly sent?: () => void }
+
+/**
+ * Whether `socket` calls a write's callback only once nothing of it holds the written bytes: a
+ * net.Socket does (after libuv's write completed, or failed); a stream that says so with
+ * `writeCallbackFrees` (EncryptedStream over a net.Socket) does too. Others (uTP, test pairs) may
+ * call it while still holding the bytes: a block written there is never reported sent.
+ */
+export function writeCallbackFrees (socket: NodeDuplex): boolean {
+  return socket instanceof Socket || (socket as { readonly writeCallbackFrees?: unknown }).writeCallbackFrees === true
+}
+
 export class PeerConnection extends Duplex<PeerConnectionEvents> {
   readonly socket: NodeDuplex
   readonly peerId: Uint8Array
@@ -79,6 +93,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   private _opened = false
   private _pausedSocket = false
   private _drainCb: ((err: Error | null) => void) | undefined
+  /** The socket calls a write's callback only once it holds the bytes no more: `piece`'s `sent` works. */
+  private readonly _writeCallbackFrees: boolean
   /** The owner's handler once it consumes (consume()): messages go to it straight from the parser. */
   private _direct: ((m: Message) => void) | undefined
   private readonly _handshakeTimer: ReturnType<typeof setTimeout>
@@ -94,6 +110,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     })
     if (opts.infoHash === undefined && opts.accept === undefined) throw new TypeError('PeerConnection needs infoHash (outbound) or accept (inbound)')
     this.socket = socket
+    this._writeCallbackFrees = writeCallbackFrees(socket)
     this._opts = opts
     this._infoHash = opts.infoHash
     this.peerId = opts.peerId ?? generatePeerId()
@@ -238,8 +255,16 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     if (list.length === 0) return true
     return super.write(encodeRequests(list))
   }
-  /** The block is written as is after a 13-byte header: never copied. */
-  piece (index: number, begin: number, block: Uint8Array): boolean { return this.write({ type: 'piece', index, begin, block }) }
+  /**
+   * The block is written as is after a 13-byte header: never copied. `sent` is called once the
+   * socket holds the block's bytes no more (it wrote them, or failed), so its buffer may be
+   * reused (lib/seed/read-ahead.ts); or never, when the socket cannot tell (see writeCallbackFrees).
+   */
+  piece (index: number, begin: number, block: Uint8Array, sent?: () => void): boolean {
+    if (sent === undefined || !this._writeCallbackFrees) return this.write({ type: 'piece', index, begin, block })
+    const m: Message & SentPiece = { type: 'piece', index, begin, block, sent }
+    return this.write(m)
+  }
   cancel (index: number, begin: number, length: number): boolean { return this.write({ type: 'cancel', index, begin, length }) }
   port (port: number): boolean { return this.write({ type: 'port', port }) }
   suggest (index: number): boolean { return this.write({ type: 'suggest', index }) }
@@ -276,7 +301,9 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
       if (refused !== undefined) { socket.uncork(); cb(refused); return }
       const e = encodeMessage(m)
       ok = socket.write(e.head)
-      if (e.body !== undefined && e.body.length > 0) ok = socket.write(e.body)
+      const sent = (m as SentPiece).sent
+      if (sent !== undefined) ok = socket.write(e.body as Uint8Array, sent)
+      else if (e.body !== undefined && e.body.length > 0) ok = socket.write(e.body)
       if (m.type === 'piece') this.uploaded += m.block.length
     }
     socket.uncork()

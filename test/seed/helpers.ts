@@ -17,6 +17,16 @@ export class MemoryReader implements PieceReader {
   }
 }
 
+/** A MemoryReader that also reads into the caller's buffer (what FileStorage does): the read-ahead then reuses its buffers. */
+export class MemoryIntoReader extends MemoryReader {
+  /** Fails every readInto of this piece (a file that ends early). */
+  failPiece = -1
+  async readInto (index: number, begin: number, into: Uint8Array): Promise<void> {
+    if (index === this.failPiece) { this.reads++; throw new Error('ends early') }
+    into.set(await this.read(index, begin, into.length))
+  }
+}
+
 /** Holds every read until `release()`: tests decide when the disk answers. */
 export class GatedReader implements PieceReader {
   started = 0

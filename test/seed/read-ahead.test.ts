@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { READ_AHEAD_CHUNK, ReadAhead } from '../../lib/seed/read-ahead.js'
 import type { PieceReader } from '../../lib/seed/uploader.js'
-import { GatedReader, MemoryReader } from './helpers.js'
+import { GatedReader, MemoryIntoReader, MemoryReader } from './helpers.js'
 
 const BLOCK = 16384
 const PIECE = 256 * 1024
@@ -11,6 +11,8 @@ const PIECES = 40
 const LAST = 100_000
 const data = randomBytes(PIECE * (PIECES - 1) + LAST)
 const geometry = { pieceLength: PIECE, pieceCount: PIECES, lastPieceLength: LAST }
+/** A Buffer over the same bytes: deepEqual compares the type too. */
+const asBuffer = (b: Uint8Array | undefined): Buffer | undefined => b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const expected = (index: number, begin: number, length: number): Uint8Array => data.subarray(index * PIECE + begin, index * PIECE + begin + length)
 
 test('upload read-ahead: the 16 blocks of a 256 KiB piece (BEP 3 requests) cost one read of the storage, each block with its own bytes', async () => {
@@ -113,4 +115,66 @@ test('upload read-ahead: the chunk dropped when the cache is full is the least r
   assert.ok(ra.readNow(2, BLOCK, BLOCK) !== undefined)
   assert.equal(ra.readNow(1, BLOCK, BLOCK), undefined, 'piece 1 was dropped')
   assert.equal(inner.reads, before)
+})
+
+test('upload read-ahead, recycling: a chunk\'s buffer is reused only once the chunk left the cache and every block lent from it was released (BEP 3 piece bytes stay exact)', async () => {
+  const ra = new ReadAhead(new MemoryIntoReader(data, PIECE), geometry, { maxCached: 2 })
+  const a = await ra.read(0, 0, BLOCK)
+  const b = await ra.read(1, BLOCK, BLOCK)
+  await ra.read(2, 0, BLOCK) // drops piece 0's chunk: `a` is still lent
+  const d = await ra.read(3, 0, BLOCK) // drops piece 1's chunk: `b` is still lent
+  assert.equal(ra.buffersAllocated, 4, 'no buffer reused while a block of it is lent')
+  assert.deepEqual(asBuffer(a), expected(0, 0, BLOCK), 'a lent block keeps its bytes while other chunks are read')
+  assert.deepEqual(asBuffer(b), expected(1, BLOCK, BLOCK))
+  ra.release(a)
+  ra.release(b)
+  const e = await ra.read(4, 2 * BLOCK, BLOCK)
+  assert.equal(ra.buffersAllocated, 4, 'a released, dropped chunk\'s buffer is read into again')
+  assert.ok(e.buffer === a.buffer || e.buffer === b.buffer)
+  assert.deepEqual(asBuffer(e), expected(4, 2 * BLOCK, BLOCK))
+  // A chunk still cached is not reused, released or not: its blocks are answered from memory.
+  ra.release(d)
+  await ra.read(5, 0, BLOCK)
+  assert.deepEqual(asBuffer(ra.readNow(4, 3 * BLOCK, BLOCK)), expected(4, 3 * BLOCK, BLOCK))
+})
+
+test('upload read-ahead, recycling: a block awaited while its chunk is dropped mid-read gets its bytes, and the buffer waits for that block\'s release', async () => {
+  const inner = new MemoryIntoReader(data, PIECE)
+  let open: () => void = () => {}
+  const gate = new Promise<void>(resolve => { open = resolve })
+  const gated = Object.assign(Object.create(inner) as MemoryIntoReader, {
+    async readInto (index: number, begin: number, into: Uint8Array): Promise<void> {
+      if (index === 0) await gate
+      await inner.readInto(index, begin, into)
+    }
+  })
+  const ra = new ReadAhead(gated, geometry, { maxCached: 1 })
+  const waiting = ra.read(0, BLOCK, BLOCK)
+  await ra.read(1, 0, BLOCK) // drops piece 0's chunk while it is being read
+  open()
+  const a = await waiting
+  assert.deepEqual(asBuffer(a), expected(0, BLOCK, BLOCK))
+  const before = ra.buffersAllocated
+  await ra.read(2, 0, BLOCK) // piece 1's chunk is dropped, its block never released: not reused
+  assert.equal(ra.buffersAllocated, before + 1, 'nothing free: the lent block still holds piece 0\'s buffer')
+  assert.deepEqual(asBuffer(a), expected(0, BLOCK, BLOCK))
+  ra.release(a)
+  await ra.read(3, 0, BLOCK)
+  assert.equal(ra.buffersAllocated, before + 1, 'released: piece 0\'s buffer is read into for piece 3')
+})
+
+test('upload read-ahead, recycling: a failed chunk read\'s buffer is never reused; a reader without readInto lends nothing to recycle', async () => {
+  const inner = new MemoryIntoReader(data, PIECE)
+  inner.failPiece = 5
+  const ra = new ReadAhead(inner, geometry, { maxCached: 1 })
+  assert.deepEqual(asBuffer(await ra.read(5, BLOCK, BLOCK)), expected(5, BLOCK, BLOCK), 'read alone after the chunk failed')
+  assert.equal(ra.cached, 0)
+  await ra.read(6, 0, BLOCK)
+  assert.equal(ra.buffersAllocated, 2, 'the failed read\'s buffer was not taken again')
+  const plain = new ReadAhead(new MemoryReader(data, PIECE), geometry, { maxCached: 1 })
+  const x = await plain.read(7, 0, BLOCK)
+  plain.release(x)
+  await plain.read(8, 0, BLOCK)
+  assert.equal(plain.buffersAllocated, 0)
+  assert.deepEqual(asBuffer(x), expected(7, 0, BLOCK))
 })

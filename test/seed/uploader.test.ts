@@ -369,3 +369,72 @@ test('a request 32 places behind the one being answered is announced to the read
     assert.ok(reader.hints.length >= 7)
   })()
 })
+
+/** Lends each block as a view into a buffer of its own (as the read-ahead's chunks) and counts releases. */
+class LendingReader extends MemoryReader {
+  lent: Uint8Array[] = []
+  released: Uint8Array[] = []
+  /** Blocks of this piece come back one byte short (a storage bug). */
+  shortPiece = -1
+  constructor () { super(DATA, PIECE_LENGTH) }
+  private lend (index: number, begin: number, length: number): Uint8Array {
+    const chunk = new Uint8Array(4 * PIECE_LENGTH)
+    const start = index * PIECE_LENGTH + begin
+    chunk.set(DATA.subarray(start, start + length))
+    const block = chunk.subarray(0, index === this.shortPiece ? length - 1 : length)
+    this.lent.push(block)
+    return block
+  }
+
+  readNow (index: number, begin: number, length: number): Uint8Array | undefined { return index === 4 ? undefined : this.lend(index, begin, length) }
+  override async read (index: number, begin: number, length: number): Promise<Uint8Array> { this.reads++; return this.lend(index, begin, length) }
+  release (block: Uint8Array): void {
+    assert.ok(this.lent.includes(block), 'only blocks the reader lent')
+    assert.ok(!this.released.includes(block), 'released once')
+    this.released.push(block)
+  }
+}
+
+/** Keeps each piece's `sent` callback: the test plays the socket that wrote the bytes. */
+class SentConn extends FakeConn {
+  callbacks: Array<(() => void) | undefined> = []
+  override piece (index: number, begin: number, block: Uint8Array, sent?: () => void): boolean {
+    this.callbacks.push(sent)
+    return super.piece(index, begin, block)
+  }
+}
+
+test('read-ahead buffers come back (BEP 3 piece): a block lent by the reader is released exactly once, only after the connection says the socket wrote it; a copied, dropped or short block at once', async () => {
+  const reader = new LendingReader()
+  const conn = new SentConn(1000)
+  const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY })
+  up.unchoke()
+  up.onMessage({ type: 'request', index: 0, begin: 0, length: 1000 })
+  up.onMessage({ type: 'request', index: 1, begin: 0, length: 1000 })
+  assert.equal(conn.callbacks.length, 2)
+  assert.equal(reader.released.length, 0, 'nothing released while the socket may hold the bytes')
+  conn.callbacks[1]?.()
+  assert.deepEqual(reader.released, [reader.lent[1]])
+  conn.callbacks[0]?.()
+  assert.deepEqual(reader.released, [reader.lent[1], reader.lent[0]])
+
+  // Past the pin window's 8 chunks a block goes out as a copy: its view is released at once.
+  for (let i = 1; i <= 8; i++) up.onMessage({ type: 'request', index: 3, begin: i * 500, length: 500 })
+  const copied = conn.sent.at(-1)
+  assert.ok(copied?.type === 'piece' && copied.block !== reader.lent.at(-1), 'the last one is a copy')
+  assert.equal(conn.callbacks.at(-1), undefined, 'a copy is no reader\'s buffer: no callback')
+  assert.ok(reader.released.includes(reader.lent.at(-1) as Uint8Array))
+
+  // A block read for a request the choke answered meanwhile, and a short block: released at once.
+  const before = reader.released.length
+  up.onMessage({ type: 'request', index: 4, begin: 0, length: 1000 })
+  up.choke()
+  await settle()
+  assert.equal(reader.released.length, before + 1, 'dropped after the choke')
+  reader.shortPiece = 1
+  up.unchoke()
+  up.onMessage({ type: 'request', index: 1, begin: 5000, length: 1000 })
+  assert.equal(reader.released.length, before + 2, 'short: refused and released')
+  for (const cb of conn.callbacks.slice(2)) cb?.() // the first two were called above
+  assert.equal(reader.released.length, reader.lent.length, 'every lent block released')
+})

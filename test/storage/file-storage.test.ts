@@ -99,6 +99,28 @@ test('BEP 3 request: read() serves any block of a piece, across files and paddin
   } finally { cleanup() }
 })
 
+test('BEP 3 request, BEP 47 padding: readInto() fills every byte of a reused buffer, the padding with zeros, whatever the buffer held', async () => {
+  const fx = album()
+  const { dir, cleanup } = tempDir('fs')
+  try {
+    const storage = await FileStorage.open(fx.meta, dir)
+    await writeAll(fx, storage, 3)
+    // Piece 1 ends in the padding (25300..32768): a recycled buffer's old bytes must not show there.
+    for (let i = 0; i < fx.meta.pieceCount; i++) {
+      const whole = pieceOf(fx, i)
+      const into = new Uint8Array(whole.byteLength).fill(0xee)
+      await storage.readInto(i, 0, into)
+      assert.deepEqual(into, whole, `piece ${i}`)
+      const part = new Uint8Array(5000).fill(0xee)
+      await storage.readInto(i, 100, part)
+      assert.deepEqual(part, whole.subarray(100, 5100), `piece ${i} from 100`)
+    }
+    assert.ok(pieceOf(fx, 1).subarray(25300 - PL).every(b => b === 0), 'the fixture has padding in piece 1')
+    await assert.rejects(storage.readInto(0, PL - 10, new Uint8Array(20)), RangeError)
+    await storage.close()
+  } finally { cleanup() }
+})
+
 test('--file selection: only selected files are created; boundary pieces are kept whole in the side file', async () => {
   const fx = album()
   const { dir, cleanup } = tempDir('fs')
