@@ -99,6 +99,11 @@ export class MergingWritable extends Writable<MergingEvents> {
   private lending: boolean
   /** The views lent to `output`, so a reader other than the borrowing sink can be given copies. */
   private readonly lentViews = new WeakSet<Uint8Array>()
+  /**
+   * Only a sink that borrows (`lendFromStart`) can have readers beside it that must get copies:
+   * a `lend` reader is the only one. Every view in a WeakSet is work for each GC (ephemerons).
+   */
+  private trackLent = false
 
   constructor (opts: MergingOptions) {
     // Each write is a whole verified piece already in memory: count pieces, not bytes. _write takes
@@ -172,7 +177,7 @@ export class MergingWritable extends Writable<MergingEvents> {
    * would never be given back. Returns whether lend mode is on.
    */
   lendFromStart (): boolean {
-    if (this.pushedBytes === 0 && this.prefixOut === 0) this.lending = true
+    if (this.pushedBytes === 0 && this.prefixOut === 0) this.lending = this.trackLent = true
     return this.lending
   }
 
@@ -286,7 +291,7 @@ export class MergingWritable extends Writable<MergingEvents> {
     while (more && this.cursorOffset < bytes.byteLength) {
       const end = Math.min(bytes.byteLength, this.cursorOffset + this.copyChunk)
       const view = bytes.subarray(this.cursorOffset, end)
-      this.lentViews.add(view)
+      if (this.trackLent) this.lentViews.add(view)
       this.cursorOffset = end
       more = this.pushOut(view)
     }

@@ -58,13 +58,14 @@ export interface DiskDownloadOptions extends SourceOptions {
 }
 
 /**
- * 16 MiB, the stdout window's size. Measured (1 GiB from 4 libtorrent seeders to ext4, loaded
- * 2-core VM, interleaved runs) against the former 64 MiB: as fast, CPU per GiB 3.6-4.0 s against
- * 3.7-4.5; ArrayBuffers peaked at 25-30 MiB instead of 83, RssAnon at 58-73 MiB instead of
- * 112-121 (with the sink's bounds, disk-sink.ts). Pieces being hashed count in it, pieces the
- * sink holds do not.
+ * 64 MiB. A fast swarm fills fewer (4 libtorrent seeders on loopback, 1 GiB to ext4: as fast with
+ * 16 MiB, peak RssAnon 61 MiB against 112), but a swarm of slow peers needs many pieces in flight,
+ * each in one slow peer's queue: 16 seeders at 1 MiB/s gave `-o` 9.3 MiB/s with 16 MiB, 14.4 with
+ * 32, 15.7 with 64 (libtorrent 15.5); 50 at 256 KiB/s 7.4, 11.6 and 12.4. Until the budget follows
+ * the swarm (as stdout's window does, lib/swarm/queue-time.ts), speed wins. Pieces being hashed
+ * count in it, pieces the sink holds do not.
  */
-export const DEFAULT_DISK_ACTIVE_BYTES = 16 * 1024 * 1024
+export const DEFAULT_DISK_ACTIVE_BYTES = 64 * 1024 * 1024
 /** Enough pieces for several peers at once whatever the piece size (64 MiB for 16 MiB pieces). */
 export const MIN_ACTIVE_PIECES = 4
 
