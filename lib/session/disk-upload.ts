@@ -117,25 +117,23 @@ class UploadReader implements PieceReader {
   }
 
   async read (index: number, begin: number, length: number): Promise<Uint8Array> {
-    const r = await this.current
-    try {
-      return await r.read(index, begin, length)
-    } catch (err) {
-      const next = this.replaced === undefined ? undefined : await this.replaced
-      if (next === undefined || next === r) throw err
-      return await next.read(index, begin, length)
-    }
+    return await this.retried(async r => await r.read(index, begin, length))
   }
 
   /** As `read`, into the caller's buffer (the read-ahead reuses its chunks' buffers). */
   async readInto (index: number, begin: number, into: Uint8Array): Promise<void> {
+    await this.retried(async r => { await readInto(r, index, begin, into) })
+  }
+
+  /** `op` on the current reader; failed while that one closed: once more on its replacement. */
+  private async retried<T> (op: (r: PieceReader) => Promise<T>): Promise<T> {
     const r = await this.current
     try {
-      await readInto(r, index, begin, into)
+      return await op(r)
     } catch (err) {
       const next = this.replaced === undefined ? undefined : await this.replaced
       if (next === undefined || next === r) throw err
-      await readInto(next, index, begin, into)
+      return await op(next)
     }
   }
 

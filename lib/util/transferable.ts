@@ -4,7 +4,7 @@
  * slice of Node's shared 8 KiB pool, or a view into a larger buffer, is not.
  */
 export function ownsItsMemory (bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
-  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer
+  return isWhole(bytes) && bytes.buffer instanceof ArrayBuffer
 }
 
 /**
@@ -12,5 +12,9 @@ export function ownsItsMemory (bytes: Uint8Array): bytes is Uint8Array<ArrayBuff
  * (postMessage shares it; nothing is moved, and nothing new comes back).
  */
 export function ownsSharedMemory (bytes: Uint8Array): bytes is Uint8Array<SharedArrayBuffer> {
-  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof SharedArrayBuffer
+  return isWhole(bytes) && bytes.buffer instanceof SharedArrayBuffer
+}
+
+function isWhole (bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength
 }

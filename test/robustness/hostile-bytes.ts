@@ -85,10 +85,10 @@ export interface HostileServer {
 }
 
 /**
- * A hostile peer that listens (our side dials it): on each connection it writes its handshake and
- * the bad bytes at once, without waiting for ours, and never closes by itself.
+ * A listening peer that counts its connections and the ones we closed; `onSocket` plays its part
+ * on each (`closed` tells it when we closed that one).
  */
-export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, pieceCount: number, pieceLength: number): Promise<HostileServer> {
+async function listenHostile (onSocket: (socket: Socket, closed: Promise<void>) => void): Promise<HostileServer> {
   const sockets = new Set<Socket>()
   let connections = 0
   let closed = 0
@@ -96,9 +96,7 @@ export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, 
     connections++
     sockets.add(socket)
     socket.on('error', () => {})
-    socket.on('close', () => { sockets.delete(socket); closed++ })
-    socket.resume()
-    socket.write(hostileBytes(c, infoHash, pieceCount, pieceLength))
+    onSocket(socket, new Promise<void>((resolve) => socket.once('close', () => { sockets.delete(socket); closed++; resolve() })))
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -114,6 +112,17 @@ export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, 
 }
 
 /**
+ * A hostile peer that listens (our side dials it): on each connection it writes its handshake and
+ * the bad bytes at once, without waiting for ours, and never closes by itself.
+ */
+export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, pieceCount: number, pieceLength: number): Promise<HostileServer> {
+  return await listenHostile((socket) => {
+    socket.resume()
+    socket.write(hostileBytes(c, infoHash, pieceCount, pieceLength))
+  })
+}
+
+/**
  * The same bad bytes, sent later: after its handshake a full bitfield and an unchoke, and the
  * case's bytes only once our first request arrived. By then the engine takes messages straight
  * from the parser, and a dialed plaintext socket is read into the shared reused buffer
@@ -122,20 +131,14 @@ export async function startHostileServer (c: HostileCase, infoHash: Uint8Array, 
  * closed within `ms` of their bad bytes (not when the download ended).
  */
 export async function startLateHostileServer (c: HostileCase, infoHash: Uint8Array, pieceCount: number, pieceLength: number): Promise<HostileServer & { triggered: () => number, droppedWithin: (ms: number) => number }> {
-  const sockets = new Set<Socket>()
-  let connections = 0
-  let closed = 0
   let triggered = 0
   /** For each connection that got the bad bytes: how long after them we closed it (ms). */
   const closedAfterMs: number[] = []
   const REQUEST_HEAD = Buffer.from([0, 0, 0, 13, 6])
-  const server: Server = createServer((socket) => {
-    connections++
-    sockets.add(socket)
+  const server = await listenHostile((socket, closed) => {
     let seen = Buffer.alloc(0)
     let sentAt: number | undefined
-    socket.on('error', () => {})
-    socket.on('close', () => { sockets.delete(socket); closed++; if (sentAt !== undefined) closedAfterMs.push(Date.now() - sentAt) })
+    void closed.then(() => { if (sentAt !== undefined) closedAfterMs.push(Date.now() - sentAt) })
     socket.on('data', (chunk: Buffer) => {
       if (sentAt !== undefined) return
       // Bounded: only the tail that may hold the start of a request is kept.
@@ -148,18 +151,10 @@ export async function startLateHostileServer (c: HostileCase, infoHash: Uint8Arr
     const hs = c.handshake?.(infoHash) ?? encodeHandshake({ reserved: c.reserved ?? ALL, infoHash, peerId: HOSTILE_ID })
     socket.write(Buffer.concat([hs, frames([{ type: 'bitfield', bitfield: fullBitfield(pieceCount) }, { type: 'unchoke' }])]))
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
   return {
-    port: (server.address() as { port: number }).port,
-    connections: () => connections,
-    closedByPeer: () => closed,
+    ...server,
     triggered: () => triggered,
-    droppedWithin: (ms: number) => closedAfterMs.filter(d => d <= ms).length,
-    async close () {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
+    droppedWithin: (ms: number) => closedAfterMs.filter(d => d <= ms).length
   }
 }
 
