@@ -44,7 +44,8 @@ class HelperThread {
     this.clients.add(client)
     if (this.worker !== undefined || this.failed) return
     try {
-      const worker = new Worker(new URL('./helper-worker.js', import.meta.url), { resourceLimits: RESOURCE_LIMITS })
+      // Through ../util/: the same file from lib/util and from the CLI's bundle in lib/cli.
+      const worker = new Worker(new URL('../util/helper-worker.js', import.meta.url), { resourceLimits: RESOURCE_LIMITS })
       this.started++
       worker.once('online', () => { if (this.worker === worker) this.online = true })
       worker.on('message', (r: HelperReply) => {
