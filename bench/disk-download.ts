@@ -26,10 +26,13 @@ import { diskScratch, envInt, formatRow, interleave, MiB, recordRatio, type Samp
  *
  * env: BENCH_SIZE_MIB (1024), BENCH_PIECE_KIB (256), BENCH_SEEDERS (4), BENCH_RUNS (3),
  * BENCH_RUN_TIMEOUT_S (120), BENCH_DISK_DIR, BENCH_DISK_PROF=dir (one more bt-stream run under
- * --cpu-prof), BENCH_BT_ARGS, BENCH_BT_STREAM.
+ * --cpu-prof), BENCH_BT_ARGS, BENCH_BT_STREAM, BENCH_DISK_BASE (another build's bin/bt-stream.js:
+ * one more run of it in each round, right after bt-stream's, and its own line; the way to compare
+ * two builds of `-o` on one swarm at one time).
  */
 
 const BT_STREAM = process.env.BENCH_BT_STREAM ?? fileURLToPath(new URL('../../bin/bt-stream.js', import.meta.url))
+const BASE = process.env.BENCH_DISK_BASE === '' ? undefined : process.env.BENCH_DISK_BASE
 const LT_LEECHER = fileURLToPath(new URL('../../bench/libtorrent-leecher.py', import.meta.url))
 
 export async function printDiskDownload (out: NodeJS.WritableStream): Promise<void> {
@@ -51,8 +54,18 @@ export async function printDiskDownload (out: NodeJS.WritableStream): Promise<vo
     const target = { data, torrent: seeders.torrent, peers: seeders.ports.map(p => `127.0.0.1:${p}`).join(','), timeoutMs, dir: disk.dir }
     const synced: number[] = []
     const rss: Rss = { bt: [], lt: [] }
+    const base: Sample[] = []
+    const baseRss: number[] = []
     const r = await interleave(rounds,
-      async () => await runBtStreamToDisk(children, target, btExtra, [], rss.bt),
+      async () => {
+        const s = await runBtStreamToDisk(children, target, btExtra, [], rss.bt)
+        if (BASE !== undefined) {
+          const b = await runBtStreamToDisk(children, target, btExtra, [], baseRss, BASE)
+          base.push(b)
+          log(`  base build: ${b.mibps.toFixed(0)} MiB/s, CPU ${b.cpuSeconds.toFixed(2)} s, RssAnon ${((baseRss.at(-1) ?? 0) / MiB).toFixed(0)} MiB`)
+        }
+        return s
+      },
       async () => await runLibtorrentToDisk(children, target, synced, log, rss.lt),
       log)
     out.write(formatRow(`-o to disk (${disk.fs}), ${sizeMiB} MiB from ${count} libtorrent seeders; medians of ${rounds} interleaved runs`, '`bt-stream -o` vs libtorrent leecher', 'leecher', r))
@@ -61,6 +74,10 @@ export async function printDiskDownload (out: NodeJS.WritableStream): Promise<vo
     const lt = median(synced)
     if (lt !== undefined) out.write(`libtorrent with an fsync of its file at done (as bt-stream ends): ${lt.toFixed(0)} MiB/s median${bt === undefined ? '' : `; bt/lt ${(bt / lt).toFixed(2)}x`}\n`)
     out.write(`peak RssAnon (MiB, median and min-max): bt-stream -o ${rssCell(rss.bt)}, libtorrent ${rssCell(rss.lt)}\n`)
+    if (BASE !== undefined) {
+      const rates = base.map(s => s.mibps)
+      out.write(`base build ${BASE}: ${rates.length === 0 ? 'FAILED' : `${(median(rates) as number).toFixed(0)} MiB/s (${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}), CPU ${(median(base.map(s => s.cpuSeconds)) as number).toFixed(2)} s, peak RssAnon ${rssCell(baseRss)}`}\n`)
+    }
     const profDir = process.env.BENCH_DISK_PROF
     if (profDir !== undefined && profDir !== '') {
       mkdirSync(profDir, { recursive: true })
@@ -89,9 +106,9 @@ function rssCell (xs: number[]): string {
   return `${(m / MiB).toFixed(0)} (${(Math.min(...xs) / MiB).toFixed(0)}-${(Math.max(...xs) / MiB).toFixed(0)})`
 }
 
-async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: string[], nodeArgs: string[] = [], rss: number[] = []): Promise<Sample> {
+async function runBtStreamToDisk (children: Children, t: DiskTarget, extra: string[], nodeArgs: string[] = [], rss: number[] = [], bin = BT_STREAM): Promise<Sample> {
   const dir = mkdtempSync(join(t.dir, 'bt-'))
-  const bt = children.start(process.execPath, [...nodeArgs, BT_STREAM, t.torrent, '--peer', t.peers, '--no-trackers', '--no-dht', '--quiet', '-o', dir + '/', ...extra])
+  const bt = children.start(process.execPath, [...nodeArgs, bin, t.torrent, '--peer', t.peers, '--no-trackers', '--no-dht', '--quiet', '-o', dir + '/', ...extra])
   try {
     const exit = await deadline(bt.exited, t.timeoutMs, 'bt-stream -o')
     if (exit.code !== 0) throw new Error(`bt-stream exited ${exit.code ?? exit.signal}\n${bt.stderrTail()}`)

@@ -80,7 +80,7 @@ export class RequestTracker<P extends PieceSource> {
   private readonly parole = new Set<number>()
 
   /** Pieces in memory at most while being fetched (their buffers are allocated whole). */
-  private readonly maxActive: number
+  private maxActive: number
 
   /** Where a started piece's buffer comes from (the engine's PieceBufferPool). */
   private readonly allocate: (length: number) => Buffer
@@ -93,6 +93,9 @@ export class RequestTracker<P extends PieceSource> {
   }
 
   get activeCount (): number { return this.active.size }
+
+  /** Lowers or raises the budget of active pieces: pieces already started stay; none starts above it. */
+  setMaxActive (pieces: number): void { this.maxActive = Math.max(1, pieces) }
 
   /** Bytes held by pieces being downloaded (allocated buffers). */
   get activeBytes (): number {

@@ -25,6 +25,7 @@ import { openSessionUtp } from '../utp/session.js'
 import type { UtpTransport } from '../utp/transport.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
 import { openDiskUpload, type DiskUpload } from './disk-upload.js'
+import { followSwarm } from './disk-budget.js'
 
 export interface DiskDownloadOptions extends SourceOptions {
   // `port` (SourceOptions) is where we accept peers (default: any free port), and what trackers hear.
@@ -51,19 +52,19 @@ export interface DiskDownloadOptions extends SourceOptions {
   /** Progress of the resume check, before any peer is contacted. */
   readonly onCheck?: (p: CheckProgress) => void
   /**
-   * Bytes of pieces being fetched or hashed at once (default DEFAULT_DISK_ACTIVE_BYTES, never
-   * fewer than MIN_ACTIVE_PIECES pieces). The sink's own bounds (disk-sink.ts) come on top.
+   * Bytes of pieces being fetched or hashed at once at most (default DEFAULT_DISK_ACTIVE_BYTES,
+   * never fewer than MIN_ACTIVE_PIECES pieces); within it the budget follows the swarm
+   * (disk-budget.ts). The sink's own bounds (disk-sink.ts) come on top.
    */
   readonly maxActiveBytes?: number
 }
 
 /**
- * 64 MiB. A fast swarm fills fewer (4 libtorrent seeders on loopback, 1 GiB to ext4: as fast with
- * 16 MiB, peak RssAnon 61 MiB against 112), but a swarm of slow peers needs many pieces in flight,
- * each in one slow peer's queue: 16 seeders at 1 MiB/s gave `-o` 9.3 MiB/s with 16 MiB, 14.4 with
- * 32, 15.7 with 64 (libtorrent 15.5); 50 at 256 KiB/s 7.4, 11.6 and 12.4. Until the budget follows
- * the swarm (as stdout's window does, lib/swarm/queue-time.ts), speed wins. Pieces being hashed
- * count in it, pieces the sink holds do not.
+ * 64 MiB: the ceiling of the budget that follows the swarm (disk-budget.ts), which a swarm of
+ * many slow peers reaches: 16 seeders at 1 MiB/s gave `-o` 9.3 MiB/s with 16 MiB, 14.4 with 32,
+ * 15.7 with 64 (libtorrent 15.5); 50 at 256 KiB/s 7.4, 11.6 and 12.4. A fast swarm of few peers
+ * stays near 16 MiB (4 libtorrent seeders on loopback: as fast as with 64, peak RssAnon 61 MiB
+ * against 112). Pieces being hashed count in it, pieces the sink holds do not.
  */
 export const DEFAULT_DISK_ACTIVE_BYTES = 64 * 1024 * 1024
 /** Enough pieces for several peers at once whatever the piece size (64 MiB for 16 MiB pieces). */
@@ -205,6 +206,8 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
     ...(seeds ? { seed: { haveAll: () => swarm.picker.complete && wanted.count() === meta.pieceCount } } : {})
   })
   upload?.attach(swarm, sink)
+  // Within maxActiveBytes, what is in flight follows the swarm's rate and peers (disk-budget.ts).
+  const unfollow = followSwarm(swarm, meta.pieceLength, maxActiveBytes)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
   upload?.side.on('read-error', err => dl.emit('read-error', err))
   sink.on('drain', () => swarm.sinkDrained())
@@ -217,6 +220,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   // A failed download stops accepting peers even if its owner never calls stop().
   dl.done.then(async () => { if (!seeds) await dl.stop() }, async () => { await upload?.close(); await utp?.close() }).finally(() => {
     clearInterval(progress)
+    unfollow()
     opts.signal?.removeEventListener('abort', onAbort)
   }).catch(() => {})
   // Nothing left to fetch (a finished download run again): the sink still renames and closes.

@@ -178,3 +178,15 @@ test('blocks a choke or reject gave back are asked for again lowest piece first,
   assert.deepEqual([again[40]!.index, again[40]!.begin], [31, BLOCK_LENGTH], 'then the rejected block')
   assert.deepEqual(tracker.fill(c, 2, at).map(r => r.index), [40, 40], 'then a new piece: nothing else was left open')
 })
+
+test('setMaxActive: a lowered budget starts no piece while as many are active (started ones keep theirs); a raised one starts more', () => {
+  const { tracker } = setup(8, 2 * BLOCK_LENGTH)
+  const a = new FakePeer('a')
+  tracker.setMaxActive(2)
+  assert.deepEqual([...new Set(tracker.fill(a, 100, at).map(r => r.index))].sort(), [0, 1])
+  tracker.setMaxActive(1)
+  assert.equal(tracker.fill(a, 100, at).length, 0)
+  assert.equal(tracker.activeCount, 2, 'lowering the budget drops no started piece')
+  tracker.setMaxActive(3)
+  assert.equal(new Set(tracker.fill(a, 100, at).map(r => r.index)).size, 1, 'one piece more')
+})

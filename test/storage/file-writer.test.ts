@@ -115,3 +115,41 @@ test('file writer over real handles: a write into a missing directory creates it
     assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'a', 'b.bin'))).subarray(7), data)
   } finally { cleanup() }
 })
+
+test('direct writes: a run\'s 4096-aligned middle bypasses the page cache, its unaligned ends do not, and every byte lands where it belongs', async () => {
+  const { dir, cleanup } = tempDir('direct')
+  const handles = new RealHandles(dir)
+  const writer = new FileWriter(handles)
+  const path = join(dir, 'f.bin')
+  try {
+    // Three pieces' worth from byte 100: aligned middle from 4096 to the last multiple of 4096.
+    const data = bytes(3 * 256 * 1024, 9)
+    await writer.write(path, data, 100)
+    await writer.settleAll()
+    await handles.closeAll(true)
+    assert.deepEqual(new Uint8Array(readFileSync(path)).subarray(100), data)
+    const middle = Math.floor((100 + data.byteLength) / 4096) * 4096 - 4096
+    // Zero where the file system refuses O_DIRECT (the test directory's may): then all is buffered.
+    assert.ok(writer.directBytes === middle || writer.directBytes === 0, `${writer.directBytes} direct bytes`)
+  } finally { cleanup() }
+})
+
+test('direct writes: where the direct descriptor cannot be had, every byte goes through the page cache', async () => {
+  const { dir, cleanup } = tempDir('no-direct')
+  const fd = openSync(join(dir, 'f.bin'), 'w+')
+  const real = fd
+  // A handle whose descriptor number names no open file: reopening it for O_DIRECT fails.
+  const fh = { fd: 1 << 20, write: async (b: Uint8Array, o: number, l: number, p: number) => ({ bytesWritten: writeSync(real, b, o, l, p) }), writev: async (bs: Uint8Array[], p: number) => { let n = 0; for (const b of bs) n += writeSync(real, b, 0, b.byteLength, p + n); return { bytesWritten: n } } } as unknown as FileHandle
+  const handles = { use: async <T>(_p: string, _w: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> => await fn(fh) } as unknown as FileHandles
+  const writer = new FileWriter(handles, { flushBytes: 0 })
+  try {
+    const data = bytes(512 * 1024, 10)
+    await writer.write('f', data, 0)
+    await writer.settleAll()
+    assert.equal(writer.directBytes, 0)
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'f.bin'))), data)
+  } finally {
+    closeSync(fd)
+    cleanup()
+  }
+})
