@@ -57,6 +57,11 @@ export interface DiskDownloadOptions extends SourceOptions {
    * (disk-budget.ts). The sink's own bounds (disk-sink.ts) come on top.
    */
   readonly maxActiveBytes?: number
+  /**
+   * Write the page-aligned middle of each run with O_DIRECT, past the page cache (default true;
+   * lib/storage/direct-writes.ts). Off: every write through the page cache.
+   */
+  readonly directWrites?: boolean
 }
 
 /**
@@ -159,7 +164,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   if (typeof out === 'string') out = await resolveOutput(meta, out, 'download')
   const have = await checkExisting(meta, out, opts.files, opts.onCheck, { signal: opts.signal })
   if (opts.signal?.aborted === true) throw new DownloadError('download aborted')
-  const storage = await FileStorage.open(meta, out, { selection: opts.files, have })
+  const storage = await FileStorage.open(meta, out, { selection: opts.files, have, ...(opts.directWrites === undefined ? {} : { directWrites: opts.directWrites }) })
   const wanted = storage.layout.wanted
   let total = 0
   let resumed = 0

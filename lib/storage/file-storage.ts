@@ -25,7 +25,7 @@ import { StorageError } from '../util/errors.js'
 import { BitField } from '../wire/bitfield.js'
 import { kindBelow, openBelow } from './below-root.js'
 import { FileHandles, DEFAULT_MAX_OPEN_FILES } from './file-handles.js'
-import { FileWriter } from './file-writer.js'
+import { FileWriter, type FileWriterOptions } from './file-writer.js'
 import { locate, planLayout, type LinkPolicy, type StorageLayout } from './layout.js'
 import type { OutputTarget } from './output-path.js'
 import { SideFile } from './side-file.js'
@@ -42,6 +42,8 @@ export interface FileStorageOptions {
   readonly links?: LinkPolicy
   /** Bytes written to a file between background flushes (file-writer.ts); 0: none. */
   readonly flushBytes?: number
+  /** Write the page-aligned middle of each run with O_DIRECT (direct-writes.ts); default true. */
+  readonly directWrites?: boolean
 }
 
 export class FileStorage implements Storage {
@@ -62,11 +64,11 @@ export class FileStorage implements Storage {
   /** heldBytes' answers, asked while opening (a neighbour is looked at once). */
   private readonly held = new Map<number, Promise<number>>()
 
-  private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number, flushBytes: number | undefined) {
+  private constructor (layout: StorageLayout, have: BitField, maxOpenFiles: number, writer: FileWriterOptions) {
     this.layout = layout
     this.meta = layout.meta
     this.handles = new FileHandles(layout.root, maxOpenFiles, layout.links === 'follow-reads')
-    this.writer = new FileWriter(this.handles, flushBytes === undefined ? {} : { flushBytes })
+    this.writer = new FileWriter(this.handles, writer)
     this.written = new BitField(this.meta.pieceCount, have.bytes.slice())
     this.current = layout.temps.slice()
     this.remaining = this.meta.files.map((_, i) => {
@@ -84,7 +86,10 @@ export class FileStorage implements Storage {
    */
   static async open (meta: Metainfo, out: string | OutputTarget, opts: FileStorageOptions = {}): Promise<FileStorage> {
     const layout = planLayout(meta, out, opts.selection, opts.links)
-    const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, opts.flushBytes)
+    const storage = new FileStorage(layout, opts.have ?? new BitField(meta.pieceCount), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, {
+      ...(opts.flushBytes === undefined ? {} : { flushBytes: opts.flushBytes }),
+      ...(opts.directWrites === undefined ? {} : { direct: opts.directWrites })
+    })
     try {
       if (layout.sidePath !== undefined) storage.side = await SideFile.open(layout.sidePath, meta, storage.handles)
       for (let i = 0; i < meta.files.length; i++) if (layout.selected[i] === true) await storage.reconcile(i)
