@@ -8,6 +8,7 @@ import { ensureBenchData, fileSha1, torrentPath } from './swarm/data-cache.js'
 import { createScratch, removeScratch } from './swarm/downloaders.js'
 import { hasLibtorrent, startLibtorrentSeeders, SYSTEM_PYTHON } from './swarm/seeders.js'
 import { envInt, formatRow, interleave, MiB, recordRatio, type Sample, stderrJson } from './vs-libtorrent.js'
+import { median } from './swarm/table.js'
 
 /**
  * Issue 18's seeding row: `bt-stream seed` and one libtorrent 2.0 seeder each upload the same
@@ -51,7 +52,10 @@ export async function printSeedVsLibtorrent (out: NodeJS.WritableStream): Promis
     const bt = await startBtSeed(children, torrent, data.path, [])
     log(`bt-stream seed on port ${bt.port}, libtorrent seeder on port ${ltPort}`)
 
-    const leech = async (port: number, seeder: () => number): Promise<Sample> => {
+    // The leecher's own CPU, by who fed it: on 2 shared cores, what the leecher spends on a
+    // seeder's stream (its wake-ups, the size of what each read finds) slows that seeder's runs.
+    const leecherCpu = { bt: [] as number[], lt: [] as number[] }
+    const leech = async (port: number, seeder: () => number, fedBy?: 'bt' | 'lt'): Promise<Sample> => {
       const dir = mkdtempSync(join(scratch, 'leech-'))
       const lt = children.start(SYSTEM_PYTHON, [LT_LEECHER, torrent, dir, `127.0.0.1:${port}`])
       try {
@@ -61,6 +65,7 @@ export async function printSeedVsLibtorrent (out: NodeJS.WritableStream): Promis
         // The sampler reads /proc every 50 ms: one more period so the seeder's count is current.
         await new Promise(resolve => setTimeout(resolve, 100))
         const cpu = seeder() - cpu0
+        if (fedBy !== undefined) leecherCpu[fedBy].push(lt.usage().cpuSeconds)
         await deadline(lt.exited, 10_000, 'libtorrent leecher exit')
         const sha1 = await fileSha1(join(dir, data.path.slice(data.path.lastIndexOf('/') + 1)))
         if (sha1 !== data.sha1) throw new Error(`leecher's file has SHA-1 ${sha1}, not ${data.sha1}`)
@@ -77,10 +82,12 @@ export async function printSeedVsLibtorrent (out: NodeJS.WritableStream): Promis
       log(`warm-up ${i + 1}/${warmups} (not counted): bt-stream ${b.mibps.toFixed(0)} MiB/s, CPU ${b.cpuSeconds.toFixed(2)} s; libtorrent ${l.mibps.toFixed(0)} MiB/s, CPU ${l.cpuSeconds.toFixed(2)} s`)
     }
     const r = await interleave(rounds,
-      async () => await leech(bt.port, () => bt.child.usage().cpuSeconds),
-      async () => await leech(ltPort, () => ltSeeder?.cpuSeconds() ?? 0),
+      async () => await leech(bt.port, () => bt.child.usage().cpuSeconds, 'bt'),
+      async () => await leech(ltPort, () => ltSeeder?.cpuSeconds() ?? 0, 'lt'),
       log)
     out.write(formatRow(`seeding, ${sizeMiB} MiB to one libtorrent 2.0 leecher; medians of ${rounds} interleaved runs`, '`bt-stream seed` vs a libtorrent seeder', 'seeder', r))
+    const cpuOf = (xs: number[]): string => xs.length === 0 ? '-' : `${(median(xs) as number).toFixed(2)} s (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`
+    out.write(`  the libtorrent leecher's CPU (median, min-max): fed by bt-stream ${cpuOf(leecherCpu.bt)}, fed by libtorrent ${cpuOf(leecherCpu.lt)}\n`)
     recordRatio('seed.vsLibtorrent', r, `${sizeMiB} MiB to a libtorrent leecher`)
 
     const profDir = process.env.BENCH_SEED_PROF

@@ -125,6 +125,20 @@ export class EncryptedStream extends Duplex {
     return this
   }
 
+  /**
+   * The socket itself, for a writer that wants to skip this stream: once MSE settled on plaintext
+   * over a net.Socket and nothing written to us is still queued or on its way (so bytes written to
+   * the socket from now on follow every byte written to us). Undefined otherwise: RC4 must pass
+   * through us, and a socket that is not a net.Socket may call a write's callback before it is
+   * done with the bytes (`writeCallbackFrees`). A writer that takes it writes only to it from then
+   * on; reading, errors and closing still go through us.
+   */
+  plaintextSocket (): NodeDuplex | undefined {
+    if (this.mse === undefined || this._encrypt !== undefined || !this.writeCallbackFrees) return undefined
+    if (this._held !== undefined || this._drainCb !== undefined || this.writableLength > 0 || this.writableEnded || this.destroyed) return undefined
+    return this.socket
+  }
+
   override _read (): void {
     this._readerFull = false
     this._updateFlow()

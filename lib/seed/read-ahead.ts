@@ -149,6 +149,12 @@ export class ReadAhead implements PieceReader {
     return this.blockOf(chunk, chunk.bytes, begin, length)
   }
 
+  /** Whether `readNow` would answer the block now (its chunk is read): it is not lent. */
+  inMemory (index: number, begin: number, length: number): boolean {
+    const key = this.keyOf(index, begin, length)
+    return key >= 0 && this.cache.get(key)?.bytes !== undefined
+  }
+
   /**
    * The caller is done with `block` (from `read` or `readNow`): once every block of its chunk is
    * released and the chunk left the cache, the chunk's buffer is reused. Exactly once per block,

@@ -57,6 +57,12 @@ export class InternalPeerError extends BtStreamError {}
 /** The peer's handshake carried our own peer id: we dialed ourselves (a tracker gave us our address). */
 export class SelfConnectionError extends ProtocolError {}
 
+/**
+ * A transport that can hand over the socket below it (EncryptedStream once MSE settled on
+ * plaintext): our writes then go to that socket straight, one stream layer fewer per block.
+ */
+interface PassThroughTransport { plaintextSocket?: () => NodeDuplex | undefined }
+
 /** A piece written with a `sent` callback (PeerConnection.piece). */
 interface SentPiece { readonly sent?: () => void }
 
@@ -93,6 +99,12 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   private _opened = false
   private _pausedSocket = false
   private _drainCb: ((err: Error | null) => void) | undefined
+  /**
+   * Where our writes go: the socket, or the one below it once the transport handed it over
+   * (PassThroughTransport); reading, errors and closing stay with `socket`.
+   */
+  private _out: NodeDuplex
+  private readonly _onOutDrain = (): void => { this._onDrain() }
   /** The socket calls a write's callback only once it holds the bytes no more: `piece`'s `sent` works. */
   private readonly _writeCallbackFrees: boolean
   /** The owner's handler once it consumes (consume()): messages go to it straight from the parser. */
@@ -110,6 +122,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     })
     if (opts.infoHash === undefined && opts.accept === undefined) throw new TypeError('PeerConnection needs infoHash (outbound) or accept (inbound)')
     this.socket = socket
+    this._out = socket
     this._writeCallbackFrees = writeCallbackFrees(socket)
     this._opts = opts
     this._infoHash = opts.infoHash
@@ -171,7 +184,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   /** Bytes we wrote that the socket has not taken yet: our queue plus the socket's own buffer. */
   get writableBufferedBytes (): number {
     const ws = (this as unknown as { _writableState: { buffered: number } })._writableState
-    return ws.buffered + ((this.socket as { writableLength?: number }).writableLength ?? 0)
+    const below = this._out === this.socket ? 0 : this._out.writableLength
+    return ws.buffered + ((this.socket as { writableLength?: number }).writableLength ?? 0) + below
   }
 
   /** Messages waiting in our write queue (each holds an object besides its bytes). */
@@ -289,7 +303,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   override _writev (batch: unknown[], cb: (err: Error | null) => void): void {
-    const socket = this.socket
+    if (this.socket.destroyed || !this.socket.writable) { cb(new ProtocolError('the connection is closed')); return }
+    const socket = this._writeTarget()
     if (socket.destroyed || !socket.writable) { cb(new ProtocolError('the connection is closed')); return }
     let ok = true
     socket.cork()
@@ -312,6 +327,20 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     else this._drainCb = cb
   }
 
+  /**
+   * The socket below an EncryptedStream that settled on plaintext, once it offers it: every block
+   * then skips that stream's own queue (a Writable's buffering, callbacks and a cork per batch).
+   * Its 'drain' is ours from then on, since the transport sees none of our writes.
+   */
+  private _writeTarget (): NodeDuplex {
+    if (this._out !== this.socket) return this._out
+    const below = (this.socket as PassThroughTransport).plaintextSocket?.()
+    if (below === undefined) return this.socket
+    this._out = below
+    below.on('drain', this._onOutDrain)
+    return below
+  }
+
   override _final (cb: (err: Error | null) => void): void {
     this.socket.end()
     cb(null)
@@ -321,6 +350,7 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     clearTimeout(this._handshakeTimer)
     this._liveness.stop()
     for (const [event, fn] of this._listeners) if (event !== 'error') this.socket.off(event, fn)
+    if (this._out !== this.socket) this._out.off('drain', this._onOutDrain)
     this.socket.destroy()
     cb(null)
   }

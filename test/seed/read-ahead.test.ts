@@ -83,8 +83,11 @@ test('upload read-ahead: a prefetch hint reads the chunk once; readNow answers i
   ra.prefetch(7, 3 * BLOCK, BLOCK) // the same chunk: no second read
   assert.equal(gated.started, 1)
   assert.equal(ra.readNow(7, BLOCK, BLOCK), undefined, 'still being read')
+  assert.equal(ra.inMemory(7, BLOCK, BLOCK), false, 'inMemory says what readNow would')
   gated.release()
   assert.deepEqual(await ra.read(7, 0, BLOCK), expected(7, 0, BLOCK))
+  assert.equal(ra.inMemory(7, BLOCK, BLOCK), true)
+  assert.equal(ra.inMemory(8, BLOCK, BLOCK), false, 'another chunk')
   for (let b = 0; b < PIECE / BLOCK; b++) assert.deepEqual(ra.readNow(7, b * BLOCK, BLOCK), expected(7, b * BLOCK, BLOCK))
   assert.equal(inner.reads, 1)
   assert.equal(ra.readNow(PIECES - 1, 6 * BLOCK, BLOCK), undefined, 'past the last piece: never from memory')

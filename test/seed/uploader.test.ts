@@ -301,9 +301,10 @@ test('BEP 3 without BEP 6: a full queue is a strike only while the peer does not
 class NowReader extends MemoryReader {
   nowAnswers = 0
   hints: string[] = []
-  constructor (readonly inMemory: Set<number>) { super(DATA, PIECE_LENGTH) }
+  constructor (readonly memoryPieces: Set<number>) { super(DATA, PIECE_LENGTH) }
+  inMemory (index: number): boolean { return this.memoryPieces.has(index) }
   readNow (index: number, begin: number, length: number): Uint8Array | undefined {
-    if (!this.inMemory.has(index)) return undefined
+    if (!this.memoryPieces.has(index)) return undefined
     this.nowAnswers++
     const start = index * PIECE_LENGTH + begin
     return DATA.subarray(start, start + length)
@@ -326,16 +327,18 @@ test('blocks the reader holds in memory (readNow) are written at once, in the or
   assert.equal(up.uploaded, 5000)
 })
 
-test('replies stay in order when a block must be read: the blocks in memory behind it wait for it', async () => {
+test('replies stay in order when a block must be read (BEP 3 piece): the blocks in memory behind it wait for it, then go by readNow, not each by a read() of its own', async () => {
   const reader = new NowReader(new Set([0, 1]))
   const conn = new FakeConn(100)
   const up = new Uploader(conn, { reader, have: haveAllBut2(), geometry: GEOMETRY })
   up.unchoke()
   const asks: Array<[number, number]> = [[0, 0], [4, 0], [1, 0], [1, 16384]]
   for (const [i, b] of asks) up.onMessage({ type: 'request', index: i, begin: b, length: 1000 })
+  assert.equal(up.pending, 3, 'piece 4 is being read; the two behind it wait, held')
   for (let i = 0; i < 5; i++) await settle()
   assert.deepEqual(conn.sent.filter(m => m.type === 'piece').map(m => m.type === 'piece' ? `${m.index}/${m.begin}` : ''), asks.map(([i, b]) => `${i}/${b}`))
-  assert.equal(reader.reads, 3, 'piece 4 and the two behind it went through read()')
+  assert.equal(reader.reads, 1, 'only piece 4 went through read()')
+  assert.equal(reader.nowAnswers, 3)
 })
 
 test('a cancel takes out a held reply that was not written yet (BEP 6: rejected), and backpressure holds the rest: no readNow past piece() === false', () => {

@@ -86,3 +86,36 @@ test('piece()\'s sent callback is never called over a transport that cannot tell
   assert.equal(writeCallbackFrees(enc), false)
   enc.destroy()
 })
+
+for (const transport of ['mse-plaintext', 'mse-rc4'] as const) {
+  test(`BEP 3 piece over ${transport}: ${transport === 'mse-plaintext' ? 'once MSE settled on plaintext, blocks go to the socket straight, past the EncryptedStream' : 'RC4 blocks pass through the EncryptedStream'}; a peer that does not read still stops our writes (backpressure counts the socket's queue)`, async () => {
+    const p = await pair(transport)
+    try {
+      const enc = p.ours.socket as EncryptedStream
+      let throughEnc = 0
+      const writev = enc._writev.bind(enc)
+      enc._writev = (items, cb) => { throughEnc += items.length; writev(items, cb) }
+      const got = new Promise<number>((resolve) => {
+        let n = 0
+        p.theirs.on('data', (d: unknown) => { if ((d as Message).type === 'piece' && ++n === 8) resolve(n) })
+      })
+      for (let i = 0; i < 8; i++) p.ours.piece(i, 0, blockOf(i))
+      assert.equal(await within(10_000, 'eight pieces', got), 8)
+      if (transport === 'mse-plaintext') assert.equal(throughEnc, 0, 'nothing written through the EncryptedStream')
+      else assert.ok(throughEnc > 0, 'RC4: every byte is encrypted by the EncryptedStream')
+
+      p.theirSocket.pause()
+      let ok = true
+      let written = 0
+      // 16 MB at most: far past what loopback's buffers take while the peer reads nothing.
+      while (ok && written < BLOCKS) {
+        ok = p.ours.piece(written, 0, blockOf(written))
+        written++
+        if (written % 16 === 0) await new Promise(resolve => setImmediate(resolve))
+      }
+      assert.equal(ok, false, `write() said stop before ${BLOCKS} blocks (${written} written)`)
+      assert.ok(p.ours.writableBufferedBytes >= enc.socket.writableLength, 'the socket\'s own queue is counted')
+      assert.ok(p.ours.writableBufferedBytes > 0)
+    } finally { await p.close() }
+  })
+}
