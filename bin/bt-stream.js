@@ -21,10 +21,12 @@ process.on('worker', worker => { worker.once('online', () => { setFlagsFromStrin
 
 // The CLI in one file (scripts/bundle-cli.mjs, part of `npm run build`): ~250 ms less CPU to start
 // than its ~200 modules. Only when it is at least as new as the modules: after a bare `tsc` it is
-// stale, and running old code would be worse than starting slowly.
+// stale, and running old code would be worse than starting slowly. BT_STREAM_UNBUNDLED=1 runs the
+// modules anyway, for what patches them from outside (a preloaded probe, a debugger's breakpoints).
 const modules = new URL('../dist/lib/cli/process.js', import.meta.url)
 const bundle = new URL('../dist/lib/cli/bundle.js', import.meta.url)
-const { run } = await import(isFresh(bundle, modules) ? bundle.href : modules.href)
+const bundled = process.env.BT_STREAM_UNBUNDLED !== '1' && isFresh(bundle, modules)
+const { run } = await import(bundled ? bundle.href : modules.href)
 run()
 
 function isFresh (file, than) {

@@ -184,7 +184,8 @@ export async function runBtStreamFirstByte (children: Children, t: Target, extra
   const fd = openSync(file, 'w')
   let bt: Child
   try {
-    bt = children.start(process.execPath, ['--import', PROBE, BT_STREAM, t.torrent, '--peer', peerList(t), '--no-trackers', '--quiet', ...extraArgs], { stdio: ['ignore', fd, 'pipe'] })
+    // The probe patches the swarm module of dist/lib: the CLI must run from it, not its bundle.
+    bt = children.start(process.execPath, ['--import', PROBE, BT_STREAM, t.torrent, '--peer', peerList(t), '--no-trackers', '--quiet', ...extraArgs], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, BT_STREAM_UNBUNDLED: '1' } })
   } finally {
     closeSync(fd)
   }

@@ -16,7 +16,9 @@
  * runs with it, never a throughput row.
  *
  * The swarm module is loaded from the dist/ next to the bt-stream being run (process.argv[1] is
- * its bin/bt-stream.js), so BENCH_BT_STREAM's build is the one patched.
+ * its bin/bt-stream.js), so BENCH_BT_STREAM's build is the one patched; the benchmark sets
+ * BT_STREAM_UNBUNDLED=1, since the bin otherwise runs the bundle (dist/lib/cli/bundle.js), whose
+ * Swarm is its own copy.
  */
 import { writeSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
