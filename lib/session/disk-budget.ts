@@ -36,9 +36,12 @@ export interface BudgetedSwarm {
   readonly tracker: { setMaxActive (pieces: number): void }
 }
 
-/** Keeps the swarm's budget of active pieces following it until the returned stop is called. */
-export function followSwarm (swarm: BudgetedSwarm, pieceLength: number, ceiling: number): () => void {
-  const floor = Math.min(ceiling, MIN_DISK_BUDGET_BYTES)
+/**
+ * Keeps the swarm's budget of active pieces following it until the returned stop is called; never
+ * under `minPieces` pieces (with 16 MiB pieces the byte floor alone is one piece).
+ */
+export function followSwarm (swarm: BudgetedSwarm, pieceLength: number, ceiling: number, minPieces = 1): () => void {
+  const floor = Math.min(ceiling, Math.max(MIN_DISK_BUDGET_BYTES, minPieces * pieceLength))
   const update = (): void => {
     const { rate, peers } = swarm.stats
     swarm.tracker.setMaxActive(Math.ceil(diskBudgetBytes(rate, peers, pieceLength, floor, ceiling) / pieceLength))

@@ -212,7 +212,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   })
   upload?.attach(swarm, sink)
   // Within maxActiveBytes, what is in flight follows the swarm's rate and peers (disk-budget.ts).
-  const unfollow = followSwarm(swarm, meta.pieceLength, maxActiveBytes)
+  const unfollow = followSwarm(swarm, meta.pieceLength, maxActiveBytes, MIN_ACTIVE_PIECES)
   const dl = new DiskDownload(meta, swarm, storage, sink, total, resumed)
   upload?.side.on('read-error', err => dl.emit('read-error', err))
   sink.on('drain', () => swarm.sinkDrained())

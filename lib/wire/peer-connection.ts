@@ -303,9 +303,9 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   override _writev (batch: unknown[], cb: (err: Error | null) => void): void {
-    if (this.socket.destroyed || !this.socket.writable) { cb(new ProtocolError('the connection is closed')); return }
     const socket = this._writeTarget()
-    if (socket.destroyed || !socket.writable) { cb(new ProtocolError('the connection is closed')); return }
+    // The transport closes for us too when the socket below it took our writes.
+    if (!isOpen(this.socket) || !isOpen(socket)) { cb(new ProtocolError('the connection is closed')); return }
     let ok = true
     socket.cork()
     for (const item of batch) {
@@ -513,4 +513,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     this.push(null)
     this.end(undefined)
   }
+}
+
+function isOpen (s: NodeDuplex): boolean {
+  return !s.destroyed && s.writable
 }

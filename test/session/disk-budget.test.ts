@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
-import { diskBudgetBytes, MIN_DISK_BUDGET_BYTES } from '../../lib/session/disk-budget.js'
+import { diskBudgetBytes, followSwarm, MIN_DISK_BUDGET_BYTES } from '../../lib/session/disk-budget.js'
 
 const MiB = 1024 * 1024
 const PIECE = 256 * 1024
@@ -20,4 +20,15 @@ test('disk budget: many slow peers get twice each one\'s queue and two pieces ea
 
 test('disk budget: never above the ceiling (the engine\'s fixed budget)', () => {
   assert.equal(diskBudgetBytes(100 * MiB, 200, PIECE, MIN_DISK_BUDGET_BYTES, CEILING), CEILING)
+})
+
+test('disk budget followSwarm: with 16 MiB pieces and one peer the budget is still MIN_ACTIVE_PIECES pieces, not the byte floor\'s one', () => {
+  const set: number[] = []
+  const swarm = { stats: { rate: 1 * MiB, peers: 1 }, tracker: { setMaxActive: (n: number) => { set.push(n) } } }
+  const stop = followSwarm(swarm, 16 * MiB, 64 * MiB, 4)
+  stop()
+  assert.deepEqual(set, [4])
+  const small = followSwarm(swarm, PIECE, CEILING, 4)
+  small()
+  assert.equal(set[1], Math.ceil(diskBudgetBytes(1 * MiB, 1, PIECE, MIN_DISK_BUDGET_BYTES, CEILING) / PIECE), 'small pieces: the byte floor rules')
 })
