@@ -18,7 +18,7 @@
  * MEMORY_BENCH_BIN    the CLI to measure (this tree's bin/bt-stream.js): another build's, to compare.
  * MEMORY_BENCH_ROUNDS runs per size and mode (1); BENCH_SEEDERS libtorrent seeders (4).
  * MEMORY_BENCH_LIBRARY_FLAGS  node flags for the library mode's process, e.g.
- *                     `--max-semi-space-size=1`: what a library user can do that the library cannot.
+ *                     `--max-semi-space-size=1`: what a host can add to the heap hold download() takes itself.
  *
  * The breakdown comes from bench/memory-probe.ts inside the measured process (V8's heap, Node's
  * ArrayBuffer count, at that process's own RssAnon peak) and /proc/PID/smaps (glibc's main malloc

@@ -1,5 +1,6 @@
 import { main } from './main.js'
 import { describeSystemError } from '../util/errors.js'
+import { pinHeapGrowth } from '../util/heap-growth.js'
 
 /**
  * Binds main() to the real process: signals abort the running command (exit 130/143 as shells
@@ -10,6 +11,7 @@ import { describeSystemError } from '../util/errors.js'
  * then use an empty file. That is a bug in the command; it exits 1 and says so.
  */
 export function run (entry: typeof main = main): void {
+  pinHeapGrowth()
   const controller = new AbortController()
   let signalExit: number | undefined
   const onSignal = (code: number) => () => {

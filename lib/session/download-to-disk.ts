@@ -26,6 +26,7 @@ import type { UtpTransport } from '../utp/transport.js'
 import { startPeerSources, type PeerSources, type SourceOptions } from './peer-sources.js'
 import { openDiskUpload, type DiskUpload } from './disk-upload.js'
 import { followSwarm } from './disk-budget.js'
+import { holdHeapGrowth } from '../util/heap-growth.js'
 
 export interface DiskDownloadOptions extends SourceOptions {
   // `port` (SourceOptions) is where we accept peers (default: any free port), and what trackers hear.
@@ -62,6 +63,8 @@ export interface DiskDownloadOptions extends SourceOptions {
    * lib/storage/direct-writes.ts). Off: every write through the page cache.
    */
   readonly directWrites?: boolean
+  /** Hold V8's heap growth until the download is done (default true; DownloadOptions says why). */
+  readonly limitHeapGrowth?: boolean
 }
 
 /**
@@ -218,6 +221,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   sink.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => dl.emit('peer-banned', addr, reason))
   swarm.on('error', () => {})
+  const releaseHeap = opts.limitHeapGrowth === false ? () => {} : holdHeapGrowth()
   const progress = setInterval(() => dl.emit('progress', dl.progress), 500)
   progress.unref()
   const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }
@@ -225,6 +229,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   // A failed download stops accepting peers even if its owner never calls stop().
   dl.done.then(async () => { if (!seeds) await dl.stop() }, async () => { await upload?.close(); await utp?.close() }).finally(() => {
     clearInterval(progress)
+    releaseHeap()
     unfollow()
     opts.signal?.removeEventListener('abort', onAbort)
   }).catch(() => {})

@@ -170,6 +170,22 @@ test('lend mode: a reader that reads and never gives back stalls the output at t
   assert.ok(m.lentBytes <= 8)
 })
 
+test('lend mode: a sink that takes every chunk at once and confirms later has at most 2 MiB (or two larger pieces) lent, not the window', async () => {
+  const MiB = 1024 * 1024
+  for (const pieceLength of [MiB / 2, 4 * MiB]) {
+    const m = new MergingWritable({ pieceLength, start: 0, end: 8 * pieceLength, maxHeldBytes: 8 * pieceLength, lend: true })
+    let read = 0
+    m.output.on('data', (c: unknown) => { read += (c as Uint8Array).byteLength })
+    for (let i = 0; i < 8; i++) m.write({ ...piece(i, pieceLength), release: () => {} })
+    await new Promise(resolve => setImmediate(resolve))
+    const cap = Math.max(2 * MiB, 2 * pieceLength)
+    assert.equal(read, cap, `${pieceLength}-byte pieces: lent up to the cap, then the output waits`)
+    m.giveBack(read)
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(read, 2 * cap, 'given back: the next ones go out')
+  }
+})
+
 test('a verified piece written while the window has room does not ask the engine to stop (write returns true)', async () => {
   const m = new MergingWritable({ pieceLength: 4, start: 0, end: 8, maxHeldBytes: 16 })
   assert.equal(m.write(piece(1, 4)), true, 'one piece held of a four-piece window')
