@@ -14,13 +14,14 @@ import { createWriteStream, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { pipeline } from 'node:stream/promises'
 import type * as Lib from '../lib/index.js'
+import { packageEntry } from './swarm/package-entry.js'
 
 const [how, torrent, out, ...ports] = process.argv.slice(2)
 if (how === undefined || torrent === undefined || out === undefined || ports.length === 0) {
   process.stderr.write('usage: memory-library.js pipe|lend|iterate TORRENT OUT PORT...\n')
   process.exit(2)
 }
-const lib = await import(new URL('../lib/index.js', import.meta.url).href) as typeof Lib
+const lib = await import(packageEntry(new URL('../../', import.meta.url)).href) as typeof Lib
 const stream = lib.download(lib.parseTorrent(readFileSync(torrent)), {
   peers: ports.map(p => ({ host: '127.0.0.1', port: Number(p) })),
   trackers: false,

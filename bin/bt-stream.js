@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
 setFlagsFromString('--semi-space-growth-factor=1')
 setFlagsFromString('--heap-growing-percent=50')
 
-// The CLI in one file (scripts/bundle-cli.mjs, part of `npm run build`): ~250 ms less CPU to start
+// The CLI in one file (scripts/bundle.mjs, part of `npm run build`): ~250 ms less CPU to start
 // than its ~200 modules. Only when it is at least as new as the modules: after a bare `tsc` it is
 // stale, and running old code would be worse than starting slowly. BT_STREAM_UNBUNDLED=1 runs the
 // modules anyway, for what patches them from outside (a preloaded probe, a debugger's breakpoints).
