@@ -6,7 +6,7 @@
 // Why: Node 20's ES module loader costs ~1.5 ms of CPU per module, and a download loads about 200
 // (ours and our dependencies'): 230-310 ms of CPU at every start, against ~50 ms for the same code
 // in one file; and ~200 module records held 17 MiB more RSS than the one file (measured:
-// importing dist/lib/index.js +23 MiB RssAnon, the bundle +6), most of a library download's
+// importing dist/lib/index.js +23 MiB RssAnon, the bundle +7), most of a library download's
 // excess over the CLI's.
 //
 // Each bundle sits one folder below dist/lib, so what the code finds relative to its own file

@@ -221,7 +221,7 @@ export async function downloadToDisk (meta: Metainfo, out: string | OutputTarget
   sink.on('drain', () => swarm.sinkDrained())
   swarm.on('peer-banned', (addr, reason) => dl.emit('peer-banned', addr, reason))
   swarm.on('error', () => {})
-  const releaseHeap = opts.limitHeapGrowth === false ? () => {} : holdHeapGrowth()
+  const releaseHeap = holdHeapGrowth(opts.limitHeapGrowth !== false)
   const progress = setInterval(() => dl.emit('progress', dl.progress), 500)
   progress.unref()
   const onAbort = (): void => { void dl.stop(new DownloadError('download aborted')) }

@@ -219,7 +219,7 @@ export function download (meta: Metainfo, opts: DownloadOptions = {}): DownloadS
   })
   stream.announcer = sources.announcer
 
-  const releaseHeap = opts.limitHeapGrowth === false ? () => {} : holdHeapGrowth()
+  const releaseHeap = holdHeapGrowth(opts.limitHeapGrowth !== false)
   const progress = setInterval(() => stream.emit('progress', stream.progress), PROGRESS_MS)
   progress.unref()
   const onAbort = (): void => { stream.destroy(new DownloadError('download aborted')) }

@@ -27,7 +27,7 @@ const RESTORE = ['--semi-space-growth-factor=2', '--heap-growing-percent=0']
 const hostChose = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some(a => /semi[-_]space|heap[-_]growing|old[-_]space/.test(a))
 
 let holders = 0
-/** The command line's hold: for the whole process (it runs only downloads and seeds). */
+/** The command line holds it for the whole process (it runs only downloads and seeds). */
 let pinned = false
 let watchingWorkers = false
 
@@ -35,30 +35,31 @@ function set (flags: readonly string[]): void {
   if (!hostChose) for (const f of flags) setFlagsFromString(f)
 }
 
-function held (): boolean { return pinned || holders > 0 }
-
 function watchWorkers (): void {
   if (watchingWorkers) return
   watchingWorkers = true
-  process.on('worker', worker => { worker.once('online', () => { if (held()) set(HOLD) }) })
+  process.on('worker', worker => { worker.once('online', () => { if (holders > 0) set(HOLD) }) })
 }
 
-/** Holds the heap's growth until the returned function is called (once; later calls do nothing). */
-export function holdHeapGrowth (): () => void {
-  if (!held()) set(HOLD)
-  holders++
+/**
+ * Holds the heap's growth until the returned function is called (once; later calls do nothing).
+ * `enabled` false (the caller's `limitHeapGrowth: false`): nothing is held.
+ */
+export function holdHeapGrowth (enabled = true): () => void {
+  if (!enabled) return () => {}
+  if (holders++ === 0) set(HOLD)
   watchWorkers()
   let released = false
   return () => {
     if (released) return
     released = true
-    if (--holders === 0 && !pinned) set(RESTORE)
+    if (--holders === 0) set(RESTORE)
   }
 }
 
-/** Holds it for the rest of the process (the command line). */
+/** Holds it for the rest of the process (the command line): a hold never released. */
 export function pinHeapGrowth (): void {
-  if (!held()) set(HOLD)
+  if (pinned) return
   pinned = true
-  watchWorkers()
+  holdHeapGrowth()
 }
