@@ -8,6 +8,6 @@ export { decodeHandshake, decodeReserved, encodeHandshake, encodeReserved, type 
 export { DEFAULT_MAX_EXTENDED_LENGTH, UNKNOWN_PIECE_COUNT_CAP, type WireLimits } from './limits.js'
 export { MAX_BLOCK_LENGTH, MessageId, type Message, type MessageOf, type MessageType } from './messages.js'
 export { WireParser, type ParserHandlers, type ParserOptions } from './parser.js'
-export { PeerConnection, SelfConnectionError, type PeerConnectionEvents } from './peer-connection.js'
+export { PeerConnection, SelfConnectionError, type PeerConnectionEvents, type RequestRef } from './peer-connection.js'
 export type { OurExtensions, PeerConnectionOptions, PeerHandshake } from './peer-connection-options.js'
 export { clientFromPeerId, generatePeerId, CLIENT_NAME, PEER_ID_PREFIX, type ClientInfo } from './peer-id.js'

@@ -46,6 +46,9 @@ import { PeerState } from './peer-state.js'
 export type { OurExtensions, PeerConnectionOptions, PeerHandshake } from './peer-connection-options.js'
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024
 
+/** A block request as requests() takes it (the engine's BlockRequest is one). */
+export interface RequestRef { readonly index: number, readonly begin: number, readonly length: number }
+
 export interface PeerConnectionEvents extends DuplexEvents {
   handshake: [PeerHandshake]
   'extended-handshake': [ExtendedHandshake]
@@ -112,6 +115,9 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   private readonly _handshakeTimer: ReturnType<typeof setTimeout>
   private readonly _liveness: Liveness
   private readonly _listeners: Array<[string, (...args: any[]) => void]>
+  /** requests() of this event-loop turn, written together at its end. */
+  private _queuedRequests: RequestRef[] = []
+  private _requestFlush: ReturnType<typeof setImmediate> | undefined
 
   constructor (socket: NodeDuplex, opts: PeerConnectionOptions = {}) {
     super({
@@ -241,6 +247,8 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   }
 
   override write (m: Message): boolean {
+    // Requests queued earlier this turn go first: a cancel must not overtake its request.
+    if (this._queuedRequests.length > 0) this._flushRequests()
     switch (m.type) {
       case 'choke': this.state.amChoking = true; break
       case 'unchoke': this.state.amChoking = false; break
@@ -263,11 +271,39 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
   /**
    * Many requests as one write: encoded back to back into one buffer, so a top-up of 30 requests
    * costs one queue entry and one small allocation instead of 30 of each (a 1 GiB download sends
-   * 65536 requests).
+   * 65536 requests). The write waits for the end of this event-loop turn (setImmediate), so the
+   * top-ups of every block read in one turn leave as one: each block arriving tops its peer up,
+   * and a 64 KiB socket read holds four of them. On loopback with 4 seeders and 64 KiB pieces
+   * that cut our request writes per GiB from ~8200 to ~500. Any other message flushes them first,
+   * so the order on the wire is the order of the calls. Returns false, and drops them, once the
+   * connection is being destroyed; requests are never held back for 'drain' (17 bytes each, and
+   * the caller bounds how many it has in flight).
    */
-  requests (list: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): boolean {
+  requests (list: readonly RequestRef[]): boolean {
+    if (this.destroying) return false
     if (list.length === 0) return true
-    return super.write(encodeRequests(list))
+    const queued = this._queuedRequests
+    for (const r of list) queued.push(r)
+    this._requestFlush ??= setImmediate(this._flushRequests)
+    return true
+  }
+
+  private readonly _flushRequests = (): void => {
+    if (this._requestFlush !== undefined) clearImmediate(this._requestFlush)
+    this._requestFlush = undefined
+    const list = this._queuedRequests
+    if (list.length === 0) return
+    this._queuedRequests = []
+    if (!this.destroying) this._writeRaw(encodeRequests(list))
+  }
+
+  private _writeRaw (bytes: Uint8Array): boolean {
+    return super.write(bytes)
+  }
+
+  override end (data?: unknown): this {
+    this._flushRequests()
+    return super.end(data)
   }
   /**
    * The block is written as is after a 13-byte header: never copied. `sent` is called once the
@@ -357,6 +393,9 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
 
   /** streamx runs _destroy only once a pending _open or write finished: finish them now. */
   override _predestroy (): void {
+    if (this._requestFlush !== undefined) clearImmediate(this._requestFlush)
+    this._requestFlush = undefined
+    this._queuedRequests = []
     const drain = this._drainCb
     this._drainCb = undefined
     drain?.(new ProtocolError('the connection is closed'))

@@ -102,6 +102,40 @@ test('BEP 3: requests() sends each request as its own 17-byte message, in order,
   } finally { await close() }
 })
 
+test('BEP 3: the requests of one event-loop turn leave in one socket write, and a cancel never overtakes its request', async () => {
+  const { client, server, sockets, close } = await pair()
+  try {
+    await within(5000, 'handshake', waitForHandshake(client))
+    const writes: number[] = []
+    const write = sockets.a.write.bind(sockets.a) as (chunk: Uint8Array, cb?: () => void) => boolean
+    // Only the request writes (message id 6 after the 4-byte length): the extension handshake may still be on its way.
+    sockets.a.write = ((chunk: Uint8Array, cb?: () => void) => { if (chunk[4] === 6) writes.push(chunk.byteLength); return write(chunk, cb) }) as typeof sockets.a.write
+    // Each arriving block tops its peer up: four blocks of one socket read, four calls.
+    for (let b = 0; b < 4; b++) client.requests([{ index: 3, begin: b * 16384, length: 16384 }, { index: 4, begin: b * 16384, length: 16384 }])
+    const got = []
+    for (let i = 0; i < 8; i++) got.push(plain(await next(server, ['extended', 'bitfield', 'haveNone'])))
+    assert.equal(got.length, 8)
+    assert.deepEqual(writes, [8 * 17], 'eight requests, one write')
+    client.requests([{ index: 5, begin: 0, length: 16384 }])
+    client.cancel(5, 0, 16384)
+    assert.deepEqual(plain(await next(server)), { type: 'request', index: 5, begin: 0, length: 16384 })
+    assert.deepEqual(plain(await next(server)), { type: 'cancel', index: 5, begin: 0, length: 16384 })
+  } finally { await close() }
+})
+
+test('requests() queued when the connection is destroyed are dropped, not written to a closed socket', async () => {
+  const { client, close } = await pair()
+  try {
+    await within(5000, 'handshake', waitForHandshake(client))
+    assert.equal(client.requests([{ index: 1, begin: 0, length: 16384 }]), true)
+    const closed = within(5000, 'close', new Promise<void>(resolve => client.once('close', () => resolve())))
+    client.destroy()
+    assert.equal(client.requests([{ index: 1, begin: 16384, length: 16384 }]), false)
+    await closed
+    await new Promise(resolve => setImmediate(resolve))
+  } finally { await close() }
+})
+
 test('BEP 6: a full bitfield is sent as have all when both sides speak the fast extension', async () => {
   const { client, close } = await pair({}, { have: BitField.full(PIECES) })
   try {
