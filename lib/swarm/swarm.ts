@@ -24,7 +24,7 @@ import { PeerSession } from './peer-session.js'
 import { dropSeedPeer, dropSeedPeers } from './seed-mode.js'
 import { stallError } from './stall.js'
 import { headFor, type HeadPeers } from './head-of-line.js'
-import { FRESH_QUEUE, QueueTime, trimExcess } from './queue-time.js'
+import { FRESH_QUEUE, minTopUp, QueueTime, trimExcess } from './queue-time.js'
 import { SuspectPieces } from './suspect-pieces.js'
 import { pieceVerification, type PieceVerification } from './piece-verification.js'
 import { HashService } from '../v2/hash-service.js'
@@ -443,7 +443,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const outstanding = this.tracker.outstandingCount(s)
     const want = target - outstanding
     // Top up in batches: one request per arriving block would cost a syscall per 16 KiB.
-    if (want <= 0 || want < target >> 3) return
+    if (want < minTopUp(target)) return
     const limiter = this.opts.downloadLimiter
     let budget = want
     if (limiter !== undefined) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { QueueTime, trimExcess } from '../../lib/swarm/queue-time.js'
+import { minTopUp, QueueTime, trimExcess } from '../../lib/swarm/queue-time.js'
 
 const MiB = 1024 * 1024
 
@@ -42,4 +42,13 @@ test('a very fast swarm keeps 50 ms of queue while half the window allows (a qua
   const fast = new QueueTime(16 * MiB).seconds(400 * MiB, 1000)
   assert.equal(fast * 400 * MiB, 8 * MiB, 'at 400 MiB/s: half the window in flight, 20 ms')
   assert.equal(new QueueTime(16 * MiB).seconds(16 * MiB, 1000), 0.25, 'a slow swarm is far above it')
+})
+
+test('top-ups: a deep queue (1 MiB or more) waits until half of it is free, a shallow one an eighth, and never for nothing', () => {
+  assert.equal(minTopUp(128), 64, '4 loopback seeders: 64 requests a batch, not 16')
+  assert.equal(minTopUp(64), 32)
+  assert.equal(minTopUp(63), 7, 'below 1 MiB in flight: an eighth')
+  assert.equal(minTopUp(16), 2, 'a slow swarm\'s peer is topped up almost at once')
+  assert.equal(minTopUp(4), 1)
+  assert.equal(minTopUp(1), 1, 'a snubbed peer\'s single request')
 })
