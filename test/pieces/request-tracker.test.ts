@@ -190,3 +190,39 @@ test('setMaxActive: a lowered budget starts no piece while as many are active (s
   tracker.setMaxActive(3)
   assert.equal(new Set(tracker.fill(a, 100, at).map(r => r.index)).size, 1, 'one piece more')
 })
+
+test('a peer\'s outstanding count is the number of blocks it holds, through endgame, late copies, rejects, timeouts, chokes and a failed hash', () => {
+  const { tracker } = setup(2, 4 * BLOCK_LENGTH)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  const held = (p: FakePeer): number => tracker.pieces().reduce((n, piece) => {
+    for (let blk = 0; blk < piece.blockCount; blk++) if (piece.holdsBlock(blk, p)) n++
+    return n
+  }, 0)
+  const check = (what: string): void => {
+    assert.equal(tracker.outstandingCount(a), held(a), `a after ${what}`)
+    assert.equal(tracker.outstandingCount(b), held(b), `b after ${what}`)
+  }
+  assert.equal(tracker.fill(a, 8, at).length, 8)
+  assert.equal(tracker.fill(b, 8, at).length, 8, 'endgame: b duplicates every block')
+  check('endgame')
+  assert.equal(tracker.receive(b, 0, 0, new Uint8Array(BLOCK_LENGTH)).accepted, true)
+  check('a block both held, from b')
+  assert.equal(tracker.receive(a, 0, 0, new Uint8Array(BLOCK_LENGTH)).accepted, false, 'the late copy from a')
+  check('the late copy')
+  assert.equal(tracker.releaseOne(a, 0, BLOCK_LENGTH), true)
+  check('a reject')
+  const late = tracker.expired(b, 5000, 1000)
+  assert.equal(late.length, 7)
+  for (const r of late.slice(0, 3)) tracker.releaseOne(b, r.index, r.begin)
+  check('timeouts')
+  for (const blk of [1, 2, 3]) tracker.receive(b, 0, blk * BLOCK_LENGTH, new Uint8Array(BLOCK_LENGTH))
+  const piece0 = tracker.activePiece(0)!
+  assert.equal(piece0.complete, true)
+  tracker.pieceFailed(piece0)
+  check('a failed hash')
+  tracker.release(a)
+  check('a choke')
+  assert.equal(tracker.outstandingCount(a), 0)
+  assert.equal(tracker.outstandingCount(b), held(b))
+  assert.ok(held(b) > 0, 'b still holds blocks of piece 1')
+})
