@@ -83,9 +83,10 @@ export function trimExcess (outstanding: number, target: number): number {
  * shallower one once an eighth is. Every top-up is a write for us and a wakeup, a read and a batch
  * of replies for the peer: on loopback with 4 libtorrent seeders (~128 blocks each) an eighth sent
  * 16 requests per batch; half of it ran 5-11% faster (medians) on 4-9% less CPU in one A/B (8
- * interleaved rounds, 7 won; machine noise is of that size). Half a deep queue still covers half its time (11 ms and more on
- * loopback, a second at 1 MiB/s without a window). Shallow queues are slow peers' (a slow swarm
- * in window mode, 4 to 16 blocks): there a batch would leave the peer idle for no saving.
+ * interleaved rounds, 7 won; machine noise is of that size). Half a deep queue still covers half
+ * its time (11 ms and more on loopback, a second at 1 MiB/s without a window). Shallow queues are
+ * slow peers' (a slow swarm in window mode, 4 to 16 blocks): there a batch would leave the peer
+ * idle for no saving.
  */
 export const DEEP_QUEUE = 64
 

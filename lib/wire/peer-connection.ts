@@ -288,17 +288,14 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     return true
   }
 
+  /** Writes the queued requests now; once the connection is being destroyed, drops them. */
   private readonly _flushRequests = (): void => {
     if (this._requestFlush !== undefined) clearImmediate(this._requestFlush)
     this._requestFlush = undefined
     const list = this._queuedRequests
     if (list.length === 0) return
     this._queuedRequests = []
-    if (!this.destroying) this._writeRaw(encodeRequests(list))
-  }
-
-  private _writeRaw (bytes: Uint8Array): boolean {
-    return super.write(bytes)
+    if (!this.destroying) super.write(encodeRequests(list))
   }
 
   override end (data?: unknown): this {
@@ -391,11 +388,12 @@ export class PeerConnection extends Duplex<PeerConnectionEvents> {
     cb(null)
   }
 
-  /** streamx runs _destroy only once a pending _open or write finished: finish them now. */
+  /**
+   * streamx runs _destroy only once a pending _open or write finished: finish them now. Queued
+   * requests are dropped (the flush sees the connection being destroyed).
+   */
   override _predestroy (): void {
-    if (this._requestFlush !== undefined) clearImmediate(this._requestFlush)
-    this._requestFlush = undefined
-    this._queuedRequests = []
+    this._flushRequests()
     const drain = this._drainCb
     this._drainCb = undefined
     drain?.(new ProtocolError('the connection is closed'))
