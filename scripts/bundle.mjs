@@ -33,6 +33,11 @@ await Promise.all(BUNDLES.map(({ entry, out }) => build({
   external: ['utp-native', 'node-gyp-build', 'bufferutil', 'utf-8-validate'],
   // The CommonJS dependencies (readable-stream, tar-stream) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __btStreamRequire } from 'node:module'; const require = __btStreamRequire(import.meta.url);" },
+  // V8 keeps each bundle's source in the heap for the whole run: with comments (some not Latin-1,
+  // so two bytes per character) the CLI's was a 2.25 MB string, without them and the indentation
+  // 0.74 MB (peak RssAnon of a download -3.4 MiB, measured at 256 MiB and 4 GiB). Names are kept,
+  // so stack traces still name functions; the source map has the lines.
+  minifyWhitespace: true,
   sourcemap: 'linked',
   logLevel: 'warning'
 })))

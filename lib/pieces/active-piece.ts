@@ -19,15 +19,20 @@ export interface BlockRequest {
 }
 
 export class ActivePiece<P> {
-  readonly index: number
-  readonly length: number
+  /** Set again when a spare is reused for another piece of as many blocks (`reuse`). */
+  index: number
+  length: number
   readonly blockCount: number
   /** Replaced (same bytes) when the piece comes back from the hashing thread. */
   buffer: Buffer
   readonly state: Uint8Array
   /** When the newest request of each block was sent (ms), for stall and timeout decisions. */
   readonly requestedAt: Float64Array
-  /** Peers whose request for the block is outstanding: MAX_HOLDERS live ones at most (idle ones may add to that). */
+  /**
+   * Peers whose request for the block is outstanding: MAX_HOLDERS live ones at most (idle ones
+   * may add to that). A block's list, once made, is emptied rather than dropped, so a reused piece
+   * asks nothing of the allocator per request.
+   */
   readonly holders: (P[] | undefined)[]
   /** Who delivered each block: strikes go to them when the hash fails. */
   readonly senders: (P | undefined)[]
@@ -37,6 +42,8 @@ export class ActivePiece<P> {
   owner: P | undefined
   /** Blocks not yet requested from anyone: a fast "is there anything left here" check. */
   unrequested: number
+  /** In its tracker's spares: neither active nor anyone's to use until `reuse`. */
+  spare = false
 
   constructor (index: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)) {
     if (buffer.byteLength !== length) throw new RangeError(`piece ${index}: a ${buffer.byteLength}-byte buffer for ${length} bytes`)
@@ -49,6 +56,29 @@ export class ActivePiece<P> {
     this.holders = new Array<P[] | undefined>(this.blockCount)
     this.senders = new Array<P | undefined>(this.blockCount)
     this.unrequested = this.blockCount
+  }
+
+  /**
+   * The same object for another piece of as many blocks: every block missing, no holders, no
+   * senders. A piece is reused once it left the tracker verified and its caller is done with it:
+   * ~0.7 KB less per piece for V8 to promote (its arrays live as long as the piece) and collect.
+   */
+  reuse (index: number, length: number, buffer: Buffer): void {
+    if (Math.ceil(length / BLOCK_LENGTH) !== this.blockCount || buffer.byteLength !== length) {
+      throw new RangeError(`piece ${index}: ${length} bytes in a ${buffer.byteLength}-byte buffer do not fit a spare of ${this.blockCount} blocks`)
+    }
+    this.index = index
+    this.length = length
+    this.buffer = buffer
+    this.state.fill(BlockState.missing)
+    this.requestedAt.fill(0)
+    for (const list of this.holders) if (list !== undefined) list.length = 0
+    this.senders.fill(undefined)
+    this.received = 0
+    this.exclusive = false
+    this.owner = undefined
+    this.unrequested = this.blockCount
+    this.spare = false
   }
 
   get complete (): boolean { return this.received === this.blockCount }

@@ -24,6 +24,12 @@ export type ReceiveResult<P> =
   | { readonly accepted: false, readonly reason: BlockRefusal }
 
 const NO_CANCELS: readonly never[] = Object.freeze([])
+/**
+ * Spares kept at most (and never more than the active budget). Pieces start and finish in bursts
+ * (the output's window fills with verified pieces, then slides by many): 16 spares left a third
+ * of the starts building a new piece on a 4 GiB download.
+ */
+const MAX_SPARES = 256
 const NO_PIECES: readonly number[] = Object.freeze([])
 
 export interface FillOptions<P = unknown> {
@@ -84,6 +90,8 @@ export class RequestTracker<P extends PieceSource> {
    */
   private readonly parole = new Set<number>()
 
+  /** Verified pieces given back (`recycle`), for the next start. */
+  private readonly spares: Array<ActivePiece<P>> = []
   /** Pieces in memory at most while being fetched (their buffers are allocated whole). */
   private maxActive: number
 
@@ -221,7 +229,7 @@ export class RequestTracker<P extends PieceSource> {
         this.forget(holder, piece)
         if (holder !== peer) cancels = cancels === NO_CANCELS ? [holder] : [...cancels, holder]
       }
-      piece.holders[b] = undefined
+      holders.length = 0
     }
     return { accepted: true, piece: piece.complete ? piece : undefined, cancels }
   }
@@ -298,6 +306,17 @@ export class RequestTracker<P extends PieceSource> {
     return out
   }
 
+  /**
+   * The caller is done with a piece that left the tracker verified (its bytes handed on, its
+   * senders credited): the object is kept for a later piece of as many blocks. Not for a failed
+   * piece, whose senders and buffer may still be read (block blame, suspects).
+   */
+  recycle (piece: ActivePiece<P>): void {
+    if (piece.spare || this.active.get(piece.index) === piece || this.spares.length >= Math.min(MAX_SPARES, this.maxActive)) return
+    piece.spare = true
+    this.spares.push(piece)
+  }
+
   /** The piece being downloaded at `index`, if it is (BEP 52 block streaming reads its blocks). */
   activePiece (index: number): ActivePiece<P> | undefined {
     return this.active.get(index)
@@ -371,7 +390,15 @@ export class RequestTracker<P extends PieceSource> {
   private startPiece (index: number): ActivePiece<P> {
     this.picker.start(index)
     const length = this.geometry.pieceLengthAt?.(index) ?? (index === this.geometry.pieceCount - 1 ? this.geometry.lastPieceLength : this.geometry.pieceLength)
-    const piece = new ActivePiece<P>(index, length, this.allocate(length))
+    const spare = this.spares.at(-1)
+    let piece: ActivePiece<P>
+    if (spare !== undefined && spare.blockCount === Math.ceil(length / BLOCK_LENGTH)) {
+      this.spares.pop()
+      spare.reuse(index, length, this.allocate(length))
+      piece = spare
+    } else {
+      piece = new ActivePiece<P>(index, length, this.allocate(length))
+    }
     piece.exclusive = this.parole.has(index)
     this.active.set(index, piece)
     let at = this.order.length

@@ -392,6 +392,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const data = piece.buffer
     if (!this.opts.sink.write({ index: piece.index, data, release: () => { this.buffers.give(data) } })) this.sinkBlocked = true
     this.emit('piece', piece.index)
+    this.tracker.recycle(piece)
     if (this.picker.complete) this.finish()
   }
 

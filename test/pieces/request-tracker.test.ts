@@ -226,3 +226,32 @@ test('a peer\'s outstanding count is the number of blocks it holds, through endg
   assert.equal(tracker.outstandingCount(b), held(b))
   assert.ok(held(b) > 0, 'b still holds blocks of piece 1')
 })
+
+test('a verified piece given back is reused whole for the next piece: every block missing, nobody holding or credited; never twice, never while active', () => {
+  const { tracker } = setup(5, 2 * BLOCK_LENGTH, BLOCK_LENGTH + 5)
+  const a = new FakePeer('a'); const b = new FakePeer('b')
+  assert.deepEqual(tracker.fill(a, 2, at).map(r => r.index), [0, 0])
+  assert.deepEqual(tracker.fill(b, 2, at).map(r => r.index), [1, 1])
+  const first = tracker.activePiece(0)!
+  tracker.recycle(first)
+  assert.equal(tracker.activePiece(0), first, 'an active piece is not taken back')
+  tracker.receive(a, 0, 0, new Uint8Array(BLOCK_LENGTH))
+  const r = tracker.receive(a, 0, BLOCK_LENGTH, new Uint8Array(BLOCK_LENGTH))
+  assert.ok(r.accepted && r.piece === first)
+  tracker.pieceVerified(first)
+  tracker.recycle(first)
+  tracker.recycle(first)
+  // Pieces 2 and 3 have as many blocks: the first gets the object back, clean; the second, a new
+  // one (the second recycle left no copy). Piece 4 (one block) would not fit a spare.
+  assert.deepEqual(tracker.fill(a, 4, at).map(r => [r.index, r.begin / BLOCK_LENGTH]), [[2, 0], [2, 1], [3, 0], [3, 1]])
+  const second = tracker.activePiece(2)!
+  assert.equal(second, first)
+  assert.equal(second.index, 2)
+  assert.equal(second.received, 0)
+  assert.deepEqual([...second.senders], [undefined, undefined])
+  assert.deepEqual(second.holders.map(h => h?.length ?? 0), [1, 1], 'only the new requests')
+  assert.equal(second.holdsBlock(0, a), true)
+  assert.notEqual(tracker.activePiece(3), first)
+  assert.equal(tracker.outstandingCount(a), 4)
+  assert.equal(tracker.outstandingCount(b), 2)
+})
