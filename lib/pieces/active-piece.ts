@@ -70,10 +70,14 @@ export class ActivePiece<P> {
     this.index = index
     this.length = length
     this.buffer = buffer
-    this.state.fill(BlockState.missing)
-    this.requestedAt.fill(0)
-    for (const list of this.holders) if (list !== undefined) list.length = 0
-    this.senders.fill(undefined)
+    // One plain loop: the arrays' fill builtins and the length setter cost ~10 µs a piece here.
+    for (let b = 0; b < this.blockCount; b++) {
+      this.state[b] = BlockState.missing
+      this.requestedAt[b] = 0
+      this.senders[b] = undefined
+      const list = this.holders[b]
+      if (list !== undefined) while (list.length > 0) list.pop()
+    }
     this.received = 0
     this.exclusive = false
     this.owner = undefined

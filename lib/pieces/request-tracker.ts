@@ -229,7 +229,7 @@ export class RequestTracker<P extends PieceSource> {
         this.forget(holder, piece)
         if (holder !== peer) cancels = cancels === NO_CANCELS ? [holder] : [...cancels, holder]
       }
-      holders.length = 0
+      while (holders.length > 0) holders.pop()
     }
     return { accepted: true, piece: piece.complete ? piece : undefined, cancels }
   }
