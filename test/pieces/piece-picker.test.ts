@@ -68,3 +68,23 @@ test('a failed piece goes back to missing and can be picked again', () => {
   assert.equal(p.pick(all), 0)
   assert.throws(() => p.finish(1 + 5), /cannot finish/)
 })
+
+test('pieces started out of order: the search skips what is started or done, and a piece reset behind them is found again', () => {
+  const p = new PiecePicker({ pieceCount: 8, windowPieces: 6, urgentPieces: 1 })
+  p.addSeed()
+  for (const i of [0, 1, 3, 2, 4]) { assert.equal(p.pick(only(i)), i); p.start(i) }
+  assert.equal(p.pick(all), 5, 'the one missing piece of the window')
+  p.start(5)
+  assert.equal(p.pick(all), -1, 'a full window starts nothing')
+  p.finish(1)
+  p.reset(3)
+  assert.equal(p.pick(all), 3, 'a failed piece behind the started ones (BEP 3: fetched again)')
+  p.start(3)
+  p.finish(0)
+  assert.equal(p.pick(all), -1, 'piece 0 waits in the sink')
+  p.setAnchor(1)
+  assert.equal(p.pick(all), 6, 'the window slid by one')
+  // Among seeds every piece ties: the lowest missing one the peer has.
+  assert.equal(p.pick(only(7)), -1, 'outside the window')
+  assert.equal(p.pick(only(6, 7)), 6)
+})
