@@ -345,7 +345,7 @@ export class RequestTracker<P extends PieceSource> {
     if (opts.head !== undefined) {
       for (const piece of this.order) {
         if (piece.index > opts.head.end || out.length >= max) break
-        if (peer.has(piece.index)) this.takeDuplicatesOf(piece, peer, max, opts.now, 0, out, opts.isIdle, opts.head)
+        if (peer.has(piece.index)) this.takeDuplicatesOf(piece, peer, max, opts.now, 0, out, opts.isIdle, opts.head.late)
       }
     } else if (head !== undefined && head === this.picker.cursor && peer.has(head)) {
       this.takeDuplicatesOf(this.active.get(head)!, peer, max, opts.now, opts.staleMs, out, opts.isIdle)
@@ -366,7 +366,7 @@ export class RequestTracker<P extends PieceSource> {
     }
   }
 
-  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P, now: number) => boolean) | undefined, head?: HeadOptions<P>): void {
+  private takeDuplicatesOf (piece: ActivePiece<P>, peer: P, max: number, now: number, minAgeMs: number, out: BlockRequest[], isIdle: ((holder: P, now: number) => boolean) | undefined, late?: (holder: P, ageMs: number) => boolean): void {
     // A piece on parole is not shared, not even its stalled blocks: its owner's release frees it.
     if (piece.exclusive) return
     for (let b = 0; b < piece.blockCount && out.length < max; b++) {
@@ -374,7 +374,7 @@ export class RequestTracker<P extends PieceSource> {
       const holders = piece.holders[b]!
       if (holders.includes(peer) || liveHolders(holders, now, isIdle) >= MAX_HOLDERS) continue
       if (now - piece.requestedAt[b]! < minAgeMs) continue
-      if (head !== undefined && !head.late(holders[holders.length - 1]!, now - piece.requestedAt[b]!)) continue
+      if (late !== undefined && !late(holders[holders.length - 1]!, now - piece.requestedAt[b]!)) continue
       this.hold(peer, piece, b, now)
       out.push(piece.request(b))
     }

@@ -64,45 +64,22 @@ export function rescueWorthIt (mineMs: number | undefined, theirsMs: number | un
  * piece; `staleMs` the engine's age rule for peers whose rate is not known yet.
  */
 export function headFor (rescuer: PeerSession, cursor: number, windowPieces: number, peers: HeadPeers, now: number, staleMs: number): HeadOptions<PeerSession> {
-  return new HeadRescue(rescuer, cursor + headPieces(windowPieces) - 1, peers, now, staleMs)
-}
-
-/**
- * An object rather than a closure: `late` runs for every held block of the head on each fill,
- * and the drain times it keeps between calls, held in a closure's variables, were a new heap
- * number per call (9 MiB allocated per GiB with 64 KiB pieces); object fields are updated in place.
- */
-class HeadRescue implements HeadOptions<PeerSession> {
-  readonly end: number
-  private readonly peers: HeadPeers
-  private readonly now: number
-  private readonly staleMs: number
-  /** When the rescuer would deliver a block asked now (ms); undefined while its rate is unknown. */
-  private readonly mine: number | undefined
-  /** Blocks of a piece mostly share a holder: its drain time is worked out once per run of them. */
-  private last: PeerSession | undefined = undefined
-  /**
-   * The last holder's drain time (ms); -1: it went quiet; -2: its rate is unknown. A number
-   * either way: a field that only ever holds numbers is updated in place.
-   */
-  private lastDrain = 0
-
-  constructor (rescuer: PeerSession, end: number, peers: HeadPeers, now: number, staleMs: number) {
-    this.end = end
-    this.peers = peers
-    this.now = now
-    this.staleMs = staleMs
-    const queued = peers.outstanding(rescuer)
-    // A peer with nothing asked of it answers its first request after a round trip, rate or not.
-    this.mine = queued === 0 ? 0 : drainMs(queued + 1, rescuer.download.rate(now))
-  }
-
-  late (holder: PeerSession, ageMs: number): boolean {
-    if (holder !== this.last) {
-      this.last = holder
-      this.lastDrain = this.peers.idle(holder, this.now) ? -1 : drainMs(this.peers.outstanding(holder), holder.download.rate(this.now)) ?? -2
+  const queued = peers.outstanding(rescuer)
+  // A peer with nothing asked of it answers its first request after a round trip, rate or not.
+  const mine = queued === 0 ? 0 : drainMs(queued + 1, rescuer.download.rate(now))
+  // Blocks of a piece mostly share a holder: its drain time is worked out once per run of them
+  // (a rate is a 20-bucket sum, and a fill may look at every block of the head).
+  let last: PeerSession | undefined
+  let lastDrain: number | undefined
+  return {
+    end: cursor + headPieces(windowPieces) - 1,
+    late (holder, ageMs) {
+      if (holder !== last) {
+        last = holder
+        lastDrain = peers.idle(holder, now) ? -1 : drainMs(peers.outstanding(holder), holder.download.rate(now))
+      }
+      if (lastDrain === -1) return true // went quiet: anyone is sooner
+      return rescueWorthIt(mine, lastDrain, ageMs, staleMs)
     }
-    if (this.lastDrain === -1) return true // went quiet: anyone is sooner
-    return rescueWorthIt(this.mine, this.lastDrain === -2 ? undefined : this.lastDrain, ageMs, this.staleMs)
   }
 }
