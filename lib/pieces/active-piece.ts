@@ -12,6 +12,9 @@ export const MAX_HOLDERS = 2
 
 export const BlockState = { missing: 0, requested: 1, received: 2 } as const
 
+/** A retired piece's buffer: its own went on with its bytes. */
+const NO_BUFFER = Buffer.alloc(0)
+
 export interface BlockRequest {
   readonly index: number
   readonly begin: number
@@ -42,7 +45,7 @@ export class ActivePiece<P> {
   owner: P | undefined
   /** Blocks not yet requested from anyone: a fast "is there anything left here" check. */
   unrequested: number
-  /** In its tracker's spares: neither active nor anyone's to use until `reuse`. */
+  /** Retired: in its tracker's spares, neither active nor anyone's to use until `reuse`. */
   spare = false
 
   constructor (index: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)) {
@@ -59,17 +62,12 @@ export class ActivePiece<P> {
   }
 
   /**
-   * The same object for another piece of as many blocks: every block missing, no holders, no
-   * senders. A piece is reused once it left the tracker verified and its caller is done with it:
-   * ~0.7 KB less per piece for V8 to promote (its arrays live as long as the piece) and collect.
+   * Done with: the piece left its tracker verified and its caller handed its bytes on. Holds
+   * nothing from now on (no buffer, holders or senders, so neither pool memory nor a departed
+   * peer stays reachable through a spare) until `reuse`.
    */
-  reuse (index: number, length: number, buffer: Buffer): void {
-    if (Math.ceil(length / BLOCK_LENGTH) !== this.blockCount || buffer.byteLength !== length) {
-      throw new RangeError(`piece ${index}: ${length} bytes in a ${buffer.byteLength}-byte buffer do not fit a spare of ${this.blockCount} blocks`)
-    }
-    this.index = index
-    this.length = length
-    this.buffer = buffer
+  retire (): void {
+    this.buffer = NO_BUFFER
     // One plain loop: the arrays' fill builtins and the length setter cost ~10 µs a piece here.
     for (let b = 0; b < this.blockCount; b++) {
       this.state[b] = BlockState.missing
@@ -82,6 +80,21 @@ export class ActivePiece<P> {
     this.exclusive = false
     this.owner = undefined
     this.unrequested = this.blockCount
+    this.spare = true
+  }
+
+  /**
+   * A retired piece taken up again for another piece of as many blocks: ~0.7 KB less per piece
+   * for V8 to promote (its arrays live as long as the piece) and collect.
+   */
+  reuse (index: number, length: number, buffer: Buffer): void {
+    if (!this.spare) throw new Error(`piece ${this.index} is reused without being retired`)
+    if (Math.ceil(length / BLOCK_LENGTH) !== this.blockCount || buffer.byteLength !== length) {
+      throw new RangeError(`piece ${index}: ${length} bytes in a ${buffer.byteLength}-byte buffer do not fit a spare of ${this.blockCount} blocks`)
+    }
+    this.index = index
+    this.length = length
+    this.buffer = buffer
     this.spare = false
   }
 

@@ -313,7 +313,7 @@ export class RequestTracker<P extends PieceSource> {
    */
   recycle (piece: ActivePiece<P>): void {
     if (piece.spare || this.active.get(piece.index) === piece || this.spares.length >= Math.min(MAX_SPARES, this.maxActive)) return
-    piece.spare = true
+    piece.retire()
     this.spares.push(piece)
   }
 

@@ -240,6 +240,8 @@ test('a verified piece given back is reused whole for the next piece: every bloc
   assert.ok(r.accepted && r.piece === first)
   tracker.pieceVerified(first)
   tracker.recycle(first)
+  assert.equal(first.buffer.byteLength, 0, 'a spare keeps no piece memory')
+  assert.deepEqual([...first.senders], [undefined, undefined], 'nor its senders')
   tracker.recycle(first)
   // Pieces 2 and 3 have as many blocks: the first gets the object back, clean; the second, a new
   // one (the second recycle left no copy). Piece 4 (one block) would not fit a spare.
