@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
@@ -43,4 +46,40 @@ test('held, the young generation stays at its size; released, V8 grows it again 
 test('a host that sized the young generation with node flags keeps its choice', () => {
   const s = youngSizes(true, ['--max-semi-space-size=4'])
   assert.ok(s.held > 2 * s.start, `the host's 4 MiB semi-spaces were used: ${s.held} bytes`)
+})
+
+/**
+ * In a fresh node, under the hold: the old generation's largest size while objects keep reaching
+ * it and dying there (a ring of records replaced in turn, more than the young generation holds).
+ * `trigger` false: V8's own rule for when to start marking put back (it starts only near its limit).
+ */
+function oldPeak (trigger: boolean): number {
+  const script = `
+    import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+    const { holdHeapGrowth } = await import(${JSON.stringify(MODULE)})
+    holdHeapGrowth()
+    if (!${String(trigger)}) setFlagsFromString('--incremental-marking-hard-trigger=0')
+    const old = () => getHeapSpaceStatistics().find(s => s.space_name === 'old_space').space_used_size
+    let peak = 0
+    const ring = new Array(20000)
+    for (let i = 0; i < 3000000; i++) {
+      ring[i % 20000] = { a: i, b: [i, i + 1], c: 'x' + i }
+      if ((i & 1023) === 0) peak = Math.max(peak, old())
+    }
+    console.log(String(peak))`
+  // From a file: run with -e, the same loop kept its records in the young generation.
+  const dir = mkdtempSync(join(tmpdir(), 'bt-heap-'))
+  try {
+    const file = join(dir, 'old-peak.mjs')
+    writeFileSync(file, script)
+    return Number(execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 }))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('held, V8 marks the old generation halfway to its limit: a lower peak between full GCs', () => {
+  const held = oldPeak(true)
+  const nearLimit = oldPeak(false)
+  assert.ok(held < 0.85 * nearLimit, `old generation peak ${held} bytes; marking only near the limit ${nearLimit}`)
 })
