@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -63,6 +63,32 @@ test('bt-stream file.torrent > out: the whole file, in order, exit 0', async () 
       assert.equal(r.stderr, '', 'stdout carries the bytes; stderr stays quiet when not a terminal')
     })
   } finally {
+    await swarm.close()
+  }
+})
+
+test('bt-stream file.torrent > file (stdout a regular file, written in whole pieces): the exact file, and --json counts every byte', async () => {
+  const data = seededBytes(3 * 1024 * 1024 + 5, 12)
+  const swarm = await startLocalSwarm([{ name: 'f.bin', data }], { seeders: 2, pieceLength: 128 * 1024 })
+  const dir = mkdtempSync(join(tmpdir(), 'bt-cli-file-'))
+  try {
+    await withTorrentFile(swarm.torrent, async torrent => {
+      const out = join(dir, 'out.bin')
+      const fd = openSync(out, 'w')
+      let stderr = ''
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, torrent, '--json'], { stdio: ['ignore', fd, 'pipe'] })
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`did not finish: ${stderr}`)) }, 90_000)
+        child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
+        child.on('close', c => { clearTimeout(timer); resolve(c) })
+      }).finally(() => { closeSync(fd) })
+      assert.equal(code, 0, stderr)
+      assert.equal(sha1(readFileSync(out)), sha1(data))
+      const summary = stderr.split('\n').filter(l => l.includes('"summary"')).map(l => JSON.parse(l) as { ok: boolean, bytes: number })[0]
+      assert.deepEqual([summary?.ok, summary?.bytes], [true, data.length], stderr)
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
     await swarm.close()
   }
 })

@@ -130,6 +130,30 @@ test('a Writable of the user that keeps every chunk gets copies, never lent memo
   }
 })
 
+test('chunkBytes: chunks of at most that size, whole pieces when it is as large; the bytes unchanged', async () => {
+  const t = makeTorrent({ length: 1024 * 1024 + 5, pieceLength: 32 * 1024 })
+  const seeder = await startFakeSeeder(t.meta, t.data, { kind: 'honest' })
+  try {
+    for (const [chunkBytes, expected] of [[1024 * 1024, 32 * 1024], [10_000, 10_000]] as const) {
+      const stream = download(t.meta, { peers: [{ host: '127.0.0.1', port: seeder.port }], trackers: false, chunkBytes })
+      const sizes: number[] = []
+      const kept: Uint8Array[] = []
+      await pipeline(stream, new Writable({ write (chunk: Uint8Array, _enc, cb) { sizes.push(chunk.byteLength); kept.push(chunk); cb() } }))
+      assert.ok(Buffer.concat(kept).equals(t.data), `chunkBytes ${chunkBytes}: the file's bytes`)
+      assert.equal(Math.max(...sizes), expected, `chunkBytes ${chunkBytes}: largest chunk`)
+    }
+  } finally {
+    await seeder.close()
+  }
+})
+
+test('chunkBytes that is not a positive whole number is a RangeError', () => {
+  const t = makeTorrent({ length: 1000, pieceLength: 16384 })
+  for (const chunkBytes of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => download(t.meta, { peers: [{ host: '127.0.0.1', port: 1 }], trackers: false, chunkBytes }), RangeError)
+  }
+})
+
 /** The swarm's piece buffer pool (private: what these tests need to see reuse). */
 function buffersOf (stream: DownloadStream): { reused: number } {
   return (stream.swarm as unknown as { buffers: { reused: number } }).buffers
