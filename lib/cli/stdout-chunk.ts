@@ -3,7 +3,7 @@
  * pipe takes best (lib/output/chunker.ts). A file (or a device such as /dev/null): a write costs
  * the same per call whatever its size, so pieces go whole up to 1 MiB: with 256 KiB pieces 4 times
  * fewer writes, and fewer chunks through the streams on the way (measured, 1 GiB from 4 seeders
- * into a file on /dev/shm: write calls 17 900 -> 5 600 per GiB, CPU per GiB -2 to -4% in 8
+ * into a file on /dev/shm: write calls 17 900 -> 5 600 per GiB, CPU per GiB -2% in 8
  * interleaved rounds).
  */
 import { fstatSync } from 'node:fs'

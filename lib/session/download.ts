@@ -69,9 +69,9 @@ export interface DownloadOptions extends SourceOptions {
    * While it runs, hold V8's heap growth (default true): a download's objects die young, yet over
    * a GiB V8 grows its young generation to 32 MiB and lets the old one reach ~40 MB between full
    * GCs, a third of the download's memory (held: young not doubled, old grown by half and marked
-   * halfway there). A setting of the whole process, put back after the
-   * last download (lib/util/heap-growth.ts); false leaves the process's GC alone. Node flags that
-   * size the heap always win.
+   * halfway there). A setting of the whole process, put back after the last download
+   * (lib/util/heap-growth.ts); false leaves the process's GC alone. Node flags that size the heap
+   * always win.
    */
   readonly limitHeapGrowth?: boolean
 }

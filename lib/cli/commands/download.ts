@@ -98,8 +98,9 @@ export async function toStdout ({ meta, peers }: LoadedMeta, args: ParsedArgs, i
   })
   const report = createReporter(args, io)
   // What reached stdout. Plain: the bytes the lending writer gave back, each once its write
-  // completed. A through2 meter in that pipeline cost ~4% of the CPU per GiB (16 000 chunks
-  // through one more stream; 2 x 8 interleaved rounds); the tar path keeps it, having no such count.
+  // completed. A through2 meter in that pipeline cost 2-6% of the CPU per GiB (16 000 chunks
+  // through one more stream; means and medians of 2 x 8 interleaved rounds); the tar path keeps
+  // it, having no such count.
   const tar = wrap === undefined ? undefined : { wrap, meter: progressMeter() }
   let written = 0
   const delivered = (): number => tar === undefined ? written : tar.meter.bytes
