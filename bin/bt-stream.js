@@ -8,10 +8,10 @@ import { setFlagsFromString } from 'node:v8'
 // starts). Set here too, before the CLI's modules load: loading them grew the heap already.
 setFlagsFromString('--semi-space-growth-factor=1')
 setFlagsFromString('--heap-growing-percent=50')
-// V8's conservative mode for a small heap: the old generation grows by at least 2 MiB between
-// full GCs instead of 8, and a hashing thread started later gets small young spaces. Peak RssAnon
+// V8's mode for a small heap (a hashing thread started later gets small young spaces; the old
+// generation's minimum step between full GCs stays 8 MiB, --trace-gc-verbose shows). Peak RssAnon
 // 50.0 -> 47.4 MiB at 256 MiB and 58.6 -> 56.1 at 4 GiB (3 runs each); speed and CPU within the
-// noise of 6 interleaved rounds at 1 GiB.
+// noise of 6 interleaved rounds at 1 GiB, and of 16 more without it.
 setFlagsFromString('--optimize-for-size')
 // CPU (issue 18): TurboFan spends ~0.45 s of a 1 GiB download's ~3.5 s optimizing our hot
 // paths (perf, by thread), most of it inlining. With half of V8's inlining budget per function

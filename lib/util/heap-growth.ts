@@ -19,8 +19,8 @@
  * the allocation that crosses it, not from a task a busy thread may not run): peak RssAnon at
  * 4 GiB 56 -> 52.6 MiB (3 runs each; 256 MiB unchanged at 47.3); speed and CPU per GiB within the
  * noise of interleaved 1 GiB runs (CPU medians of two A/Bs of 8 and 12 rounds: 3.18 and 3.33 s
- * without, 3.23 and 3.29 with). A trigger started from a task instead (the soft trigger) let a busy loop's old generation
- * grow to 460 MiB: the task never ran.
+ * without, 3.23 and 3.29 with). A trigger started from a task instead (the soft trigger) let a
+ * busy loop's old generation grow to 460 MiB: the task never ran.
  *
  * V8 reads these flags each time it decides (`--max-semi-space-size` is read once, when the heap
  * is made), so a running process can set them. They are process-wide: held only while a download
