@@ -20,7 +20,7 @@ import time
 
 import libtorrent as lt
 
-from libtorrent_loopback import leech_session, loopback_settings, wait_complete
+from libtorrent_loopback import AlertWait, leech_session, loopback_settings, wait_complete
 
 TIMEOUT_S = 300
 
@@ -87,8 +87,9 @@ def seed(data, torrent, transport, piece_length):
             sys.exit('libtorrent-utp: not seeding after 60 s')
         time.sleep(0.05)
     print(json.dumps({'port': ses.listen_port(), 'pieces': ti.num_pieces()}), flush=True)
+    wait = AlertWait(ses)
     while True:
-        ses.wait_for_alert(500)
+        wait(0.5)
         for a in ses.pop_alerts():
             if a.category() & lt.alert_category.error:
                 sys.stderr.write('libtorrent: %s\n' % a.message())

@@ -23,7 +23,7 @@ import time
 import libtorrent as lt
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench'))
-from libtorrent_loopback import loopback_settings  # noqa: E402
+from libtorrent_loopback import AlertWait, loopback_settings  # noqa: E402
 
 # A seed checks its data before it serves: 8 MiB takes well under this.
 CHECK_TIMEOUT_S = 60
@@ -75,6 +75,7 @@ def main():
         peers.append((h, int(pt)))
 
     ses = lt.session(session_settings(host, port))
+    wait = AlertWait(ses)
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(torrent)
     atp.save_path = directory
@@ -96,7 +97,7 @@ def main():
                 sys.exit('libtorrent: %s' % st.errc.message())
             if time.time() > deadline:
                 sys.exit('libtorrent: not seeding after %d s (state %s, %.0f%% checked)' % (CHECK_TIMEOUT_S, st.state, st.progress * 100))
-            pump(ses)
+            pump(ses, wait)
             time.sleep(0.05)
     emit({'event': 'listen', 'host': host, 'port': ses.listen_port()})
 
@@ -106,7 +107,7 @@ def main():
     last = 0.0
     finished = False
     while not stop.is_set():
-        for a in pump(ses):
+        for a in pump(ses, wait):
             if isinstance(a, lt.torrent_finished_alert) and mode == 'leech' and not finished:
                 finished = True
         if finished:
@@ -128,8 +129,8 @@ def main():
     return 0
 
 
-def pump(ses):
-    ses.wait_for_alert(100)
+def pump(ses, wait):
+    wait(0.1)
     alerts = ses.pop_alerts()
     for a in alerts:
         if isinstance(a, LOG_ALERTS) or (a.category() & lt.alert_category.error) or isinstance(a, lt.peer_log_alert):

@@ -19,6 +19,10 @@ import time
 
 import libtorrent as lt
 
+# The benchmark's libtorrent helpers: AlertWait, a wait for alerts that cannot crash the binding.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench'))
+from libtorrent_loopback import AlertWait  # noqa: E402
+
 
 def settings(policy='forced'):
     enc = {
@@ -78,8 +82,9 @@ def seed(data, torrent, policy='forced', piece_kib=64):
         time.sleep(0.05)
     exit_on_stdin_close(lambda line: print(json.dumps({'peers': peers_of(handle)}), flush=True) if line == 'peers' else None)
     print(json.dumps({'port': ses.listen_port()}), flush=True)
+    wait = AlertWait(ses)
     while True:
-        ses.wait_for_alert(500)
+        wait(0.5)
         for a in ses.pop_alerts():
             if a.category() & lt.alert_category.error:
                 sys.stderr.write('libtorrent: %s\n' % a.message())
@@ -93,13 +98,14 @@ def leech(torrent, save_dir, peer):
     atp.save_path = save_dir
     atp.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.paused & ~lt.torrent_flags.auto_managed
     handle = ses.add_torrent(atp)
+    wait = AlertWait(ses)
     handle.connect_peer((host, int(port)))
     exit_on_stdin_close()
     rc4 = False
     finished = False
     deadline = time.time() + 120
     while time.time() < deadline:
-        ses.wait_for_alert(100)
+        wait(0.1)
         rc4 = rc4 or any(p['rc4'] for p in peers_of(handle))
         for a in ses.pop_alerts():
             # Finished can come while pieces sit in libtorrent's write buffers: done once they
