@@ -16,23 +16,26 @@ const BIN = new URL('../../../bin/bt-stream.js', import.meta.url).pathname
 
 interface Run { code: number | null, signal: NodeJS.Signals | null, stdoutHash: string, stdoutBytes: number, stderr: string }
 
-/** Runs the CLI; `readBytes` closes stdout after that many bytes, as `| head -c` does. */
-function run (args: string[], opts: { readBytes?: number, killAfterBytes?: number } = {}): Promise<Run> {
+/**
+ * Runs the CLI; `readBytes` closes stdout after that many bytes, as `| head -c` does. `stdoutFd`:
+ * stdout is that descriptor (a file, as `> file` gives), not a pipe; nothing is read of it here.
+ */
+function run (args: string[], opts: { readBytes?: number, killAfterBytes?: number, stdoutFd?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', opts.stdoutFd ?? 'pipe', 'pipe'] })
     const hash = createHash('sha1')
     let bytes = 0
     let stderr = ''
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bt-stream ${args.join(' ')} did not finish: ${stderr}`)) }, 90_000) // past the CLI's 60 s stall timeout, so a stall shows its own reason
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       if (opts.readBytes !== undefined && bytes >= opts.readBytes) return
       const take = opts.readBytes === undefined ? chunk : chunk.subarray(0, opts.readBytes - bytes)
       hash.update(take)
       bytes += take.length
-      if (opts.readBytes !== undefined && bytes >= opts.readBytes) child.stdout.destroy()
+      if (opts.readBytes !== undefined && bytes >= opts.readBytes) child.stdout?.destroy()
       if (opts.killAfterBytes !== undefined && bytes >= opts.killAfterBytes) { opts.killAfterBytes = undefined; child.kill('SIGINT') }
     })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdoutHash: hash.digest('hex'), stdoutBytes: bytes, stderr }) })
   })
 }
@@ -75,17 +78,11 @@ test('bt-stream file.torrent > file (stdout a regular file, written in whole pie
     await withTorrentFile(swarm.torrent, async torrent => {
       const out = join(dir, 'out.bin')
       const fd = openSync(out, 'w')
-      let stderr = ''
-      const code = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, torrent, '--json'], { stdio: ['ignore', fd, 'pipe'] })
-        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`did not finish: ${stderr}`)) }, 90_000)
-        child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
-        child.on('close', c => { clearTimeout(timer); resolve(c) })
-      }).finally(() => { closeSync(fd) })
-      assert.equal(code, 0, stderr)
+      const r = await run([torrent, '--json'], { stdoutFd: fd }).finally(() => { closeSync(fd) })
+      assert.equal(r.code, 0, r.stderr)
       assert.equal(sha1(readFileSync(out)), sha1(data))
-      const summary = stderr.split('\n').filter(l => l.includes('"summary"')).map(l => JSON.parse(l) as { ok: boolean, bytes: number })[0]
-      assert.deepEqual([summary?.ok, summary?.bytes], [true, data.length], stderr)
+      const summary = r.stderr.split('\n').filter(l => l.includes('"summary"')).map(l => JSON.parse(l) as { ok: boolean, bytes: number })[0]
+      assert.deepEqual([summary?.ok, summary?.bytes], [true, data.length], r.stderr)
     })
   } finally {
     rmSync(dir, { recursive: true, force: true })
